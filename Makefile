@@ -1,0 +1,87 @@
+# signer — see README.md. `make run` and `make test` install what a fresh
+# machine lacks (PostgreSQL, SoftHSM2, OpenSSL, a JDK via apt-get; buf and
+# the protoc plugins via go install) before they start.
+
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
+# Debian packages the tests need, keyed by the command that proves each is there.
+APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
+
+TEST_FLAGS ?= -race -timeout 20m
+
+.PHONY: all build run test test-unit proto proto-check tools deps vet bench clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/signer ./cmd/signer
+	$(GO) build -o $(BIN)/signerctl ./cmd/signerctl
+
+## run: start a development signer (throwaway PostgreSQL, dev CA, software key) on 127.0.0.1:7420.
+run: deps build
+	$(BIN)/signer dev --data-dir .signer-dev --listen 127.0.0.1:7420
+
+## test: everything CI runs — generated code up to date, vet, the whole suite with -race.
+test: deps proto-check vet
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-unit:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+## deps: install the Debian packages the service and its tests use, when missing.
+deps:
+	@missing=""; \
+	for pair in $(APT_NEEDS); do \
+	  probe=$${pair%%:*}; pkg=$${pair##*:}; \
+	  if [[ $$probe == /* ]]; then [[ -e $$probe ]] || missing="$$missing $$pkg"; \
+	  else command -v $$probe >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
+	done; \
+	if [[ -n "$$missing" ]]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [[ $$(id -u) -eq 0 ]] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## tools: buf and the protoc plugins, pinned, into .bin/.
+tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+
+$(BIN)/buf:
+	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(BIN)/protoc-gen-go-grpc:
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+## proto: lint the API and regenerate gen/ with the local plugins.
+proto: tools
+	buf lint proto
+	buf generate
+
+## proto-check: fail if gen/ is not what `make proto` would write.
+proto-check: tools
+	buf lint proto
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	buf generate --output $$tmp && \
+	if ! diff -r $$tmp/gen gen >/dev/null; then \
+	  diff -r $$tmp/gen gen | head -40; \
+	  echo "gen/ is stale: run 'make proto' and commit the result"; exit 1; \
+	fi; echo "gen/ is up to date"
+
+## bench: benchmarks; figures go to bench/results/.
+bench:
+	@mkdir -p bench/results
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/eddsa/ | tee bench/results/eddsa.txt
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/softkms"
+	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/pgcluster"
+	"github.com/appsign/signer/internal/server"
+	"github.com/appsign/signer/internal/transport"
+)
+
+type devOptions struct {
+	dataDir        string
+	listen         string
+	databaseURL    string
+	maxArchiveSize int64
+	logLevel       string
+}
+
+func newDevCommand() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a self-contained development signer on loopback",
+		Long: `Run a development signer: a throwaway PostgreSQL started from the installed
+binaries (unless --database-url or DATABASE_URL is given), a dev CA and a
+software signing key created once under --data-dir and reused, migrations
+applied, and gRPC served in plaintext on a loopback address only.
+
+Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.databaseURL == "" {
+				o.databaseURL = os.Getenv("DATABASE_URL")
+			}
+			if err := transport.RequireLoopback(o.listen); err != nil {
+				return usageError{err}
+			}
+			if o.maxArchiveSize <= 0 {
+				return usageError{errors.New("--max-archive-size must be positive")}
+			}
+			return runDev(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", ".signer-dev", "directory for the dev CA, keys and spool files")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:7420", "loopback address to serve gRPC on (plaintext)")
+	f.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL to use instead of a throwaway cluster (default $DATABASE_URL)")
+	f.Int64Var(&o.maxArchiveSize, "max-archive-size", server.DefaultMaxArchiveSize, "largest archive accepted, in bytes")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	spoolDir := filepath.Join(dataDir, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		return fmt.Errorf("create spool dir: %w", err)
+	}
+
+	databaseURL := o.databaseURL
+	if databaseURL == "" {
+		fmt.Fprintln(stdout, "starting a throwaway PostgreSQL from the installed binaries…")
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if err != nil {
+			return fmt.Errorf("start PostgreSQL (install it with `apt-get install postgresql`, or pass --database-url): %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := cluster.Stop(stopCtx); err != nil {
+				log.Error("stop PostgreSQL", "error", err.Error())
+			}
+		}()
+		if databaseURL, err = cluster.CreateDatabase(ctx, "signer"); err != nil {
+			return err
+		}
+	}
+	if err := ledger.Migrate(ctx, databaseURL); err != nil {
+		return err
+	}
+	store, err := ledger.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	pki, err := chain.EnsureDevPKI(rand.Reader, dataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	registry, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dataDir, "keys")}))
+	if err != nil {
+		return err
+	}
+	defer registry.Close()
+	signer, err := registry.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath}))
+	if err != nil {
+		return err
+	}
+	defer signer.Close()
+
+	srv, err := server.New(ctx, server.Config{
+		Ledger:         store,
+		Keys:           server.StaticKeys{Key: &server.SigningKey{ID: "dev-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Trust:          server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
+		SpoolDir:       spoolDir,
+		MaxArchiveSize: o.maxArchiveSize,
+		Caller:         func(context.Context) string { return "dev-loopback" },
+		HealthCheck:    registry.CheckHealth,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go srv.WatchHealth(healthCtx, 5*time.Second)
+
+	addr := lis.Addr().String()
+	printNextSteps(stdout, addr, dataDir)
+	served := make(chan error, 1)
+	go func() { served <- srv.GRPC.Serve(lis) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "shutting down…")
+	stopped := make(chan struct{})
+	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		srv.GRPC.Stop()
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+func printNextSteps(w io.Writer, addr, dataDir string) {
+	fmt.Fprintf(w, "signer dev listening on %s (plaintext, loopback only)\n", addr)
+	fmt.Fprintf(w, "data dir: %s\n\n", dataDir)
+	fmt.Fprintf(w, "Try, in another shell:\n")
+	fmt.Fprintf(w, "  signerctl sign   --server %s --app-key com.example.hello --version 1.0.0 app.jar\n", addr)
+	fmt.Fprintf(w, "  signerctl bundle get --server %s --out truststore\n", addr)
+	fmt.Fprintf(w, "  signerctl verify --truststore truststore --signature app.jar.sig app.jar\n")
+	fmt.Fprintf(w, "  signerctl ledger list --server %s\n", addr)
+	fmt.Fprintf(w, "  grpcurl -plaintext %s list\n\n", addr)
+}

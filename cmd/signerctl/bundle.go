@@ -1,0 +1,76 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/chain"
+)
+
+func newBundleCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bundle",
+		Short: "Work with trust bundles (the CA certificates customers trust)",
+	}
+	cmd.AddCommand(newBundleGetCommand())
+	return cmd
+}
+
+func newBundleGetCommand() *cobra.Command {
+	var server, out string
+	cmd := &cobra.Command{
+		Use:   "get --server ADDR --out DIR",
+		Short: "Fetch the trust bundle and write its PEM files into a trust-store folder",
+		Long: `Fetch the root and intermediate CA certificates from the signer and write
+each as a read-only PEM file into DIR (created if missing). The SHA-256 the
+server reports for each file is checked before anything is written.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usagef("--out DIR is required")
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := signerv1.NewSignerServiceClient(conn).GetTrustBundle(cmd.Context(), &signerv1.GetTrustBundleRequest{})
+			if err != nil {
+				return rpcError("get trust bundle", err)
+			}
+			var certs []chain.TrustCert
+			for _, tc := range resp.GetCertificates() {
+				sum := sha256.Sum256([]byte(tc.GetPem()))
+				if hex.EncodeToString(sum[:]) != tc.GetSha256() {
+					return fmt.Errorf("bundle file %s: SHA-256 does not match what the server reported; nothing written", tc.GetFileName())
+				}
+				c, err := chain.ParseCertificatePEM([]byte(tc.GetPem()))
+				if err != nil {
+					return fmt.Errorf("bundle file %s: %w", tc.GetFileName(), err)
+				}
+				if !c.IsCA {
+					return fmt.Errorf("bundle file %s is not a CA certificate; nothing written", tc.GetFileName())
+				}
+				certs = append(certs, chain.TrustCert{FileName: tc.GetFileName(), PEM: tc.GetPem(), Role: tc.GetRole(), Cert: c})
+			}
+			if len(certs) == 0 {
+				return fmt.Errorf("server returned an empty trust bundle")
+			}
+			if err := chain.WriteTrustStore(out, certs); err != nil {
+				return err
+			}
+			for _, c := range certs {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  %-12s %s (expires %s)\n", c.FileName, c.Role, c.Cert.Subject, c.Cert.NotAfter.Format("2006-01-02"))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d certificate(s) to %s\n", len(certs), out)
+			return nil
+		},
+	}
+	serverFlag(cmd, &server)
+	cmd.Flags().StringVar(&out, "out", "", "trust-store folder to write (required)")
+	return cmd
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+)
+
+const chunkSize = 1 << 20
+
+type signOptions struct {
+	server, appKey, version, track, reviewRef, idempotencyKey, out string
+}
+
+func newSignCommand() *cobra.Command {
+	var o signOptions
+	cmd := &cobra.Command{
+		Use:   "sign --server ADDR --app-key KEY --version V [--track T] [--out FILE] ARCHIVE",
+		Short: "Have the signer sign an archive and write its signature file",
+		Long: `Stream ARCHIVE to the signer and write the signature file it returns
+(default ARCHIVE.sig): {"signature": base64, "certificate": base64 of PEM}.
+
+The idempotency key defaults to one derived from the app key, version, track
+and the archive's SHA-256, so running the same command again returns the same
+ledger entry and signature instead of signing twice.`,
+		Args: exactArgs(1, "one ARCHIVE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSign(cmd, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	serverFlag(cmd, &o.server)
+	f.StringVar(&o.appKey, "app-key", "", "app key, reverse-DNS (required)")
+	f.StringVar(&o.version, "version", "", "app version (required)")
+	f.StringVar(&o.track, "track", "marketplace", "marketplace or private-build")
+	f.StringVar(&o.reviewRef, "review-ref", "", "review that approved this version (default: manual:signerctl)")
+	f.StringVar(&o.idempotencyKey, "idempotency-key", "", "retry key (default: derived from app, version, track and archive digest)")
+	f.StringVar(&o.out, "out", "", "signature file to write (default ARCHIVE.sig)")
+	return cmd
+}
+
+func parseTrack(s string) (signerv1.Track, error) {
+	switch strings.ToLower(strings.ReplaceAll(s, "_", "-")) {
+	case "marketplace":
+		return signerv1.Track_TRACK_MARKETPLACE, nil
+	case "private-build":
+		return signerv1.Track_TRACK_PRIVATE_BUILD, nil
+	}
+	return 0, usagef("--track %q: use marketplace or private-build", s)
+}
+
+func runSign(cmd *cobra.Command, o signOptions, archive string) error {
+	if o.appKey == "" || o.version == "" {
+		return usagef("--app-key and --version are required")
+	}
+	track, err := parseTrack(o.track)
+	if err != nil {
+		return err
+	}
+	if o.reviewRef == "" {
+		o.reviewRef = "manual:signerctl"
+	}
+	if o.out == "" {
+		o.out = archive + ".sig"
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		return withCode(exitError, fmt.Errorf("open archive: %w", err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("read archive: %w", err)
+	}
+	sum := h.Sum(nil)
+	if o.idempotencyKey == "" {
+		k := sha256.Sum256([]byte(strings.Join([]string{o.appKey, o.version, track.String(), hex.EncodeToString(sum)}, "\x00")))
+		o.idempotencyKey = "signerctl:" + hex.EncodeToString(k[:16])
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+
+	conn, err := dial(o.server)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := signerv1.NewSignerServiceClient(conn).SignArchive(cmd.Context())
+	if err != nil {
+		return rpcError("sign", err)
+	}
+	err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Metadata{Metadata: &signerv1.SignArchiveMetadata{
+		AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
+		IdempotencyKey: o.idempotencyKey, ExpectedSha256: sum,
+	}}})
+	buf := make([]byte, chunkSize)
+	for err == nil {
+		n, rerr := f.Read(buf)
+		if n > 0 {
+			err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Chunk{Chunk: buf[:n]}})
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("read archive: %w", rerr)
+		}
+	}
+	// A Send error means the server ended the call; CloseAndRecv reports why.
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return rpcError("sign", err)
+	}
+	if err := os.WriteFile(o.out, resp.GetSignatureFile(), 0o644); err != nil {
+		return fmt.Errorf("write signature file: %w", err)
+	}
+	replayed := ""
+	if resp.GetReplayed() {
+		replayed = " (already signed: returned the recorded signature)"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "signed %s %s: ledger entry %d, key %s v%d, sha256 %x, wrote %s%s\n",
+		o.appKey, o.version, resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), resp.GetSha256(), o.out, replayed)
+	return nil
+}

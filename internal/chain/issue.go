@@ -1,0 +1,188 @@
+package chain
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+)
+
+// Organization is the subject organization of every certificate issued here.
+const Organization = "signer"
+
+// Backdate is subtracted from the issuing time to form NotBefore, so that
+// verifiers with a slightly slow clock accept a freshly issued certificate.
+const Backdate = 5 * time.Minute
+
+// NewRootCA issues a self-signed root CA certificate for signer's key.
+// The key must be Ed25519; it may live in a KMS or HSM. The root may issue
+// one level of intermediate CAs (MaxPathLen 1). The certificate's validity
+// starts Backdate before now and ends validity after now.
+func NewRootCA(rand io.Reader, signer crypto.Signer, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if signer == nil {
+		return nil, fmt.Errorf("chain: issue root CA: %w: no signer", ErrInvalidKey)
+	}
+	pub, ok := signer.Public().(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("chain: issue root CA: %w: CA key is %T, want Ed25519", ErrInvalidKey, signer.Public())
+	}
+	tmpl, err := template(rand, pub, cn, now, validity)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue root CA: %w", err)
+	}
+	tmpl.IsCA = true
+	tmpl.MaxPathLen = 1
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.AuthorityKeyId = tmpl.SubjectKeyId
+	return create(rand, tmpl, tmpl, pub, signer, "root CA")
+}
+
+// NewIntermediateCA issues an intermediate CA certificate for pub, signed by
+// parentKey as parent. The intermediate may only issue leaf certificates
+// (MaxPathLen 0). NotAfter is capped at the parent's NotAfter.
+func NewIntermediateCA(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if err := checkIssuer(parent, parentKey, true); err != nil {
+		return nil, fmt.Errorf("chain: issue intermediate CA: %w", err)
+	}
+	tmpl, err := template(rand, pub, cn, now, validity)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue intermediate CA: %w", err)
+	}
+	tmpl.IsCA = true
+	tmpl.MaxPathLen = 0
+	tmpl.MaxPathLenZero = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	capNotAfter(tmpl, parent)
+	return create(rand, tmpl, parent, pub, parentKey, "intermediate CA")
+}
+
+// NewSigningCertificate issues a code-signing leaf certificate for pub,
+// signed by parentKey as parent. NotAfter is capped at the parent's NotAfter.
+func NewSigningCertificate(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if err := checkIssuer(parent, parentKey, false); err != nil {
+		return nil, fmt.Errorf("chain: issue signing certificate: %w", err)
+	}
+	tmpl, err := template(rand, pub, cn, now, validity)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue signing certificate: %w", err)
+	}
+	tmpl.IsCA = false
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	capNotAfter(tmpl, parent)
+	return create(rand, tmpl, parent, pub, parentKey, "signing certificate")
+}
+
+// template returns the fields common to every profile.
+func template(rand io.Reader, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: subject key is %d bytes, want Ed25519 (%d)", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
+	}
+	if cn == "" {
+		return nil, errors.New("empty common name")
+	}
+	if validity <= 0 {
+		return nil, fmt.Errorf("validity %s is not positive", validity)
+	}
+	if now.IsZero() {
+		return nil, errors.New("issuing time is zero")
+	}
+	serial, err := newSerial(rand)
+	if err != nil {
+		return nil, err
+	}
+	return &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{Organization}},
+		NotBefore:             now.Add(-Backdate).UTC().Truncate(time.Second),
+		NotAfter:              now.Add(validity).UTC().Truncate(time.Second),
+		BasicConstraintsValid: true,
+		SubjectKeyId:          keyID(pub),
+	}, nil
+}
+
+// newSerial returns a random positive serial number of at most 128 bits.
+func newSerial(rand io.Reader) (*big.Int, error) {
+	if rand == nil {
+		return nil, errors.New("no randomness source")
+	}
+	// A zero serial has probability 2^-128; retrying a few times only
+	// guards against a broken source that returns zeros.
+	for range 4 {
+		buf := make([]byte, 16)
+		if _, err := io.ReadFull(rand, buf); err != nil {
+			return nil, fmt.Errorf("generate serial: %w", err)
+		}
+		if n := new(big.Int).SetBytes(buf); n.Sign() > 0 {
+			return n, nil
+		}
+	}
+	return nil, errors.New("generate serial: randomness source returns zeros")
+}
+
+// keyID is the RFC 7093 section 2 method 1 key identifier: the leftmost
+// 160 bits of the SHA-256 of the subjectPublicKey bits, which for Ed25519
+// are the 32 raw public key bytes.
+func keyID(pub ed25519.PublicKey) []byte {
+	sum := sha256.Sum256(pub)
+	return sum[:20]
+}
+
+// checkIssuer refuses a parent that cannot issue the requested profile, or
+// a parentKey that is not the parent's key (the result would never verify).
+func checkIssuer(parent *x509.Certificate, parentKey crypto.Signer, issuingCA bool) error {
+	if parent == nil || parentKey == nil {
+		return fmt.Errorf("%w: no issuer certificate or key", ErrInvalidKey)
+	}
+	if !parent.IsCA || parent.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return fmt.Errorf("issuer %q is not a CA allowed to sign certificates", parent.Subject.CommonName)
+	}
+	if issuingCA && parent.MaxPathLen == 0 && parent.MaxPathLenZero {
+		return fmt.Errorf("issuer %q may not issue CA certificates (path length 0)", parent.Subject.CommonName)
+	}
+	parentPub, ok := parent.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: issuer %q key is %T, want Ed25519", ErrInvalidKey, parent.Subject.CommonName, parent.PublicKey)
+	}
+	signerPub, ok := parentKey.Public().(ed25519.PublicKey)
+	if !ok || !bytes.Equal(parentPub, signerPub) {
+		return fmt.Errorf("%w: signing key does not match issuer %q certificate", ErrInvalidKey, parent.Subject.CommonName)
+	}
+	return nil
+}
+
+// capNotAfter keeps a child from outliving its issuer.
+func capNotAfter(tmpl, parent *x509.Certificate) {
+	if tmpl.NotAfter.After(parent.NotAfter) {
+		tmpl.NotAfter = parent.NotAfter
+	}
+}
+
+// create signs tmpl and checks the result against the issuer's certificate,
+// because a remote signer (KMS, HSM) is only trusted after its output has
+// been verified in software.
+func create(rand io.Reader, tmpl, parent *x509.Certificate, pub ed25519.PublicKey, key crypto.Signer, what string) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand, tmpl, parent, pub, key)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue %s: parse result: %w", what, err)
+	}
+	issuer := parent
+	if tmpl == parent {
+		issuer = cert
+	}
+	if err := cert.CheckSignatureFrom(issuer); err != nil {
+		return nil, fmt.Errorf("chain: issue %s: result does not verify under issuer: %w", what, err)
+	}
+	return cert, nil
+}

@@ -1,0 +1,116 @@
+package kms
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// URI names a key in a backend, in the form "scheme:name=value;name=value",
+// e.g. "softkms:path=/var/lib/signer/keys/signing.key" or
+// "pkcs11:token=signer;object=signing-2026". Values are percent-decoded.
+// A URI never carries a secret: PINs and passphrases come from files or
+// the environment, and Parse rejects the attribute names that would hold one.
+type URI struct {
+	Scheme string
+	values map[string]string
+}
+
+var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
+
+// secretAttrs are attribute names that must never appear in a key URI.
+var secretAttrs = map[string]bool{
+	"pin": true, "pin-value": true, "password": true, "passphrase": true,
+	"secret": true, "token-secret": true, "secret-access-key": true,
+}
+
+// ParseURI parses a key URI. It returns an error wrapping ErrInvalidURI
+// that names what is wrong but never echoes attribute values.
+func ParseURI(s string) (URI, error) {
+	if len(s) > 2048 {
+		return URI{}, fmt.Errorf("%w: longer than 2048 bytes", ErrInvalidURI)
+	}
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || !schemeRE.MatchString(scheme) {
+		return URI{}, fmt.Errorf("%w: want scheme:name=value;...", ErrInvalidURI)
+	}
+	u := URI{Scheme: scheme, values: map[string]string{}}
+	if rest == "" {
+		return u, nil
+	}
+	for _, part := range strings.Split(rest, ";") {
+		name, raw, ok := strings.Cut(part, "=")
+		if !ok || name == "" {
+			return URI{}, fmt.Errorf("%w: attribute %q has no value", ErrInvalidURI, name)
+		}
+		name = strings.ToLower(name)
+		if secretAttrs[name] {
+			return URI{}, fmt.Errorf("%w: attribute %q would put a secret in a key URI; use a file or environment variable", ErrInvalidURI, name)
+		}
+		if _, dup := u.values[name]; dup {
+			return URI{}, fmt.Errorf("%w: attribute %q repeated", ErrInvalidURI, name)
+		}
+		v, err := url.PathUnescape(raw)
+		if err != nil {
+			return URI{}, fmt.Errorf("%w: attribute %q is not percent-encoded correctly", ErrInvalidURI, name)
+		}
+		u.values[name] = v
+	}
+	return u, nil
+}
+
+// MustParseURI is ParseURI for constants in tests and defaults; it panics on error.
+func MustParseURI(s string) URI {
+	u, err := ParseURI(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// NewURI builds a URI from a scheme and attributes.
+func NewURI(scheme string, attrs map[string]string) URI {
+	u := URI{Scheme: scheme, values: make(map[string]string, len(attrs))}
+	for k, v := range attrs {
+		u.values[strings.ToLower(k)] = v
+	}
+	return u
+}
+
+// Get returns the value of attribute name, or "" when absent.
+func (u URI) Get(name string) string { return u.values[strings.ToLower(name)] }
+
+// Has reports whether attribute name is present.
+func (u URI) Has(name string) bool { _, ok := u.values[strings.ToLower(name)]; return ok }
+
+// Require returns the value of attribute name or an ErrInvalidURI error.
+func (u URI) Require(name string) (string, error) {
+	v, ok := u.values[strings.ToLower(name)]
+	if !ok || v == "" {
+		return "", fmt.Errorf("%w: %s: missing attribute %q", ErrInvalidURI, u.Scheme, name)
+	}
+	return v, nil
+}
+
+// String returns the canonical form: attributes sorted by name, values percent-encoded.
+func (u URI) String() string {
+	names := make([]string, 0, len(u.values))
+	for k := range u.values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(u.Scheme)
+	b.WriteByte(':')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(url.PathEscape(u.values[k]))
+	}
+	return b.String()
+}

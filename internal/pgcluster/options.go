@@ -1,0 +1,25 @@
+package pgcluster
+
+// Options configures Start.
+type Options struct {
+	// Dir is the parent of the directories data (the cluster), sock (the
+	// unix socket) and log (postgres.log). Empty means a new temporary directory under /tmp,
+	// removed by Stop. A given Dir is kept by Stop, and a data directory
+	// already in it is reused, so `signer dev` can keep its ledger.
+	Dir string
+	// BinDir holds initdb, pg_ctl and postgres. Empty means discover them:
+	// $PG_BIN, else the highest /usr/lib/postgresql/*/bin, else
+	// `pg_config --bindir`, else $PATH.
+	BinDir string
+	// Fast trades durability for speed (fsync, synchronous_commit and
+	// full_page_writes off). For tests only: a crash can corrupt the data.
+	Fast bool
+	// Logf, if set, receives progress messages.
+	Logf func(format string, args ...any)
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}

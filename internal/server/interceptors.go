@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// RequestIDHeader is the metadata key carrying the request ID both ways.
+const RequestIDHeader = "x-request-id"
+
+type requestIDKey struct{}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// RequestID returns the request ID of ctx, or "" outside a request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// withRequestID takes the caller's request ID if it is well formed, or makes
+// one, and echoes it in the response header.
+func withRequestID(ctx context.Context) context.Context {
+	var id string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(RequestIDHeader); len(v) == 1 && requestIDRE.MatchString(v[0]) {
+			id = v[0]
+		}
+	}
+	if id == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id))
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// UnaryInterceptor assigns request IDs, recovers panics (answering Internal
+// without details) and logs each call.
+func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		ctx = withRequestID(ctx)
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "request_id", RequestID(ctx), "panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "internal error (request id %s)", RequestID(ctx))
+			}
+			logCall(ctx, log, info.FullMethod, start, err)
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// StreamInterceptor is UnaryInterceptor for streaming calls.
+func StreamInterceptor(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		ctx := withRequestID(ss.Context())
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "request_id", RequestID(ctx), "panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "internal error (request id %s)", RequestID(ctx))
+			}
+			logCall(ctx, log, info.FullMethod, start, err)
+		}()
+		return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }
+
+func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+	log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+		slog.String("method", method),
+		slog.String("request_id", RequestID(ctx)),
+		slog.String("code", status.Code(err).String()),
+		slog.Duration("duration", time.Since(start)))
+}

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+
+	"github.com/appsign/signer/internal/kms"
+)
+
+// SigningKey is a key the service signs archives with, and its certificate.
+type SigningKey struct {
+	// ID names the key (stable across versions), e.g. "marketplace-signing".
+	ID string
+	// Version is the key version; each rotation adds one.
+	Version int32
+	// Signer holds the private key (in whatever backend).
+	Signer kms.Signer
+	// Cert is the signing certificate for Signer's public key.
+	Cert *x509.Certificate
+}
+
+// CertPEM returns the certificate in PEM form.
+func (k *SigningKey) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw})
+}
+
+// Check verifies that the certificate belongs to the signer's key.
+func (k *SigningKey) Check() error {
+	pub, ok := k.Cert.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return fmt.Errorf("server: key %s v%d: certificate key is %T, want Ed25519", k.ID, k.Version, k.Cert.PublicKey)
+	}
+	if !pub.Equal(k.Signer.Public()) {
+		return fmt.Errorf("server: key %s v%d: certificate %x does not belong to the signing key", k.ID, k.Version, k.Cert.SerialNumber)
+	}
+	return nil
+}
+
+// KeySource supplies signing keys. Rotation changes what Active returns
+// atomically; Lookup still finds retired versions so idempotent replays
+// return the certificate the original signature was made under.
+type KeySource interface {
+	Active(ctx context.Context) (*SigningKey, error)
+	Lookup(ctx context.Context, id string, version int32) (*SigningKey, error)
+}
+
+// StaticKeys is a KeySource with one key that never rotates (dev mode).
+type StaticKeys struct{ Key *SigningKey }
+
+// Active implements KeySource.
+func (s StaticKeys) Active(context.Context) (*SigningKey, error) { return s.Key, nil }
+
+// Lookup implements KeySource.
+func (s StaticKeys) Lookup(_ context.Context, id string, version int32) (*SigningKey, error) {
+	if id == s.Key.ID && version == s.Key.Version {
+		return s.Key, nil
+	}
+	return nil, fmt.Errorf("server: %w: key %s v%d", kms.ErrKeyNotFound, id, version)
+}
+
+// serialHex is the certificate serial as the ledger stores it: lowercase
+// hex without separators.
+func serialHex(c *x509.Certificate) string { return c.SerialNumber.Text(16) }

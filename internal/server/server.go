@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/ledger"
+)
+
+// DefaultMaxArchiveSize is the archive size limit when none is configured.
+const DefaultMaxArchiveSize = 512 << 20
+
+// chunkLimit bounds one gRPC message; clients send archives in chunks of
+// at most this size (1 MiB is typical).
+const chunkLimit = 4 << 20
+
+// Ledger is what the services need from the signature ledger.
+type Ledger interface {
+	Record(ctx context.Context, e ledger.Entry) (ledger.Entry, bool, error)
+	FindByIdempotencyKey(ctx context.Context, caller, key string) (ledger.Entry, error)
+	Get(ctx context.Context, id int64) (ledger.Entry, error)
+	List(ctx context.Context, f ledger.Filter) ([]ledger.Entry, error)
+	Ping(ctx context.Context) error
+}
+
+// Trust is the CA material published in trust bundles.
+type Trust struct {
+	Roots         []*x509.Certificate
+	Intermediates []*x509.Certificate
+}
+
+// Config wires the services.
+type Config struct {
+	Ledger Ledger
+	Keys   KeySource
+	Trust  Trust
+	// SpoolDir holds archives while they are signed (unlinked files). Empty means os.TempDir().
+	SpoolDir string
+	// MaxArchiveSize in bytes; 0 means DefaultMaxArchiveSize.
+	MaxArchiveSize int64
+	// Caller names the authenticated caller of a request.
+	Caller func(ctx context.Context) string
+	// HealthCheck reports whether the dependencies (database, key backends) can serve; nil means always.
+	HealthCheck func(ctx context.Context) error
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+func (c *Config) setDefaults() error {
+	if c.Ledger == nil || c.Keys == nil {
+		return errors.New("server: config needs a ledger and a key source")
+	}
+	if len(c.Trust.Roots) == 0 {
+		return errors.New("server: config needs at least one root CA")
+	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = os.TempDir()
+	}
+	if c.MaxArchiveSize <= 0 {
+		c.MaxArchiveSize = DefaultMaxArchiveSize
+	}
+	if c.Caller == nil {
+		c.Caller = func(context.Context) string { return "anonymous" }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Server holds the gRPC server and its services.
+type Server struct {
+	GRPC   *grpc.Server
+	Health *health.Server
+	cfg    Config
+}
+
+// New builds the gRPC server with the signer, ledger, health and reflection
+// services registered. Extra server options (TLS credentials, …) are appended.
+func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	key, err := cfg.Keys.Active(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: active signing key: %w", err)
+	}
+	if err := key.Check(); err != nil {
+		return nil, err
+	}
+	base := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(chunkLimit + 64<<10),
+		grpc.ChainUnaryInterceptor(UnaryInterceptor(cfg.Logger)),
+		grpc.ChainStreamInterceptor(StreamInterceptor(cfg.Logger)),
+	}
+	g := grpc.NewServer(append(base, opts...)...)
+	s := &Server{GRPC: g, Health: health.NewServer(), cfg: cfg}
+	signerv1.RegisterSignerServiceServer(g, &signerService{cfg: &s.cfg})
+	signerv1.RegisterLedgerServiceServer(g, &ledgerService{cfg: &s.cfg})
+	healthpb.RegisterHealthServer(g, s.Health)
+	reflection.Register(g)
+	return s, nil
+}
+
+// services lists the names health status is reported for.
+var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName}
+
+// WatchHealth checks dependencies every interval and sets the health
+// status of every service until ctx ends.
+func (s *Server) WatchHealth(ctx context.Context, interval time.Duration) {
+	check := func() {
+		st := healthpb.HealthCheckResponse_SERVING
+		cctx, cancel := context.WithTimeout(ctx, interval)
+		defer cancel()
+		err := s.cfg.Ledger.Ping(cctx)
+		if err == nil && s.cfg.HealthCheck != nil {
+			err = s.cfg.HealthCheck(cctx)
+		}
+		if err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+			s.cfg.Logger.Warn("health check failed", "error", err.Error())
+		}
+		for _, name := range services {
+			s.Health.SetServingStatus(name, st)
+		}
+	}
+	check()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/ledger"
+)
+
+type signerService struct {
+	signerv1.UnimplementedSignerServiceServer
+	cfg *Config
+}
+
+// SignArchive implements signerv1.SignerServiceServer.
+func (s *signerService) SignArchive(stream grpc.ClientStreamingServer[signerv1.SignArchiveRequest, signerv1.SignArchiveResponse]) error {
+	ctx := stream.Context()
+	resp, err := s.signArchive(ctx, stream)
+	if err != nil {
+		return toStatus(ctx, s.cfg.Logger, "SignArchive", err)
+	}
+	return stream.SendAndClose(resp)
+}
+
+func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStreamingServer[signerv1.SignArchiveRequest, signerv1.SignArchiveResponse]) (*signerv1.SignArchiveResponse, error) {
+	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil, invalidArg("empty request stream: send SignArchiveMetadata first, then the archive chunks")
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta := first.GetMetadata()
+	if meta == nil {
+		return nil, invalidArg("the first message must carry metadata (app_key, version, track, …), not an archive chunk")
+	}
+	if err := validateMetadata(meta); err != nil {
+		return nil, err
+	}
+	track, _ := trackName(meta.GetTrack())
+
+	sp, err := newSpool(s.cfg.SpoolDir, s.cfg.MaxArchiveSize)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Close()
+	if err := receiveArchive(stream, sp); err != nil {
+		return nil, err
+	}
+	if sp.size == 0 {
+		return nil, invalidArg("archive is empty: send the archive bytes as chunks after the metadata")
+	}
+	sum256, sum512 := sp.sha256.Sum(nil), sp.sha512.Sum(nil)
+	if want := meta.GetExpectedSha256(); len(want) != 0 && subtle.ConstantTimeCompare(want, sum256) != 1 {
+		return nil, invalidArg("archive SHA-256 is %x but expected_sha256 is %x: the upload is corrupt or the wrong file was sent", sum256, want)
+	}
+
+	caller := s.cfg.Caller(ctx)
+	if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, meta.GetIdempotencyKey()); err == nil {
+		if !sameRequest(prev, meta.GetAppKey(), meta.GetVersion(), track, sum256) {
+			return nil, fmt.Errorf("idempotency key %q: %w", meta.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
+		}
+		return s.response(ctx, prev, true)
+	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+
+	key, err := s.cfg.Keys.Active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !key.Signer.Limits().CanSign(sp.size) {
+		return nil, clientErrorf(codes.FailedPrecondition,
+			"the active signing key %s v%d is held in a backend that cannot pure-sign a %d-byte archive (limit %d bytes); configure a streaming key (software, KMS-sealed) for archive signing",
+			key.ID, key.Version, sp.size, key.Signer.Limits().MaxMessage)
+	}
+	signedAt := s.cfg.Now().UTC().Truncate(time.Microsecond)
+	sig, err := signSpool(ctx, key.Signer, sp)
+	if err != nil {
+		return nil, err
+	}
+	entry, replayed, err := s.cfg.Ledger.Record(ctx, ledger.Entry{
+		AppKey:         meta.GetAppKey(),
+		Version:        meta.GetVersion(),
+		Track:          track,
+		ArchiveSize:    sp.size,
+		SHA256:         sum256,
+		SHA512:         sum512,
+		KeyID:          key.ID,
+		KeyVersion:     key.Version,
+		CertSerial:     serialHex(key.Cert),
+		Signature:      sig,
+		Caller:         caller,
+		ReviewRef:      meta.GetReviewRef(),
+		IdempotencyKey: meta.GetIdempotencyKey(),
+		SignedAt:       signedAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "archive signed",
+		slog.String("request_id", RequestID(ctx)),
+		slog.Int64("entry_id", entry.ID),
+		slog.String("app_key", entry.AppKey),
+		slog.String("version", entry.Version),
+		slog.String("key", fmt.Sprintf("%s v%d", entry.KeyID, entry.KeyVersion)),
+		slog.Int64("size", entry.ArchiveSize),
+		slog.Bool("replayed", replayed))
+	return s.response(ctx, entry, replayed)
+}
+
+// receiveArchive copies the chunks after the metadata into sp.
+func receiveArchive(stream grpc.ClientStreamingServer[signerv1.SignArchiveRequest, signerv1.SignArchiveResponse], sp *spool) error {
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if msg.GetMetadata() != nil {
+			return invalidArg("metadata sent twice: send it once, in the first message only")
+		}
+		chunk, ok := msg.GetPayload().(*signerv1.SignArchiveRequest_Chunk)
+		if !ok {
+			return invalidArg("message without payload: every message after the metadata must carry a chunk")
+		}
+		if _, err := sp.Write(chunk.Chunk); err != nil {
+			var tl errTooLarge
+			if errors.As(err, &tl) {
+				return invalidArg("%s; nothing was signed", tl.Error())
+			}
+			return err
+		}
+	}
+}
+
+// signSpool signs the spooled archive with pure Ed25519, streaming when the
+// backend can and in one call otherwise (small archives only).
+func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error) {
+	if ss, ok := signer.(kms.StreamSigner); ok {
+		return ss.SignStream(ctx, sp.ReaderAt(), sp.size)
+	}
+	buf := make([]byte, sp.size)
+	if _, err := sp.f.ReadAt(buf, 0); err != nil {
+		return nil, fmt.Errorf("spool: read: %w", err)
+	}
+	return signer.SignMessage(ctx, buf)
+}
+
+func sameRequest(e ledger.Entry, appKey, version, track string, sum256 []byte) bool {
+	return e.AppKey == appKey && e.Version == version && e.Track == track && bytes.Equal(e.SHA256, sum256)
+}
+
+// response builds the answer for a ledger entry, with the certificate of
+// the key version that made the signature.
+func (s *signerService) response(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignArchiveResponse, error) {
+	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
+	if err != nil {
+		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)
+	}
+	certPEM := key.CertPEM()
+	file, err := chain.SignatureFile{Signature: e.Signature, Certificate: certPEM}.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &signerv1.SignArchiveResponse{
+		SignatureFile:  file,
+		Signature:      e.Signature,
+		CertificatePem: string(certPEM),
+		Sha256:         e.SHA256,
+		Sha512:         e.SHA512,
+		ArchiveSize:    e.ArchiveSize,
+		KeyId:          e.KeyID,
+		KeyVersion:     e.KeyVersion,
+		EntryId:        e.ID,
+		SignedAt:       timestamppb.New(e.SignedAt),
+		Replayed:       replayed,
+	}, nil
+}
+
+// GetTrustBundle implements signerv1.SignerServiceServer.
+func (s *signerService) GetTrustBundle(ctx context.Context, _ *signerv1.GetTrustBundleRequest) (*signerv1.GetTrustBundleResponse, error) {
+	var out []*signerv1.TrustCertificate
+	for _, tc := range chain.BundleFor(s.cfg.Trust.Roots, s.cfg.Trust.Intermediates) {
+		out = append(out, &signerv1.TrustCertificate{
+			FileName: tc.FileName,
+			Pem:      tc.PEM,
+			Subject:  tc.Cert.Subject.String(),
+			Role:     tc.Role,
+			NotAfter: timestamppb.New(tc.Cert.NotAfter),
+			Sha256:   sha256Hex([]byte(tc.PEM)),
+		})
+	}
+	return &signerv1.GetTrustBundleResponse{Certificates: out}, nil
+}
