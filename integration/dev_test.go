@@ -30,7 +30,7 @@ func TestDevRefusesPlaintextOffLoopback(t *testing.T) {
 // its own throwaway PostgreSQL, serves, and shuts everything down on SIGTERM.
 // A second start with the same data dir reuses the dev CA.
 func TestDevOwnPostgres(t *testing.T) {
-	pgtest.RequireBinaries(t)
+	requirePostgresBinaries(t)
 	srv := startDev(t)
 	work := t.TempDir()
 	archive := writeArchive(t, work, "hello.jar", 4096, 7)

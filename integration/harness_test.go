@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appsign/signer/internal/pgcluster"
 	"github.com/appsign/signer/internal/pgtest"
 )
 
@@ -184,4 +185,16 @@ func mustSignerctl(t *testing.T, args ...string) string {
 		t.Fatalf("signerctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
 	return r.stdout
+}
+
+// requirePostgresBinaries skips (or fails under CI=true) without PostgreSQL
+// server binaries, which `signer dev` needs to start its own database.
+func requirePostgresBinaries(t *testing.T) {
+	t.Helper()
+	if _, err := pgcluster.FindBinDir(t.Context(), ""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL server binaries not found; CI needs them (make deps installs them): %v", err)
+		}
+		t.Skipf("PostgreSQL server binaries not found: %v", err)
+	}
 }

@@ -137,4 +137,3 @@ func signature(secret string, a sigv4, amzDate, canonical string) string {
 	k = mac(k, "aws4_request")
 	return hex.EncodeToString(mac(k, toSign))
 }
-

@@ -7,8 +7,8 @@
 //
 // # Security
 //
-// The server listens on a unix socket only (listen_addresses = ''), never on
-// TCP, and that socket lives in a directory with mode 0700 owned by the user
+// The server listens on a unix socket only (listen_addresses is empty), never
+// on TCP, and that socket lives in a directory with mode 0700 owned by the user
 // the server runs as. Connections over the socket use `trust` authentication,
 // so there is no password at all. That is acceptable only because nobody but
 // that user (and root) can reach the socket: do not loosen the directory mode,

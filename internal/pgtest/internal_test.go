@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -90,7 +89,6 @@ func TestServerBackend(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Stop(context.WithoutCancel(ctx)) })
 
-	t.Logf("started %v", time.Now())
 	b := &serverBackend{adminURL: c.URL("postgres"), what: "test server"}
 	url, err := b.createDatabase(ctx, "t_server_backend")
 	if err != nil {
@@ -102,14 +100,12 @@ func TestServerBackend(t *testing.T) {
 	}
 	// Left open on purpose: dropDatabase must end it.
 	defer conn.Close(context.WithoutCancel(ctx))
-	t.Logf("created %v", time.Now())
 	if err := b.dropDatabase(ctx, "t_server_backend"); err != nil {
 		t.Fatalf("dropDatabase with a session open: %v", err)
 	}
 	if _, err := pgx.Connect(ctx, url); err == nil {
 		t.Error("connected to a dropped database")
 	}
-	t.Logf("dropped %v", time.Now())
 	if err := b.close(ctx); err != nil {
 		t.Errorf("close of an external server: %v", err)
 	}

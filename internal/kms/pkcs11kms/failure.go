@@ -62,6 +62,12 @@ func classify(err error) failure {
 	return final
 }
 
+// kmsSentinels are the errors sentinel does not wrap twice.
+var kmsSentinels = []error{
+	kms.ErrPermission, kms.ErrMessageTooLarge, kms.ErrUnsupported, kms.ErrInvalidKey,
+	kms.ErrUnavailable, kms.ErrKeyNotFound, kms.ErrClosed, kms.ErrInvalidURI, kms.ErrBackendFault,
+}
+
 // sentinel adds the kms sentinel that matches a module return value, so
 // callers can test with errors.Is. PKCS#11 errors carry only a code, never
 // a PIN or key bytes.
@@ -69,6 +75,11 @@ func sentinel(err error) error {
 	e, ok := rv(err)
 	if !ok {
 		return err
+	}
+	for _, s := range kmsSentinels {
+		if errors.Is(err, s) {
+			return err
+		}
 	}
 	var s error
 	switch e {

@@ -1,0 +1,132 @@
+package softkms
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/appsign/signer/internal/kms"
+)
+
+// plainPEMType is the PEM block type of unencrypted PKCS#8 keys.
+const plainPEMType = "PRIVATE KEY"
+
+// ReadKeyFile reads an unencrypted Ed25519 PKCS#8 PEM key file, refusing
+// one that group or others can read. An encrypted key file gives
+// kms.ErrPermission; a Backend with a passphrase loads those.
+func ReadKeyFile(path string) (ed25519.PrivateKey, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(data)
+	if isEncryptedPEM(data) {
+		return nil, fmt.Errorf("softkms: key file %s is passphrase-encrypted: %w: no passphrase given", path, kms.ErrPermission)
+	}
+	priv, err := parsePEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("softkms: key file %s: %w", path, err)
+	}
+	return priv, nil
+}
+
+// readKeyFile returns the content of a key file that only its owner can read.
+func readKeyFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("softkms: key file %s: %w", path, kms.ErrKeyNotFound)
+		}
+		return nil, fmt.Errorf("softkms: key file %s: %w", path, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("softkms: key file %s has mode %04o: %w: make it readable by its owner only (chmod 600)", path, fi.Mode().Perm(), kms.ErrPermission)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("softkms: read key file %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// ParsePrivateKeyPEM parses one PEM "PRIVATE KEY" block holding an Ed25519
+// PKCS#8 key. Error texts never include key bytes.
+func ParsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
+	priv, err := parsePEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("softkms: %w", err)
+	}
+	return priv, nil
+}
+
+func parsePEM(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != plainPEMType {
+		return nil, fmt.Errorf("%w: want a PEM %q (PKCS#8) block", kms.ErrInvalidKey, plainPEMType)
+	}
+	defer clear(block.Bytes)
+	return parsePKCS8(block.Bytes)
+}
+
+func parsePKCS8(der []byte) (ed25519.PrivateKey, error) {
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a PKCS#8 key", kms.ErrInvalidKey)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: key is %T, want Ed25519", kms.ErrInvalidKey, k)
+	}
+	return priv, nil
+}
+
+// isEncryptedPEM reports whether data starts with an encrypted key block.
+func isEncryptedPEM(data []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN "+EncryptedPEMType+"-----"))
+}
+
+// MarshalPrivateKeyPEM encodes priv as a PKCS#8 PEM block.
+func MarshalPrivateKeyPEM(priv ed25519.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("softkms: marshal key: %w", err)
+	}
+	defer clear(der)
+	return pem.EncodeToMemory(&pem.Block{Type: plainPEMType, Bytes: der}), nil
+}
+
+// WriteKeyFile writes priv as PKCS#8 PEM to path with mode 0600, refusing
+// to replace an existing file.
+func WriteKeyFile(path string, priv ed25519.PrivateKey) error {
+	data, err := MarshalPrivateKeyPEM(priv)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	return writeNewFile(path, data)
+}
+
+// writeNewFile creates path with mode 0600 and writes data, refusing to
+// replace an existing file and removing a partly written one.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("softkms: write key file: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("softkms: write key file %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("softkms: sync key file %s: %w", path, err)
+	}
+	return f.Close()
+}
