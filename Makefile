@@ -25,8 +25,12 @@ build:
 	$(GO) build -o $(BIN)/signer ./cmd/signer
 	$(GO) build -o $(BIN)/signerctl ./cmd/signerctl
 
+## deps-run: what `make run` needs (PostgreSQL server binaries).
+deps-run:
+	@$(MAKE) --no-print-directory deps APT_NEEDS="/usr/lib/postgresql:postgresql"
+
 ## run: start a development signer (throwaway PostgreSQL, dev CA, software key) on 127.0.0.1:7420.
-run: deps build
+run: deps-run build
 	$(BIN)/signer dev --data-dir .signer-dev --listen 127.0.0.1:7420
 
 ## test: everything CI runs — generated code up to date, vet, the whole suite with -race.
@@ -78,10 +82,9 @@ proto-check: tools
 	  echo "gen/ is stale: run 'make proto' and commit the result"; exit 1; \
 	fi; echo "gen/ is up to date"
 
-## bench: benchmarks; figures go to bench/results/.
-bench:
-	@mkdir -p bench/results
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/eddsa/ | tee bench/results/eddsa.txt
+## bench: benchmarks (streaming Ed25519, key backends, service memory); figures go to bench/results/.
+bench: deps
+	bash bench/run.sh
 
 clean:
 	rm -rf $(BIN)

@@ -29,7 +29,7 @@ var (
 )
 
 // binaries builds signer and signerctl once per test run.
-func binaries(t *testing.T) (signer, signerctl string) {
+func binaries(t testing.TB) (signer, signerctl string) {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "signer-it-bin-")
@@ -51,7 +51,7 @@ func binaries(t *testing.T) (signer, signerctl string) {
 }
 
 // requireTool skips (or fails under CI=true) when a command is missing.
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -76,7 +76,7 @@ var listenRE = regexp.MustCompile(`signer dev listening on (\S+)`)
 
 // startDev runs `signer dev` on a free loopback port with extra flags and
 // waits until it serves. The process is stopped with SIGTERM at cleanup.
-func startDev(t *testing.T, extra ...string) *devServer {
+func startDev(t testing.TB, extra ...string) *devServer {
 	t.Helper()
 	signer, _ := binaries(t)
 	d := &devServer{DataDir: t.TempDir(), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
@@ -150,7 +150,7 @@ type result struct {
 }
 
 // run executes a command with a deadline and returns its exit status and output.
-func run(t *testing.T, name string, args ...string) result {
+func run(t testing.TB, name string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
@@ -171,14 +171,14 @@ func run(t *testing.T, name string, args ...string) result {
 }
 
 // signerctl runs signerctl and returns its result.
-func signerctl(t *testing.T, args ...string) result {
+func signerctl(t testing.TB, args ...string) result {
 	t.Helper()
 	_, ctl := binaries(t)
 	return run(t, ctl, args...)
 }
 
 // mustSignerctl runs signerctl and fails the test unless it exits 0.
-func mustSignerctl(t *testing.T, args ...string) string {
+func mustSignerctl(t testing.TB, args ...string) string {
 	t.Helper()
 	r := signerctl(t, args...)
 	if r.code != 0 {
@@ -189,7 +189,7 @@ func mustSignerctl(t *testing.T, args ...string) string {
 
 // requirePostgresBinaries skips (or fails under CI=true) without PostgreSQL
 // server binaries, which `signer dev` needs to start its own database.
-func requirePostgresBinaries(t *testing.T) {
+func requirePostgresBinaries(t testing.TB) {
 	t.Helper()
 	if _, err := pgcluster.FindBinDir(t.Context(), ""); err != nil {
 		if os.Getenv("CI") == "true" {

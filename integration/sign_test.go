@@ -14,7 +14,7 @@ import (
 )
 
 // writeArchive writes size pseudo-random bytes (seeded: reproducible) to dir/name.
-func writeArchive(t *testing.T, dir, name string, size int64, seed uint64) string {
+func writeArchive(t testing.TB, dir, name string, size int64, seed uint64) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
@@ -44,7 +44,7 @@ type upmFile struct {
 // opensslCheck runs the verifier vendor's own troubleshooting procedure
 // (BRIEF.md) and `openssl verify` of the certificate against the trust
 // store. It returns an error describing the first failing step.
-func opensslCheck(t *testing.T, sigPath, archive, truststore string) error {
+func opensslCheck(t testing.TB, sigPath, archive, truststore string) error {
 	t.Helper()
 	openssl := requireTool(t, "openssl")
 	work := t.TempDir()
@@ -94,7 +94,7 @@ func opensslCheck(t *testing.T, sigPath, archive, truststore string) error {
 	return nil
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

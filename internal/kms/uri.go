@@ -110,7 +110,22 @@ func (u URI) String() string {
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(url.PathEscape(u.values[k]))
+		b.WriteString(escapeValue(u.values[k]))
+	}
+	return b.String()
+}
+
+// escapeValue percent-encodes what would break the URI syntax (';', '=',
+// '%', spaces and non-printable bytes) and leaves paths and ARNs readable.
+func escapeValue(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= 0x20 || c >= 0x7f || c == ';' || c == '=' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
 	}
 	return b.String()
 }

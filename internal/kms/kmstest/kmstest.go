@@ -83,9 +83,11 @@ func Run(t *testing.T, h Harness) {
 			if !ed25519.Verify(s.Public(), msg, sig) {
 				t.Fatalf("SignMessage(%d bytes): signature does not verify", n)
 			}
-			msg[0] ^= 1
-			if n > 0 && ed25519.Verify(s.Public(), msg, sig) {
-				t.Fatalf("signature verifies for a modified message")
+			if n > 0 {
+				msg[0] ^= 1
+				if ed25519.Verify(s.Public(), msg, sig) {
+					t.Fatalf("signature verifies for a modified message")
+				}
 			}
 		}
 	})
@@ -272,6 +274,9 @@ func sizes(l kms.Limits) []int {
 	if l.MaxMessage == kms.Unlimited {
 		return append(out, 64<<10)
 	}
+	// Services with a message limit (AWS KMS) also refuse empty messages;
+	// the signer never signs an empty archive, so 0 is not asked of them.
+	out = out[1:]
 	keep := out[:0]
 	for _, n := range out {
 		if int64(n) <= l.MaxMessage {

@@ -54,6 +54,11 @@ func (s *Signer) SignMessage(ctx context.Context, msg []byte) ([]byte, error) {
 	if int64(len(msg)) > s.max {
 		return nil, fmt.Errorf("pkcs11: sign %s: %w: %d bytes, limit %d", s.uri, kms.ErrMessageTooLarge, len(msg), s.max)
 	}
+	return s.sign(ctx, msg)
+}
+
+// sign signs msg on the token, whatever Limits says.
+func (s *Signer) sign(ctx context.Context, msg []byte) ([]byte, error) {
 	var sig []byte
 	err := s.p.do(ctx, func(c call) error {
 		h, err := s.key(c)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and writes their figures, with the machine and commit
+# they ran on, to bench/results/. Called by `make bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/results
+mkdir -p "$out"
+header() {
+  echo "# $1"
+  echo "# date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+  echo "# go:      $(go version)"
+  echo "# command: $2"
+}
+run() { # name, command...
+  local name=$1; shift
+  { header "$name" "$*"; "$@"; } 2>&1 | tee "$out/$name.txt"
+}
+run eddsa  go test -run '^$' -bench . -benchmem -count 1 ./internal/eddsa/
+run kms    go test -run '^$' -bench . -benchmem -count 1 ./internal/kms/...
+run memory go test -run '^$' -bench BenchmarkArchiveMemory -benchtime 1x -timeout 30m ./integration/
