@@ -58,6 +58,15 @@ func (f *flakyLedger) Record(ctx context.Context, e ledger.Entry) (ledger.Entry,
 
 func newEnv(t *testing.T, maxSize int64, wrap func(*ledger.Store) server.Ledger) *env {
 	t.Helper()
+	return newEnvWithKey(t, maxSize, wrap, nil)
+}
+
+// keyFactory makes the signing key of a test server; pkiDir holds the dev
+// PKI whose intermediate CA issues its certificate.
+type keyFactory func(t *testing.T, pki *chain.DevPKI, pkiDir string) *server.SigningKey
+
+func newEnvWithKey(t *testing.T, maxSize int64, wrap func(*ledger.Store) server.Ledger, makeKey keyFactory) *env {
+	t.Helper()
 	ctx := t.Context()
 	url := pgtest.URL(t)
 	if err := ledger.Migrate(ctx, url); err != nil {
@@ -81,13 +90,17 @@ func newEnv(t *testing.T, maxSize int64, wrap func(*ledger.Store) server.Ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	key := &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}
+	if makeKey != nil {
+		key = makeKey(t, pki, dir)
+	}
 	var l server.Ledger = store
 	if wrap != nil {
 		l = wrap(store)
 	}
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         l,
-		Keys:           server.StaticKeys{Key: &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Keys:           server.StaticKeys{Key: key},
 		Trust:          server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir:       t.TempDir(),
 		MaxArchiveSize: maxSize,
