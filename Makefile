@@ -10,13 +10,14 @@ export PATH := $(BIN):$(PATH)
 BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION            := v1.9.4
 
 # Debian packages the tests need, keyed by the command that proves each is there.
 APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
 
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: all build run test test-unit proto proto-check tools deps vet bench clean
+.PHONY: all build grpcurl run test test-unit proto proto-check tools deps vet bench clean
 
 all: build
 
@@ -66,6 +67,11 @@ $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+## grpcurl: the gRPC command-line client used in the README tour, into .bin/.
+grpcurl: $(BIN)/grpcurl
+$(BIN)/grpcurl:
+	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
 ## proto: lint the API and regenerate gen/ with the local plugins.
 proto: tools

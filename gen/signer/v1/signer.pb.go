@@ -74,6 +74,62 @@ func (Track) EnumDescriptor() ([]byte, []int) {
 	return file_signer_v1_signer_proto_rawDescGZIP(), []int{0}
 }
 
+// KeyState is the lifecycle state of a key version.
+type KeyState int32
+
+const (
+	KeyState_KEY_STATE_UNSPECIFIED KeyState = 0
+	// KEY_STATE_ACTIVE signs new requests; one version per key at most.
+	KeyState_KEY_STATE_ACTIVE KeyState = 1
+	// KEY_STATE_RETIRED verifies and replays but never signs anew.
+	KeyState_KEY_STATE_RETIRED KeyState = 2
+	// KEY_STATE_REVOKED must not be trusted.
+	KeyState_KEY_STATE_REVOKED KeyState = 3
+)
+
+// Enum value maps for KeyState.
+var (
+	KeyState_name = map[int32]string{
+		0: "KEY_STATE_UNSPECIFIED",
+		1: "KEY_STATE_ACTIVE",
+		2: "KEY_STATE_RETIRED",
+		3: "KEY_STATE_REVOKED",
+	}
+	KeyState_value = map[string]int32{
+		"KEY_STATE_UNSPECIFIED": 0,
+		"KEY_STATE_ACTIVE":      1,
+		"KEY_STATE_RETIRED":     2,
+		"KEY_STATE_REVOKED":     3,
+	}
+)
+
+func (x KeyState) Enum() *KeyState {
+	p := new(KeyState)
+	*p = x
+	return p
+}
+
+func (x KeyState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (KeyState) Descriptor() protoreflect.EnumDescriptor {
+	return file_signer_v1_signer_proto_enumTypes[1].Descriptor()
+}
+
+func (KeyState) Type() protoreflect.EnumType {
+	return &file_signer_v1_signer_proto_enumTypes[1]
+}
+
+func (x KeyState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use KeyState.Descriptor instead.
+func (KeyState) EnumDescriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{1}
+}
+
 // SignArchiveMetadata describes the archive that follows it in the stream.
 type SignArchiveMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -925,6 +981,841 @@ func (x *ListEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// SignDigestRequest describes an archive by its digests.
+type SignDigestRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AppKey         string                 `protobuf:"bytes,1,opt,name=app_key,json=appKey,proto3" json:"app_key,omitempty"`
+	Version        string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Track          Track                  `protobuf:"varint,3,opt,name=track,proto3,enum=signer.v1.Track" json:"track,omitempty"`
+	ReviewRef      string                 `protobuf:"bytes,4,opt,name=review_ref,json=reviewRef,proto3" json:"review_ref,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	ArchiveSize    int64                  `protobuf:"varint,6,opt,name=archive_size,json=archiveSize,proto3" json:"archive_size,omitempty"`
+	// sha256 of the archive, 32 bytes.
+	Sha256 []byte `protobuf:"bytes,7,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// sha512 of the archive, 64 bytes.
+	Sha512        []byte `protobuf:"bytes,8,opt,name=sha512,proto3" json:"sha512,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignDigestRequest) Reset() {
+	*x = SignDigestRequest{}
+	mi := &file_signer_v1_signer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignDigestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignDigestRequest) ProtoMessage() {}
+
+func (x *SignDigestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignDigestRequest.ProtoReflect.Descriptor instead.
+func (*SignDigestRequest) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SignDigestRequest) GetAppKey() string {
+	if x != nil {
+		return x.AppKey
+	}
+	return ""
+}
+
+func (x *SignDigestRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *SignDigestRequest) GetTrack() Track {
+	if x != nil {
+		return x.Track
+	}
+	return Track_TRACK_UNSPECIFIED
+}
+
+func (x *SignDigestRequest) GetReviewRef() string {
+	if x != nil {
+		return x.ReviewRef
+	}
+	return ""
+}
+
+func (x *SignDigestRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SignDigestRequest) GetArchiveSize() int64 {
+	if x != nil {
+		return x.ArchiveSize
+	}
+	return 0
+}
+
+func (x *SignDigestRequest) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *SignDigestRequest) GetSha512() []byte {
+	if x != nil {
+		return x.Sha512
+	}
+	return nil
+}
+
+// SignDigestResponse is the signed digest statement.
+type SignDigestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signature_file is the digest-v1 signature file (docs/digest-profile.md).
+	SignatureFile []byte `protobuf:"bytes,1,opt,name=signature_file,json=signatureFile,proto3" json:"signature_file,omitempty"`
+	// statement is the exact signed statement bytes.
+	Statement []byte `protobuf:"bytes,2,opt,name=statement,proto3" json:"statement,omitempty"`
+	// signature is the pure Ed25519 signature over statement.
+	Signature      []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	CertificatePem string                 `protobuf:"bytes,4,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	KeyId          string                 `protobuf:"bytes,5,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyVersion     int32                  `protobuf:"varint,6,opt,name=key_version,json=keyVersion,proto3" json:"key_version,omitempty"`
+	EntryId        int64                  `protobuf:"varint,7,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	SignedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=signed_at,json=signedAt,proto3" json:"signed_at,omitempty"`
+	Replayed       bool                   `protobuf:"varint,9,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SignDigestResponse) Reset() {
+	*x = SignDigestResponse{}
+	mi := &file_signer_v1_signer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignDigestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignDigestResponse) ProtoMessage() {}
+
+func (x *SignDigestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignDigestResponse.ProtoReflect.Descriptor instead.
+func (*SignDigestResponse) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SignDigestResponse) GetSignatureFile() []byte {
+	if x != nil {
+		return x.SignatureFile
+	}
+	return nil
+}
+
+func (x *SignDigestResponse) GetStatement() []byte {
+	if x != nil {
+		return x.Statement
+	}
+	return nil
+}
+
+func (x *SignDigestResponse) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *SignDigestResponse) GetCertificatePem() string {
+	if x != nil {
+		return x.CertificatePem
+	}
+	return ""
+}
+
+func (x *SignDigestResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SignDigestResponse) GetKeyVersion() int32 {
+	if x != nil {
+		return x.KeyVersion
+	}
+	return 0
+}
+
+func (x *SignDigestResponse) GetEntryId() int64 {
+	if x != nil {
+		return x.EntryId
+	}
+	return 0
+}
+
+func (x *SignDigestResponse) GetSignedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SignedAt
+	}
+	return nil
+}
+
+func (x *SignDigestResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
+}
+
+// KeyVersion is one version of a key.
+type KeyVersion struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version int32                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	State   KeyState               `protobuf:"varint,2,opt,name=state,proto3,enum=signer.v1.KeyState" json:"state,omitempty"`
+	// backend_uri names the key in its backend (never a secret).
+	BackendUri string `protobuf:"bytes,3,opt,name=backend_uri,json=backendUri,proto3" json:"backend_uri,omitempty"`
+	// backend is the URI scheme, e.g. "pkcs11".
+	Backend             string                 `protobuf:"bytes,4,opt,name=backend,proto3" json:"backend,omitempty"`
+	PublicKey           []byte                 `protobuf:"bytes,5,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	CertificatePem      string                 `protobuf:"bytes,6,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	CertificateSerial   string                 `protobuf:"bytes,7,opt,name=certificate_serial,json=certificateSerial,proto3" json:"certificate_serial,omitempty"`
+	CertificateNotAfter *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=certificate_not_after,json=certificateNotAfter,proto3" json:"certificate_not_after,omitempty"`
+	CreatedAt           *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	RetiredAt           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *KeyVersion) Reset() {
+	*x = KeyVersion{}
+	mi := &file_signer_v1_signer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyVersion) ProtoMessage() {}
+
+func (x *KeyVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyVersion.ProtoReflect.Descriptor instead.
+func (*KeyVersion) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *KeyVersion) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *KeyVersion) GetState() KeyState {
+	if x != nil {
+		return x.State
+	}
+	return KeyState_KEY_STATE_UNSPECIFIED
+}
+
+func (x *KeyVersion) GetBackendUri() string {
+	if x != nil {
+		return x.BackendUri
+	}
+	return ""
+}
+
+func (x *KeyVersion) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *KeyVersion) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *KeyVersion) GetCertificatePem() string {
+	if x != nil {
+		return x.CertificatePem
+	}
+	return ""
+}
+
+func (x *KeyVersion) GetCertificateSerial() string {
+	if x != nil {
+		return x.CertificateSerial
+	}
+	return ""
+}
+
+func (x *KeyVersion) GetCertificateNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CertificateNotAfter
+	}
+	return nil
+}
+
+func (x *KeyVersion) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *KeyVersion) GetRetiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetiredAt
+	}
+	return nil
+}
+
+// Key is a named key with its versions.
+type Key struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// role is "archive-signing", "ca" or "ledger".
+	Role          string        `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	Versions      []*KeyVersion `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Key) Reset() {
+	*x = Key{}
+	mi := &file_signer_v1_signer_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Key) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Key) ProtoMessage() {}
+
+func (x *Key) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Key.ProtoReflect.Descriptor instead.
+func (*Key) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Key) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Key) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Key) GetVersions() []*KeyVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+// BackendSpec chooses where a new key version is created.
+type BackendSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// scheme is the backend: softkms, sealedkms, awskms or pkcs11.
+	Scheme string `protobuf:"bytes,1,opt,name=scheme,proto3" json:"scheme,omitempty"`
+	// attributes are backend-specific key attributes (never secrets).
+	Attributes    map[string]string `protobuf:"bytes,2,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendSpec) Reset() {
+	*x = BackendSpec{}
+	mi := &file_signer_v1_signer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendSpec) ProtoMessage() {}
+
+func (x *BackendSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendSpec.ProtoReflect.Descriptor instead.
+func (*BackendSpec) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BackendSpec) GetScheme() string {
+	if x != nil {
+		return x.Scheme
+	}
+	return ""
+}
+
+func (x *BackendSpec) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// CreateKeyRequest names a new key.
+type CreateKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	Backend       *BackendSpec           `protobuf:"bytes,3,opt,name=backend,proto3" json:"backend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateKeyRequest) Reset() {
+	*x = CreateKeyRequest{}
+	mi := &file_signer_v1_signer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateKeyRequest) ProtoMessage() {}
+
+func (x *CreateKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateKeyRequest) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateKeyRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *CreateKeyRequest) GetBackend() *BackendSpec {
+	if x != nil {
+		return x.Backend
+	}
+	return nil
+}
+
+// CreateKeyResponse holds the new key.
+type CreateKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateKeyResponse) Reset() {
+	*x = CreateKeyResponse{}
+	mi := &file_signer_v1_signer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateKeyResponse) ProtoMessage() {}
+
+func (x *CreateKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateKeyResponse) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateKeyResponse) GetKey() *Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// ListKeysRequest lists all keys.
+type ListKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysRequest) Reset() {
+	*x = ListKeysRequest{}
+	mi := &file_signer_v1_signer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysRequest) ProtoMessage() {}
+
+func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListKeysRequest) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{18}
+}
+
+// ListKeysResponse holds every key.
+type ListKeysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*Key                 `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysResponse) Reset() {
+	*x = ListKeysResponse{}
+	mi := &file_signer_v1_signer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysResponse) ProtoMessage() {}
+
+func (x *ListKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListKeysResponse) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListKeysResponse) GetKeys() []*Key {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// RotateKeyRequest rotates one key.
+type RotateKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Backend       *BackendSpec           `protobuf:"bytes,2,opt,name=backend,proto3" json:"backend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyRequest) Reset() {
+	*x = RotateKeyRequest{}
+	mi := &file_signer_v1_signer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyRequest) ProtoMessage() {}
+
+func (x *RotateKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateKeyRequest) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RotateKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateKeyRequest) GetBackend() *BackendSpec {
+	if x != nil {
+		return x.Backend
+	}
+	return nil
+}
+
+// RotateKeyResponse holds the key after rotation.
+type RotateKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyResponse) Reset() {
+	*x = RotateKeyResponse{}
+	mi := &file_signer_v1_signer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyResponse) ProtoMessage() {}
+
+func (x *RotateKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyResponse.ProtoReflect.Descriptor instead.
+func (*RotateKeyResponse) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RotateKeyResponse) GetKey() *Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// RetireKeyRequest retires one version of a key.
+type RetireKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version       int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireKeyRequest) Reset() {
+	*x = RetireKeyRequest{}
+	mi := &file_signer_v1_signer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireKeyRequest) ProtoMessage() {}
+
+func (x *RetireKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireKeyRequest.ProtoReflect.Descriptor instead.
+func (*RetireKeyRequest) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RetireKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RetireKeyRequest) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// RetireKeyResponse holds the key after retirement.
+type RetireKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireKeyResponse) Reset() {
+	*x = RetireKeyResponse{}
+	mi := &file_signer_v1_signer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireKeyResponse) ProtoMessage() {}
+
+func (x *RetireKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_signer_v1_signer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireKeyResponse.ProtoReflect.Descriptor instead.
+func (*RetireKeyResponse) Descriptor() ([]byte, []int) {
+	return file_signer_v1_signer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RetireKeyResponse) GetKey() *Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 var File_signer_v1_signer_proto protoreflect.FileDescriptor
 
 const file_signer_v1_signer_proto_rawDesc = "" +
@@ -997,14 +1888,96 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"o\n" +
 	"\x13ListEntriesResponse\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.signer.v1.LedgerEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*N\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x02\n" +
+	"\x11SignDigestRequest\x12\x17\n" +
+	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
+	"\x05track\x18\x03 \x01(\x0e2\x10.signer.v1.TrackR\x05track\x12\x1d\n" +
+	"\n" +
+	"review_ref\x18\x04 \x01(\tR\treviewRef\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12!\n" +
+	"\farchive_size\x18\x06 \x01(\x03R\varchiveSize\x12\x16\n" +
+	"\x06sha256\x18\a \x01(\fR\x06sha256\x12\x16\n" +
+	"\x06sha512\x18\b \x01(\fR\x06sha512\"\xc8\x02\n" +
+	"\x12SignDigestResponse\x12%\n" +
+	"\x0esignature_file\x18\x01 \x01(\fR\rsignatureFile\x12\x1c\n" +
+	"\tstatement\x18\x02 \x01(\fR\tstatement\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x12'\n" +
+	"\x0fcertificate_pem\x18\x04 \x01(\tR\x0ecertificatePem\x12\x15\n" +
+	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x12\x1f\n" +
+	"\vkey_version\x18\x06 \x01(\x05R\n" +
+	"keyVersion\x12\x19\n" +
+	"\bentry_id\x18\a \x01(\x03R\aentryId\x127\n" +
+	"\tsigned_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x1a\n" +
+	"\breplayed\x18\t \x01(\bR\breplayed\"\xc9\x03\n" +
+	"\n" +
+	"KeyVersion\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x05R\aversion\x12)\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x13.signer.v1.KeyStateR\x05state\x12\x1f\n" +
+	"\vbackend_uri\x18\x03 \x01(\tR\n" +
+	"backendUri\x12\x18\n" +
+	"\abackend\x18\x04 \x01(\tR\abackend\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x05 \x01(\fR\tpublicKey\x12'\n" +
+	"\x0fcertificate_pem\x18\x06 \x01(\tR\x0ecertificatePem\x12-\n" +
+	"\x12certificate_serial\x18\a \x01(\tR\x11certificateSerial\x12N\n" +
+	"\x15certificate_not_after\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x13certificateNotAfter\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"retired_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\"`\n" +
+	"\x03Key\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x121\n" +
+	"\bversions\x18\x03 \x03(\v2\x15.signer.v1.KeyVersionR\bversions\"\xac\x01\n" +
+	"\vBackendSpec\x12\x16\n" +
+	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12F\n" +
+	"\n" +
+	"attributes\x18\x02 \x03(\v2&.signer.v1.BackendSpec.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x10CreateKeyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x120\n" +
+	"\abackend\x18\x03 \x01(\v2\x16.signer.v1.BackendSpecR\abackend\"5\n" +
+	"\x11CreateKeyResponse\x12 \n" +
+	"\x03key\x18\x01 \x01(\v2\x0e.signer.v1.KeyR\x03key\"\x11\n" +
+	"\x0fListKeysRequest\"6\n" +
+	"\x10ListKeysResponse\x12\"\n" +
+	"\x04keys\x18\x01 \x03(\v2\x0e.signer.v1.KeyR\x04keys\"X\n" +
+	"\x10RotateKeyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
+	"\abackend\x18\x02 \x01(\v2\x16.signer.v1.BackendSpecR\abackend\"5\n" +
+	"\x11RotateKeyResponse\x12 \n" +
+	"\x03key\x18\x01 \x01(\v2\x0e.signer.v1.KeyR\x03key\"@\n" +
+	"\x10RetireKeyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\"5\n" +
+	"\x11RetireKeyResponse\x12 \n" +
+	"\x03key\x18\x01 \x01(\v2\x0e.signer.v1.KeyR\x03key*N\n" +
 	"\x05Track\x12\x15\n" +
 	"\x11TRACK_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TRACK_MARKETPLACE\x10\x01\x12\x17\n" +
-	"\x13TRACK_PRIVATE_BUILD\x10\x022\xb6\x01\n" +
+	"\x13TRACK_PRIVATE_BUILD\x10\x02*i\n" +
+	"\bKeyState\x12\x19\n" +
+	"\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10KEY_STATE_ACTIVE\x10\x01\x12\x15\n" +
+	"\x11KEY_STATE_RETIRED\x10\x02\x12\x15\n" +
+	"\x11KEY_STATE_REVOKED\x10\x032\x81\x02\n" +
 	"\rSignerService\x12N\n" +
 	"\vSignArchive\x12\x1d.signer.v1.SignArchiveRequest\x1a\x1e.signer.v1.SignArchiveResponse(\x01\x12U\n" +
-	"\x0eGetTrustBundle\x12 .signer.v1.GetTrustBundleRequest\x1a!.signer.v1.GetTrustBundleResponse2\xa2\x01\n" +
+	"\x0eGetTrustBundle\x12 .signer.v1.GetTrustBundleRequest\x1a!.signer.v1.GetTrustBundleResponse\x12I\n" +
+	"\n" +
+	"SignDigest\x12\x1c.signer.v1.SignDigestRequest\x1a\x1d.signer.v1.SignDigestResponse2\xa9\x02\n" +
+	"\n" +
+	"KeyService\x12F\n" +
+	"\tCreateKey\x12\x1b.signer.v1.CreateKeyRequest\x1a\x1c.signer.v1.CreateKeyResponse\x12C\n" +
+	"\bListKeys\x12\x1a.signer.v1.ListKeysRequest\x1a\x1b.signer.v1.ListKeysResponse\x12F\n" +
+	"\tRotateKey\x12\x1b.signer.v1.RotateKeyRequest\x1a\x1c.signer.v1.RotateKeyResponse\x12F\n" +
+	"\tRetireKey\x12\x1b.signer.v1.RetireKeyRequest\x1a\x1c.signer.v1.RetireKeyResponse2\xa2\x01\n" +
 	"\rLedgerService\x12C\n" +
 	"\bGetEntry\x12\x1a.signer.v1.GetEntryRequest\x1a\x1b.signer.v1.GetEntryResponse\x12L\n" +
 	"\vListEntries\x12\x1d.signer.v1.ListEntriesRequest\x1a\x1e.signer.v1.ListEntriesResponseB2Z0github.com/appsign/signer/gen/signer/v1;signerv1b\x06proto3"
@@ -1021,46 +1994,85 @@ func file_signer_v1_signer_proto_rawDescGZIP() []byte {
 	return file_signer_v1_signer_proto_rawDescData
 }
 
-var file_signer_v1_signer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_signer_v1_signer_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_signer_v1_signer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_signer_v1_signer_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_signer_v1_signer_proto_goTypes = []any{
 	(Track)(0),                     // 0: signer.v1.Track
-	(*SignArchiveMetadata)(nil),    // 1: signer.v1.SignArchiveMetadata
-	(*SignArchiveRequest)(nil),     // 2: signer.v1.SignArchiveRequest
-	(*SignArchiveResponse)(nil),    // 3: signer.v1.SignArchiveResponse
-	(*GetTrustBundleRequest)(nil),  // 4: signer.v1.GetTrustBundleRequest
-	(*GetTrustBundleResponse)(nil), // 5: signer.v1.GetTrustBundleResponse
-	(*TrustCertificate)(nil),       // 6: signer.v1.TrustCertificate
-	(*LedgerEntry)(nil),            // 7: signer.v1.LedgerEntry
-	(*GetEntryRequest)(nil),        // 8: signer.v1.GetEntryRequest
-	(*GetEntryResponse)(nil),       // 9: signer.v1.GetEntryResponse
-	(*ListEntriesRequest)(nil),     // 10: signer.v1.ListEntriesRequest
-	(*ListEntriesResponse)(nil),    // 11: signer.v1.ListEntriesResponse
-	(*timestamppb.Timestamp)(nil),  // 12: google.protobuf.Timestamp
+	(KeyState)(0),                  // 1: signer.v1.KeyState
+	(*SignArchiveMetadata)(nil),    // 2: signer.v1.SignArchiveMetadata
+	(*SignArchiveRequest)(nil),     // 3: signer.v1.SignArchiveRequest
+	(*SignArchiveResponse)(nil),    // 4: signer.v1.SignArchiveResponse
+	(*GetTrustBundleRequest)(nil),  // 5: signer.v1.GetTrustBundleRequest
+	(*GetTrustBundleResponse)(nil), // 6: signer.v1.GetTrustBundleResponse
+	(*TrustCertificate)(nil),       // 7: signer.v1.TrustCertificate
+	(*LedgerEntry)(nil),            // 8: signer.v1.LedgerEntry
+	(*GetEntryRequest)(nil),        // 9: signer.v1.GetEntryRequest
+	(*GetEntryResponse)(nil),       // 10: signer.v1.GetEntryResponse
+	(*ListEntriesRequest)(nil),     // 11: signer.v1.ListEntriesRequest
+	(*ListEntriesResponse)(nil),    // 12: signer.v1.ListEntriesResponse
+	(*SignDigestRequest)(nil),      // 13: signer.v1.SignDigestRequest
+	(*SignDigestResponse)(nil),     // 14: signer.v1.SignDigestResponse
+	(*KeyVersion)(nil),             // 15: signer.v1.KeyVersion
+	(*Key)(nil),                    // 16: signer.v1.Key
+	(*BackendSpec)(nil),            // 17: signer.v1.BackendSpec
+	(*CreateKeyRequest)(nil),       // 18: signer.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),      // 19: signer.v1.CreateKeyResponse
+	(*ListKeysRequest)(nil),        // 20: signer.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),       // 21: signer.v1.ListKeysResponse
+	(*RotateKeyRequest)(nil),       // 22: signer.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),      // 23: signer.v1.RotateKeyResponse
+	(*RetireKeyRequest)(nil),       // 24: signer.v1.RetireKeyRequest
+	(*RetireKeyResponse)(nil),      // 25: signer.v1.RetireKeyResponse
+	nil,                            // 26: signer.v1.BackendSpec.AttributesEntry
+	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
 }
 var file_signer_v1_signer_proto_depIdxs = []int32{
 	0,  // 0: signer.v1.SignArchiveMetadata.track:type_name -> signer.v1.Track
-	1,  // 1: signer.v1.SignArchiveRequest.metadata:type_name -> signer.v1.SignArchiveMetadata
-	12, // 2: signer.v1.SignArchiveResponse.signed_at:type_name -> google.protobuf.Timestamp
-	6,  // 3: signer.v1.GetTrustBundleResponse.certificates:type_name -> signer.v1.TrustCertificate
-	12, // 4: signer.v1.TrustCertificate.not_after:type_name -> google.protobuf.Timestamp
+	2,  // 1: signer.v1.SignArchiveRequest.metadata:type_name -> signer.v1.SignArchiveMetadata
+	27, // 2: signer.v1.SignArchiveResponse.signed_at:type_name -> google.protobuf.Timestamp
+	7,  // 3: signer.v1.GetTrustBundleResponse.certificates:type_name -> signer.v1.TrustCertificate
+	27, // 4: signer.v1.TrustCertificate.not_after:type_name -> google.protobuf.Timestamp
 	0,  // 5: signer.v1.LedgerEntry.track:type_name -> signer.v1.Track
-	12, // 6: signer.v1.LedgerEntry.signed_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: signer.v1.GetEntryResponse.entry:type_name -> signer.v1.LedgerEntry
-	7,  // 8: signer.v1.ListEntriesResponse.entries:type_name -> signer.v1.LedgerEntry
-	2,  // 9: signer.v1.SignerService.SignArchive:input_type -> signer.v1.SignArchiveRequest
-	4,  // 10: signer.v1.SignerService.GetTrustBundle:input_type -> signer.v1.GetTrustBundleRequest
-	8,  // 11: signer.v1.LedgerService.GetEntry:input_type -> signer.v1.GetEntryRequest
-	10, // 12: signer.v1.LedgerService.ListEntries:input_type -> signer.v1.ListEntriesRequest
-	3,  // 13: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
-	5,  // 14: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
-	9,  // 15: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
-	11, // 16: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	27, // 6: signer.v1.LedgerEntry.signed_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: signer.v1.GetEntryResponse.entry:type_name -> signer.v1.LedgerEntry
+	8,  // 8: signer.v1.ListEntriesResponse.entries:type_name -> signer.v1.LedgerEntry
+	0,  // 9: signer.v1.SignDigestRequest.track:type_name -> signer.v1.Track
+	27, // 10: signer.v1.SignDigestResponse.signed_at:type_name -> google.protobuf.Timestamp
+	1,  // 11: signer.v1.KeyVersion.state:type_name -> signer.v1.KeyState
+	27, // 12: signer.v1.KeyVersion.certificate_not_after:type_name -> google.protobuf.Timestamp
+	27, // 13: signer.v1.KeyVersion.created_at:type_name -> google.protobuf.Timestamp
+	27, // 14: signer.v1.KeyVersion.retired_at:type_name -> google.protobuf.Timestamp
+	15, // 15: signer.v1.Key.versions:type_name -> signer.v1.KeyVersion
+	26, // 16: signer.v1.BackendSpec.attributes:type_name -> signer.v1.BackendSpec.AttributesEntry
+	17, // 17: signer.v1.CreateKeyRequest.backend:type_name -> signer.v1.BackendSpec
+	16, // 18: signer.v1.CreateKeyResponse.key:type_name -> signer.v1.Key
+	16, // 19: signer.v1.ListKeysResponse.keys:type_name -> signer.v1.Key
+	17, // 20: signer.v1.RotateKeyRequest.backend:type_name -> signer.v1.BackendSpec
+	16, // 21: signer.v1.RotateKeyResponse.key:type_name -> signer.v1.Key
+	16, // 22: signer.v1.RetireKeyResponse.key:type_name -> signer.v1.Key
+	3,  // 23: signer.v1.SignerService.SignArchive:input_type -> signer.v1.SignArchiveRequest
+	5,  // 24: signer.v1.SignerService.GetTrustBundle:input_type -> signer.v1.GetTrustBundleRequest
+	13, // 25: signer.v1.SignerService.SignDigest:input_type -> signer.v1.SignDigestRequest
+	18, // 26: signer.v1.KeyService.CreateKey:input_type -> signer.v1.CreateKeyRequest
+	20, // 27: signer.v1.KeyService.ListKeys:input_type -> signer.v1.ListKeysRequest
+	22, // 28: signer.v1.KeyService.RotateKey:input_type -> signer.v1.RotateKeyRequest
+	24, // 29: signer.v1.KeyService.RetireKey:input_type -> signer.v1.RetireKeyRequest
+	9,  // 30: signer.v1.LedgerService.GetEntry:input_type -> signer.v1.GetEntryRequest
+	11, // 31: signer.v1.LedgerService.ListEntries:input_type -> signer.v1.ListEntriesRequest
+	4,  // 32: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
+	6,  // 33: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
+	14, // 34: signer.v1.SignerService.SignDigest:output_type -> signer.v1.SignDigestResponse
+	19, // 35: signer.v1.KeyService.CreateKey:output_type -> signer.v1.CreateKeyResponse
+	21, // 36: signer.v1.KeyService.ListKeys:output_type -> signer.v1.ListKeysResponse
+	23, // 37: signer.v1.KeyService.RotateKey:output_type -> signer.v1.RotateKeyResponse
+	25, // 38: signer.v1.KeyService.RetireKey:output_type -> signer.v1.RetireKeyResponse
+	10, // 39: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
+	12, // 40: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
+	32, // [32:41] is the sub-list for method output_type
+	23, // [23:32] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_signer_v1_signer_proto_init() }
@@ -1077,10 +2089,10 @@ func file_signer_v1_signer_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_signer_v1_signer_proto_rawDesc), len(file_signer_v1_signer_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   25,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_signer_v1_signer_proto_goTypes,
 		DependencyIndexes: file_signer_v1_signer_proto_depIdxs,

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	SignerService_SignArchive_FullMethodName    = "/signer.v1.SignerService/SignArchive"
 	SignerService_GetTrustBundle_FullMethodName = "/signer.v1.SignerService/GetTrustBundle"
+	SignerService_SignDigest_FullMethodName     = "/signer.v1.SignerService/SignDigest"
 )
 
 // SignerServiceClient is the client API for SignerService service.
@@ -37,6 +38,11 @@ type SignerServiceClient interface {
 	// GetTrustBundle returns the root and intermediate CA certificates that a
 	// customer installs in its trust store.
 	GetTrustBundle(ctx context.Context, in *GetTrustBundleRequest, opts ...grpc.CallOption) (*GetTrustBundleResponse, error)
+	// SignDigest signs a digest statement (docs/digest-profile.md) for callers
+	// that cannot send the archive and for keys that cannot pure-sign a whole
+	// archive (AWS KMS). The ecosystem's installed verifier does not accept
+	// this profile; SignArchive (pure Ed25519 over the archive) is the default.
+	SignDigest(ctx context.Context, in *SignDigestRequest, opts ...grpc.CallOption) (*SignDigestResponse, error)
 }
 
 type signerServiceClient struct {
@@ -70,6 +76,16 @@ func (c *signerServiceClient) GetTrustBundle(ctx context.Context, in *GetTrustBu
 	return out, nil
 }
 
+func (c *signerServiceClient) SignDigest(ctx context.Context, in *SignDigestRequest, opts ...grpc.CallOption) (*SignDigestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignDigestResponse)
+	err := c.cc.Invoke(ctx, SignerService_SignDigest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SignerServiceServer is the server API for SignerService service.
 // All implementations must embed UnimplementedSignerServiceServer
 // for forward compatibility.
@@ -84,6 +100,11 @@ type SignerServiceServer interface {
 	// GetTrustBundle returns the root and intermediate CA certificates that a
 	// customer installs in its trust store.
 	GetTrustBundle(context.Context, *GetTrustBundleRequest) (*GetTrustBundleResponse, error)
+	// SignDigest signs a digest statement (docs/digest-profile.md) for callers
+	// that cannot send the archive and for keys that cannot pure-sign a whole
+	// archive (AWS KMS). The ecosystem's installed verifier does not accept
+	// this profile; SignArchive (pure Ed25519 over the archive) is the default.
+	SignDigest(context.Context, *SignDigestRequest) (*SignDigestResponse, error)
 	mustEmbedUnimplementedSignerServiceServer()
 }
 
@@ -99,6 +120,9 @@ func (UnimplementedSignerServiceServer) SignArchive(grpc.ClientStreamingServer[S
 }
 func (UnimplementedSignerServiceServer) GetTrustBundle(context.Context, *GetTrustBundleRequest) (*GetTrustBundleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTrustBundle not implemented")
+}
+func (UnimplementedSignerServiceServer) SignDigest(context.Context, *SignDigestRequest) (*SignDigestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignDigest not implemented")
 }
 func (UnimplementedSignerServiceServer) mustEmbedUnimplementedSignerServiceServer() {}
 func (UnimplementedSignerServiceServer) testEmbeddedByValue()                       {}
@@ -146,6 +170,24 @@ func _SignerService_GetTrustBundle_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SignerService_SignDigest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignDigestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SignerServiceServer).SignDigest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SignerService_SignDigest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SignerServiceServer).SignDigest(ctx, req.(*SignDigestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SignerService_ServiceDesc is the grpc.ServiceDesc for SignerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -157,6 +199,10 @@ var SignerService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetTrustBundle",
 			Handler:    _SignerService_GetTrustBundle_Handler,
 		},
+		{
+			MethodName: "SignDigest",
+			Handler:    _SignerService_SignDigest_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -165,6 +211,236 @@ var SignerService_ServiceDesc = grpc.ServiceDesc{
 			ClientStreams: true,
 		},
 	},
+	Metadata: "signer/v1/signer.proto",
+}
+
+const (
+	KeyService_CreateKey_FullMethodName = "/signer.v1.KeyService/CreateKey"
+	KeyService_ListKeys_FullMethodName  = "/signer.v1.KeyService/ListKeys"
+	KeyService_RotateKey_FullMethodName = "/signer.v1.KeyService/RotateKey"
+	KeyService_RetireKey_FullMethodName = "/signer.v1.KeyService/RetireKey"
+)
+
+// KeyServiceClient is the client API for KeyService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// KeyService manages signing keys: create, list, rotate, retire.
+type KeyServiceClient interface {
+	// CreateKey creates a key with its first version in the chosen backend.
+	CreateKey(ctx context.Context, in *CreateKeyRequest, opts ...grpc.CallOption) (*CreateKeyResponse, error)
+	// ListKeys lists keys with their versions, states and certificate expiry.
+	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
+	// RotateKey creates a new version (new key in the chosen backend, new
+	// signing certificate) and makes it active atomically.
+	RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error)
+	// RetireKey makes a version verify-only.
+	RetireKey(ctx context.Context, in *RetireKeyRequest, opts ...grpc.CallOption) (*RetireKeyResponse, error)
+}
+
+type keyServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewKeyServiceClient(cc grpc.ClientConnInterface) KeyServiceClient {
+	return &keyServiceClient{cc}
+}
+
+func (c *keyServiceClient) CreateKey(ctx context.Context, in *CreateKeyRequest, opts ...grpc.CallOption) (*CreateKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateKeyResponse)
+	err := c.cc.Invoke(ctx, KeyService_CreateKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *keyServiceClient) ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListKeysResponse)
+	err := c.cc.Invoke(ctx, KeyService_ListKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *keyServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest, opts ...grpc.CallOption) (*RotateKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateKeyResponse)
+	err := c.cc.Invoke(ctx, KeyService_RotateKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *keyServiceClient) RetireKey(ctx context.Context, in *RetireKeyRequest, opts ...grpc.CallOption) (*RetireKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetireKeyResponse)
+	err := c.cc.Invoke(ctx, KeyService_RetireKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// KeyServiceServer is the server API for KeyService service.
+// All implementations must embed UnimplementedKeyServiceServer
+// for forward compatibility.
+//
+// KeyService manages signing keys: create, list, rotate, retire.
+type KeyServiceServer interface {
+	// CreateKey creates a key with its first version in the chosen backend.
+	CreateKey(context.Context, *CreateKeyRequest) (*CreateKeyResponse, error)
+	// ListKeys lists keys with their versions, states and certificate expiry.
+	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
+	// RotateKey creates a new version (new key in the chosen backend, new
+	// signing certificate) and makes it active atomically.
+	RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error)
+	// RetireKey makes a version verify-only.
+	RetireKey(context.Context, *RetireKeyRequest) (*RetireKeyResponse, error)
+	mustEmbedUnimplementedKeyServiceServer()
+}
+
+// UnimplementedKeyServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedKeyServiceServer struct{}
+
+func (UnimplementedKeyServiceServer) CreateKey(context.Context, *CreateKeyRequest) (*CreateKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateKey not implemented")
+}
+func (UnimplementedKeyServiceServer) ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListKeys not implemented")
+}
+func (UnimplementedKeyServiceServer) RotateKey(context.Context, *RotateKeyRequest) (*RotateKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateKey not implemented")
+}
+func (UnimplementedKeyServiceServer) RetireKey(context.Context, *RetireKeyRequest) (*RetireKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetireKey not implemented")
+}
+func (UnimplementedKeyServiceServer) mustEmbedUnimplementedKeyServiceServer() {}
+func (UnimplementedKeyServiceServer) testEmbeddedByValue()                    {}
+
+// UnsafeKeyServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to KeyServiceServer will
+// result in compilation errors.
+type UnsafeKeyServiceServer interface {
+	mustEmbedUnimplementedKeyServiceServer()
+}
+
+func RegisterKeyServiceServer(s grpc.ServiceRegistrar, srv KeyServiceServer) {
+	// If the following call panics, it indicates UnimplementedKeyServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&KeyService_ServiceDesc, srv)
+}
+
+func _KeyService_CreateKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KeyServiceServer).CreateKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KeyService_CreateKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KeyServiceServer).CreateKey(ctx, req.(*CreateKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KeyService_ListKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KeyServiceServer).ListKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KeyService_ListKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KeyServiceServer).ListKeys(ctx, req.(*ListKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KeyService_RotateKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KeyServiceServer).RotateKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KeyService_RotateKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KeyServiceServer).RotateKey(ctx, req.(*RotateKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _KeyService_RetireKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetireKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(KeyServiceServer).RetireKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: KeyService_RetireKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(KeyServiceServer).RetireKey(ctx, req.(*RetireKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// KeyService_ServiceDesc is the grpc.ServiceDesc for KeyService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var KeyService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "signer.v1.KeyService",
+	HandlerType: (*KeyServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateKey",
+			Handler:    _KeyService_CreateKey_Handler,
+		},
+		{
+			MethodName: "ListKeys",
+			Handler:    _KeyService_ListKeys_Handler,
+		},
+		{
+			MethodName: "RotateKey",
+			Handler:    _KeyService_RotateKey_Handler,
+		},
+		{
+			MethodName: "RetireKey",
+			Handler:    _KeyService_RetireKey_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
 	Metadata: "signer/v1/signer.proto",
 }
 
