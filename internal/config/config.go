@@ -1,0 +1,209 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole `signer serve` configuration.
+type Config struct {
+	// Listen is the gRPC address. Non-loopback addresses require TLS.
+	Listen string `yaml:"listen"`
+	TLS    TLS    `yaml:"tls"`
+	// Database names where the ledger's URL comes from.
+	Database Database `yaml:"database"`
+	// SpoolDir holds archives while they are signed.
+	SpoolDir string `yaml:"spool_dir"`
+	// MaxArchiveSize is the largest archive accepted, in bytes.
+	MaxArchiveSize int64    `yaml:"max_archive_size"`
+	Backends       Backends `yaml:"backends"`
+	Keys           Keys     `yaml:"keys"`
+	Trust          Trust    `yaml:"trust"`
+	Auth           Auth     `yaml:"auth"`
+	Metrics        Metrics  `yaml:"metrics"`
+	Log            Log      `yaml:"log"`
+	// ShutdownGrace bounds how long in-flight calls may finish on shutdown.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+}
+
+// TLS is the server's certificate and the CA that issues client certificates.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether any TLS file is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" }
+
+// Database says where to read the PostgreSQL URL: from the environment
+// variable URLEnv (default DATABASE_URL) or from URLFile (mode 0600).
+type Database struct {
+	URLEnv  string `yaml:"url_env"`
+	URLFile string `yaml:"url_file"`
+}
+
+// Backends configures the key backends that may hold keys. A nil section
+// means the backend is not registered.
+type Backends struct {
+	Soft   *SoftBackend   `yaml:"softkms"`
+	Sealed *SealedBackend `yaml:"sealedkms"`
+	AWS    *AWSBackend    `yaml:"awskms"`
+	PKCS11 *PKCS11Backend `yaml:"pkcs11"`
+}
+
+// SoftBackend is the software backend: PKCS#8 files, optionally passphrase-sealed.
+type SoftBackend struct {
+	Dir            string `yaml:"dir"`
+	PassphraseFile string `yaml:"passphrase_file"`
+	PassphraseEnv  string `yaml:"passphrase_env"`
+}
+
+// AWSBackend is the AWS KMS client configuration shared by awskms and sealedkms.
+type AWSBackend struct {
+	Region string `yaml:"region"`
+	// Endpoint overrides the KMS endpoint (VPC endpoint, or a local emulator in development).
+	Endpoint string `yaml:"endpoint"`
+	Profile  string `yaml:"profile"`
+}
+
+// SealedBackend is the KMS-sealed software key backend.
+type SealedBackend struct {
+	AWSBackend      `yaml:",inline"`
+	KEK             string   `yaml:"kek"`
+	Environment     string   `yaml:"environment"`
+	Dir             string   `yaml:"dir"`
+	RecheckInterval Duration `yaml:"recheck_interval"`
+}
+
+// PKCS11Backend is the HSM backend.
+type PKCS11Backend struct {
+	Module     string `yaml:"module"`
+	Token      string `yaml:"token"`
+	PINFile    string `yaml:"pin_file"`
+	PINEnv     string `yaml:"pin_env"`
+	PoolSize   int    `yaml:"pool_size"`
+	MaxMessage int64  `yaml:"max_message"`
+}
+
+// Keys chooses a key per role, so an operator can keep the CA in KMS and
+// archive signing in an HSM or a KMS-sealed key.
+type Keys struct {
+	// ArchiveSigning names the keystore key that signs archives.
+	ArchiveSigning string `yaml:"archive_signing"`
+	// CA is the intermediate CA that issues signing certificates on rotation.
+	CA CAKey `yaml:"ca"`
+	// Ledger is the key that signs ledger checkpoints (optional).
+	Ledger string `yaml:"ledger"`
+}
+
+// CAKey is an issuing CA: its key URI and its certificate file.
+type CAKey struct {
+	URI         string `yaml:"uri"`
+	Certificate string `yaml:"certificate"`
+}
+
+// Trust lists the CA certificate files published in trust bundles.
+type Trust struct {
+	Roots         []string `yaml:"roots"`
+	Intermediates []string `yaml:"intermediates"`
+}
+
+// Auth points at the authorization policy file.
+type Auth struct {
+	PolicyFile string `yaml:"policy_file"`
+}
+
+// Metrics is the Prometheus endpoint; empty Listen disables it.
+type Metrics struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level string `yaml:"level"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 30s, 5m)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults applied when a field is empty.
+const (
+	DefaultMaxArchiveSize = 512 << 20
+	DefaultShutdownGrace  = Duration(30 * time.Second)
+	maxConfigSize         = 1 << 20
+)
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(io.LimitReader(f, maxConfigSize))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration strictly, applies defaults and validates it.
+func Parse(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty configuration")
+		}
+		return nil, err
+	}
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxArchiveSize == 0 {
+		c.MaxArchiveSize = DefaultMaxArchiveSize
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	if c.Database.URLEnv == "" && c.Database.URLFile == "" {
+		c.Database.URLEnv = "DATABASE_URL"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = os.TempDir()
+	}
+}

@@ -1,0 +1,124 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/transport"
+)
+
+// Validate checks the configuration and returns every problem found, each
+// naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Listen == "" {
+		bad("listen", "required (host:port)")
+	} else if loopback, err := transport.IsLoopback(c.Listen); err != nil {
+		bad("listen", "%v", err)
+	} else if !loopback && (c.TLS.CertFile == "" || c.TLS.KeyFile == "" || c.TLS.ClientCAFile == "") {
+		bad("tls", "cert_file, key_file and client_ca_file are required when listen (%s) is not a loopback address: plaintext and unauthenticated callers are refused off loopback", c.Listen)
+	}
+	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "" || c.TLS.ClientCAFile == "") {
+		bad("tls", "set all of cert_file, key_file and client_ca_file (mutual TLS)")
+	}
+	if c.MaxArchiveSize < 0 {
+		bad("max_archive_size", "must be positive")
+	}
+	if c.Database.URLEnv != "" && c.Database.URLFile != "" {
+		bad("database", "set url_env or url_file, not both")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		bad("log.level", "%q: use debug, info, warn or error", c.Log.Level)
+	}
+	b := c.Backends
+	if b.Soft == nil && b.Sealed == nil && b.AWS == nil && b.PKCS11 == nil {
+		bad("backends", "configure at least one of softkms, sealedkms, awskms, pkcs11")
+	}
+	if b.Soft != nil {
+		requireAbs(bad, "backends.softkms.dir", b.Soft.Dir)
+		if b.Soft.PassphraseFile != "" && b.Soft.PassphraseEnv != "" {
+			bad("backends.softkms", "set passphrase_file or passphrase_env, not both")
+		}
+	}
+	if b.Sealed != nil {
+		if b.Sealed.KEK == "" {
+			bad("backends.sealedkms.kek", "required: the KMS symmetric key id, ARN or alias that seals keys")
+		}
+		if b.Sealed.Environment == "" {
+			bad("backends.sealedkms.environment", "required (e.g. prod): it is bound into every sealed key's encryption context")
+		}
+		requireAbs(bad, "backends.sealedkms.dir", b.Sealed.Dir)
+	}
+	if b.PKCS11 != nil {
+		requireAbs(bad, "backends.pkcs11.module", b.PKCS11.Module)
+		if b.PKCS11.Token == "" {
+			bad("backends.pkcs11.token", "required: the token label")
+		}
+		if (b.PKCS11.PINFile == "") == (b.PKCS11.PINEnv == "") {
+			bad("backends.pkcs11", "set exactly one of pin_file or pin_env (never the PIN itself)")
+		}
+	}
+	if c.Keys.ArchiveSigning == "" {
+		bad("keys.archive_signing", "required: the name of the key that signs archives")
+	}
+	if c.Keys.CA.URI != "" {
+		u, err := kms.ParseURI(c.Keys.CA.URI)
+		if err != nil {
+			bad("keys.ca.uri", "%v", err)
+		} else if !c.backendConfigured(u.Scheme) {
+			bad("keys.ca.uri", "backend %q is not configured under backends", u.Scheme)
+		}
+		requireAbs(bad, "keys.ca.certificate", c.Keys.CA.Certificate)
+	}
+	if len(c.Trust.Roots) == 0 {
+		bad("trust.roots", "list at least one root CA certificate file")
+	}
+	for i, p := range append(append([]string{}, c.Trust.Roots...), c.Trust.Intermediates...) {
+		requireAbs(bad, fmt.Sprintf("trust[%d]", i), p)
+	}
+	if c.Auth.PolicyFile == "" {
+		if ok, _ := transport.IsLoopback(c.Listen); !ok {
+			bad("auth.policy_file", "required off loopback: every RPC is authorized by role")
+		}
+	}
+	if c.Metrics.Listen != "" {
+		if _, err := transport.IsLoopback(c.Metrics.Listen); err != nil {
+			bad("metrics.listen", "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// backendConfigured reports whether scheme has a backend section.
+func (c *Config) backendConfigured(scheme string) bool {
+	switch scheme {
+	case "softkms":
+		return c.Backends.Soft != nil
+	case "sealedkms":
+		return c.Backends.Sealed != nil
+	case "awskms":
+		return c.Backends.AWS != nil
+	case "pkcs11":
+		return c.Backends.PKCS11 != nil
+	}
+	return false
+}
+
+func requireAbs(bad func(string, string, ...any), field, path string) {
+	switch {
+	case path == "":
+		bad(field, "required (an absolute path)")
+	case !filepath.IsAbs(path):
+		bad(field, "%q must be an absolute path", path)
+	case strings.Contains(path, "\x00"):
+		bad(field, "contains a NUL byte")
+	}
+}
