@@ -159,3 +159,25 @@ func TestSignVerifyEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestDigestProfileEndToEnd: `signerctl sign --profile digest-v1` sends only
+// the digests; `signerctl verify` checks the statement against the archive.
+func TestDigestProfileEndToEnd(t *testing.T) {
+	srv := startDev(t, "--database-url", pgtest.URL(t))
+	dir := t.TempDir()
+	truststore := filepath.Join(dir, "truststore")
+	mustSignerctl(t, "bundle", "get", "--server", srv.Addr, "--out", truststore)
+	archive := writeArchive(t, dir, "app.jar", 3<<20, 11)
+	out := mustSignerctl(t, "sign", "--server", srv.Addr, "--profile", "digest-v1", "--app-key", "com.example.digest", "--version", "4.0.0", archive)
+	if !strings.Contains(out, "(digest-v1)") {
+		t.Fatalf("sign output: %q", out)
+	}
+	res := mustSignerctl(t, "verify", "--truststore", truststore, archive)
+	if !strings.Contains(res, "digest-v1 signature") || !strings.Contains(res, "com.example.digest 4.0.0") {
+		t.Fatalf("verify output: %q", res)
+	}
+	other := writeArchive(t, dir, "other.jar", 3<<20, 12)
+	if r := signerctl(t, "verify", "--truststore", truststore, "--signature", archive+".sig", other); r.code != 3 || !strings.Contains(r.stderr, "does not match") {
+		t.Fatalf("verify of another archive: exit %d, %q; want 3", r.code, r.stderr)
+	}
+}

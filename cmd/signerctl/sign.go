@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 const chunkSize = 1 << 20
 
 type signOptions struct {
-	server, appKey, version, track, reviewRef, idempotencyKey, out string
+	server, appKey, version, track, reviewRef, idempotencyKey, out, profile string
 }
 
 func newSignCommand() *cobra.Command {
@@ -44,6 +45,7 @@ ledger entry and signature instead of signing twice.`,
 	f.StringVar(&o.reviewRef, "review-ref", "", "review that approved this version (default: manual:signerctl)")
 	f.StringVar(&o.idempotencyKey, "idempotency-key", "", "retry key (default: derived from app, version, track and archive digest)")
 	f.StringVar(&o.out, "out", "", "signature file to write (default ARCHIVE.sig)")
+	f.StringVar(&o.profile, "profile", "upm", "upm (pure Ed25519 over the archive, what installers check) or digest-v1 (signed statement of the digests; the archive is not uploaded)")
 	return cmd
 }
 
@@ -71,29 +73,42 @@ func runSign(cmd *cobra.Command, o signOptions, archive string) error {
 	if o.out == "" {
 		o.out = archive + ".sig"
 	}
+	if o.profile != "upm" && o.profile != "digest-v1" {
+		return usagef("--profile %q: use upm or digest-v1", o.profile)
+	}
 	f, err := os.Open(archive)
 	if err != nil {
 		return withCode(exitError, fmt.Errorf("open archive: %w", err))
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	h, h512 := sha256.New(), sha512.New()
+	size, err := io.Copy(io.MultiWriter(h, h512), f)
+	if err != nil {
 		return fmt.Errorf("read archive: %w", err)
 	}
 	sum := h.Sum(nil)
 	if o.idempotencyKey == "" {
-		k := sha256.Sum256([]byte(strings.Join([]string{o.appKey, o.version, track.String(), hex.EncodeToString(sum)}, "\x00")))
+		k := sha256.Sum256([]byte(strings.Join([]string{o.appKey, o.version, track.String(), o.profile, hex.EncodeToString(sum)}, "\x00")))
 		o.idempotencyKey = "signerctl:" + hex.EncodeToString(k[:16])
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-
 	conn, err := dial(o.server)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if o.profile == "digest-v1" {
+		resp, err := signerv1.NewSignerServiceClient(conn).SignDigest(cmd.Context(), &signerv1.SignDigestRequest{
+			AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
+			IdempotencyKey: o.idempotencyKey, ArchiveSize: size, Sha256: sum, Sha512: h512.Sum(nil),
+		})
+		if err != nil {
+			return rpcError("sign digest", err)
+		}
+		return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), sum, resp.GetReplayed())
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	stream, err := signerv1.NewSignerServiceClient(conn).SignArchive(cmd.Context())
 	if err != nil {
 		return rpcError("sign", err)
@@ -120,14 +135,18 @@ func runSign(cmd *cobra.Command, o signOptions, archive string) error {
 	if err != nil {
 		return rpcError("sign", err)
 	}
-	if err := os.WriteFile(o.out, resp.GetSignatureFile(), 0o644); err != nil {
+	return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), resp.GetSha256(), resp.GetReplayed())
+}
+
+func writeSignature(cmd *cobra.Command, o signOptions, file []byte, entryID int64, keyID string, keyVersion int32, sum []byte, wasReplayed bool) error {
+	if err := os.WriteFile(o.out, file, 0o644); err != nil {
 		return fmt.Errorf("write signature file: %w", err)
 	}
 	replayed := ""
-	if resp.GetReplayed() {
+	if wasReplayed {
 		replayed = " (already signed: returned the recorded signature)"
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "signed %s %s: ledger entry %d, key %s v%d, sha256 %x, wrote %s%s\n",
-		o.appKey, o.version, resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), resp.GetSha256(), o.out, replayed)
+	fmt.Fprintf(cmd.OutOrStdout(), "signed %s %s (%s): ledger entry %d, key %s v%d, sha256 %x, wrote %s%s\n",
+		o.appKey, o.version, o.profile, entryID, keyID, keyVersion, sum, o.out, replayed)
 	return nil
 }

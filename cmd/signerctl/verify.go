@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/statement"
 )
 
 // maxSignatureFile bounds what verify reads as a signature file.
@@ -27,7 +28,12 @@ folder, be valid now and be a code-signing certificate, and the signature must
 be a pure Ed25519 signature over every byte of ARCHIVE. A signature file
 without a certificate is checked against the certificates in the trust store.
 
-Exit status 0 means valid; 3 bad signature, 4 untrusted, 5 expired, 6 malformed.`,
+Both signature profiles are accepted: the UPM file ({"signature","certificate"},
+pure Ed25519 over the archive) and the digest-v1 file (a signed statement of the
+archive's size, SHA-256 and SHA-512; see docs/digest-profile.md).
+
+Exit status 0 means valid; 3 bad signature or archive not matching the
+statement, 4 untrusted, 5 expired, 6 malformed.`,
 		Args: exactArgs(1, "one ARCHIVE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if truststore == "" {
@@ -50,8 +56,12 @@ Exit status 0 means valid; 3 bad signature, 4 untrusted, 5 expired, 6 malformed.
 			if res.FromTrustStore {
 				src = "certificate from trust store"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "OK %s: signed by %q (serial %s, %s, valid until %s), sha256 %s\n",
-				args[0], res.Subject, res.Serial, src, res.NotAfter.Format("2006-01-02"), res.SHA256)
+			fmt.Fprintf(cmd.OutOrStdout(), "OK %s: %s signature by %q (serial %s, %s, valid until %s), sha256 %s\n",
+				args[0], res.Profile, res.Subject, res.Serial, src, res.NotAfter.Format("2006-01-02"), res.SHA256)
+			if st := res.Statement; st != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "   statement: %s %s (%s), %d bytes, key %s v%d, signed at %s\n",
+					st.AppKey, st.Version, st.Track, st.ArchiveSize, st.KeyID, st.KeyVersion, st.SignedAt.Format(time.RFC3339))
+			}
 			return nil
 		},
 	}
@@ -62,48 +72,74 @@ Exit status 0 means valid; 3 bad signature, 4 untrusted, 5 expired, 6 malformed.
 	return cmd
 }
 
-func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*chain.Result, error) {
+// verified is what a successful verification reports, for either profile.
+type verified struct {
+	*chain.Result
+	Profile   string
+	Statement *statement.Statement
+}
+
+func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*verified, error) {
 	ts, err := chain.LoadTrustStore(truststore)
 	if err != nil {
 		return nil, verifyFailure(err)
 	}
-	sf, err := readSignatureFile(sigPath)
+	raw, err := readSignatureFile(sigPath)
 	if err != nil {
 		return nil, err
+	}
+	profile, err := statement.DetectProfile(raw)
+	if err != nil {
+		return nil, verifyFailure(fmt.Errorf("signature file %s: %w", sigPath, err))
 	}
 	f, err := os.Open(archive)
 	if err != nil {
 		return nil, withCode(exitError, fmt.Errorf("open archive: %w", err))
 	}
 	defer f.Close()
+	if profile == statement.ProfileDigestV1 {
+		df, err := statement.ParseFile(raw)
+		if err != nil {
+			return nil, verifyFailure(fmt.Errorf("signature file %s: %w", sigPath, err))
+		}
+		res, err := statement.Verify(cmd.Context(), ts, df, f, time.Now())
+		if err != nil {
+			return nil, verifyFailure(err)
+		}
+		st := res.Statement
+		return &verified{Result: &res.Result, Profile: profile, Statement: &st}, nil
+	}
+	sf, err := chain.ParseSignatureFile(raw)
+	if err != nil {
+		return nil, verifyFailure(fmt.Errorf("signature file %s: %w", sigPath, err))
+	}
 	res, err := ts.Verify(cmd.Context(), sf, f, time.Now())
 	if err != nil {
 		return nil, verifyFailure(err)
 	}
-	return res, nil
+	return &verified{Result: res, Profile: profile}, nil
 }
 
-func readSignatureFile(path string) (chain.SignatureFile, error) {
+func readSignatureFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return chain.SignatureFile{}, withCode(exitError, fmt.Errorf("open signature file: %w", err))
+		return nil, withCode(exitError, fmt.Errorf("open signature file: %w", err))
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxSignatureFile+1))
 	if err != nil {
-		return chain.SignatureFile{}, withCode(exitError, fmt.Errorf("read signature file: %w", err))
+		return nil, withCode(exitError, fmt.Errorf("read signature file: %w", err))
 	}
-	sf, err := chain.ParseSignatureFile(b)
-	if err != nil {
-		return chain.SignatureFile{}, verifyFailure(fmt.Errorf("signature file %s: %w", path, err))
+	if len(b) > maxSignatureFile {
+		return nil, withCode(exitMalformed, fmt.Errorf("signature file %s is larger than %d bytes", path, maxSignatureFile))
 	}
-	return sf, nil
+	return b, nil
 }
 
 // verifyFailure gives a verification error its exit status.
 func verifyFailure(err error) error {
 	switch {
-	case errors.Is(err, chain.ErrBadSignature):
+	case errors.Is(err, chain.ErrBadSignature), errors.Is(err, statement.ErrDigestMismatch):
 		return withCode(exitBadSig, err)
 	case errors.Is(err, chain.ErrExpired):
 		return withCode(exitExpired, err)
@@ -118,6 +154,9 @@ func verifyFailure(err error) error {
 type verifyJSON struct {
 	Archive        string    `json:"archive"`
 	Valid          bool      `json:"valid"`
+	Profile        string    `json:"profile,omitempty"`
+	AppKey         string    `json:"app_key,omitempty"`
+	Version        string    `json:"version,omitempty"`
 	Error          string    `json:"error,omitempty"`
 	Subject        string    `json:"subject,omitempty"`
 	Issuers        []string  `json:"issuers,omitempty"`
@@ -128,13 +167,17 @@ type verifyJSON struct {
 	FromTrustStore bool      `json:"from_trust_store,omitempty"`
 }
 
-func printVerifyJSON(w io.Writer, archive string, res *chain.Result, err error) error {
+func printVerifyJSON(w io.Writer, archive string, res *verified, err error) error {
 	out := verifyJSON{Archive: archive, Valid: err == nil}
 	if err != nil {
 		out.Error = err.Error()
 	} else {
 		out.Subject, out.Issuers, out.Serial, out.NotAfter = res.Subject, res.Issuers, res.Serial, res.NotAfter
 		out.SHA256, out.KeyFingerprint, out.FromTrustStore = res.SHA256, res.KeyFingerprint, res.FromTrustStore
+		out.Profile = res.Profile
+		if res.Statement != nil {
+			out.AppKey, out.Version = res.Statement.AppKey, res.Statement.Version
+		}
 	}
 	enc := json.NewEncoder(w)
 	if jerr := enc.Encode(out); jerr != nil {

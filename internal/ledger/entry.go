@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -12,6 +13,14 @@ import (
 const (
 	TrackMarketplace  = "MARKETPLACE"
 	TrackPrivateBuild = "PRIVATE_BUILD"
+)
+
+// Signature profiles: what the signature covers.
+const (
+	// ProfileUPM: pure Ed25519 over every byte of the archive (the default).
+	ProfileUPM = "upm"
+	// ProfileDigestV1: pure Ed25519 over Statement, a digest statement.
+	ProfileDigestV1 = "digest-v1"
 )
 
 // Entry is one signature record.
@@ -33,6 +42,10 @@ type Entry struct {
 	// the first record.
 	IdempotencyKey string
 	SignedAt       time.Time // stored in UTC at microsecond precision
+	// Profile is ProfileUPM (empty means the same) or ProfileDigestV1.
+	Profile string
+	// Statement holds the signed statement bytes for ProfileDigestV1; nil otherwise.
+	Statement []byte
 }
 
 // validate checks what the schema would otherwise reject, with a clearer
@@ -62,6 +75,10 @@ func (e Entry) validate() error {
 		problem = "empty idempotency key"
 	case e.SignedAt.IsZero():
 		problem = "zero signing time"
+	case e.Profile != ProfileUPM && e.Profile != ProfileDigestV1:
+		problem = fmt.Sprintf("profile %q is neither %s nor %s", e.Profile, ProfileUPM, ProfileDigestV1)
+	case (e.Profile == ProfileDigestV1) != (len(e.Statement) > 0):
+		problem = "a statement goes with the digest-v1 profile, and only with it"
 	default:
 		return nil
 	}
@@ -72,5 +89,23 @@ func (e Entry) validate() error {
 // truncated to PostgreSQL's microsecond precision.
 func (e Entry) normalize() Entry {
 	e.SignedAt = e.SignedAt.UTC().Truncate(time.Microsecond)
+	if e.Profile == "" {
+		e.Profile = ProfileUPM
+	}
 	return e
+}
+
+// SameRequest reports whether o asks for what e records: the same app key,
+// version, track, profile and archive digests. A retry under one idempotency
+// key must be the same request.
+func (e Entry) SameRequest(o Entry) bool {
+	p1, p2 := e.Profile, o.Profile
+	if p1 == "" {
+		p1 = ProfileUPM
+	}
+	if p2 == "" {
+		p2 = ProfileUPM
+	}
+	return e.AppKey == o.AppKey && e.Version == o.Version && e.Track == o.Track && p1 == p2 &&
+		bytes.Equal(e.SHA256, o.SHA256) && (p1 == ProfileUPM || (e.ArchiveSize == o.ArchiveSize && bytes.Equal(e.SHA512, o.SHA512)))
 }

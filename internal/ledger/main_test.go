@@ -47,6 +47,7 @@ func entry(app, version, key string) ledger.Entry {
 		Caller:         "review-pipeline",
 		ReviewRef:      "REVIEW-" + version,
 		IdempotencyKey: key,
+		Profile:        ledger.ProfileUPM,
 		// Not UTC and with nanoseconds: the store must normalize both.
 		SignedAt: time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.FixedZone("CET", 3600)),
 	}

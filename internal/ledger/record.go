@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,24 +15,24 @@ import (
 // it with replayed true; otherwise it returns ErrIdempotencyConflict.
 // Concurrent Records with one key leave exactly one row.
 func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed bool, err error) {
+	e = e.normalize()
 	if err := e.validate(); err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: record: %w", err)
 	}
-	e = e.normalize()
 
 	// ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
 	// commit, then inserts nothing; the SELECT below then sees that row.
 	const insert = `
 		INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
 			key_id, key_version, cert_serial, signature, caller, review_ref,
-			idempotency_key, signed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			idempotency_key, signed_at, profile, statement)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (caller, idempotency_key) DO NOTHING
 		RETURNING id`
 	err = s.pool.QueryRow(ctx, insert,
 		e.AppKey, e.Version, e.Track, e.ArchiveSize, e.SHA256, e.SHA512,
 		e.KeyID, e.KeyVersion, e.CertSerial, e.Signature, e.Caller, e.ReviewRef,
-		e.IdempotencyKey, e.SignedAt,
+		e.IdempotencyKey, e.SignedAt, e.Profile, e.Statement,
 	).Scan(&e.ID)
 	if err == nil {
 		return e, false, nil
@@ -46,7 +45,7 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: record: read the entry holding the idempotency key: %w", err)
 	}
-	if first.AppKey != e.AppKey || first.Version != e.Version || first.Track != e.Track || !bytes.Equal(first.SHA256, e.SHA256) {
+	if !first.SameRequest(e) {
 		return Entry{}, false, fmt.Errorf("ledger: record: entry %d: %w", first.ID, ErrIdempotencyConflict)
 	}
 	return first, true, nil

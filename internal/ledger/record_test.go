@@ -209,3 +209,28 @@ func TestNotFound(t *testing.T) {
 		t.Errorf("FindByIdempotencyKey missing: err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestRecordDigestProfile(t *testing.T) {
+	store, _ := newStore(t)
+	e := entry("com.example.app", "1.0.0", "digest-1")
+	e.Profile, e.Statement = ledger.ProfileDigestV1, []byte("appsign.dev/digest-statement/v1\n...")
+	got, _, err := store.Record(t.Context(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := store.Get(t.Context(), got.ID)
+	if err != nil || back.Profile != ledger.ProfileDigestV1 || string(back.Statement) != string(e.Statement) {
+		t.Fatalf("Get = %+v, %v", back, err)
+	}
+	// A UPM retry under the same key is a different request.
+	upm := e
+	upm.Profile, upm.Statement = ledger.ProfileUPM, nil
+	if _, _, err := store.Record(t.Context(), upm); !errors.Is(err, ledger.ErrIdempotencyConflict) {
+		t.Fatalf("UPM retry of a digest entry = %v, want ErrIdempotencyConflict", err)
+	}
+	bad := e
+	bad.IdempotencyKey, bad.Statement = "other", nil
+	if _, _, err := store.Record(t.Context(), bad); !errors.Is(err, ledger.ErrInvalidEntry) {
+		t.Fatalf("digest entry without statement = %v, want ErrInvalidEntry", err)
+	}
+}

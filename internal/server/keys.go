@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 
@@ -62,5 +63,5 @@ func (s StaticKeys) Lookup(_ context.Context, id string, version int32) (*Signin
 }
 
 // serialHex is the certificate serial as the ledger stores it: lowercase
-// hex without separators.
-func serialHex(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
+// hex of the serial's bytes, the form chain.Result.Serial reports.
+func serialHex(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }

@@ -195,8 +195,12 @@ func TestSignArchiveRecordsAndVerifies(t *testing.T) {
 	if !bytes.Equal(got.Signature, resp.GetSignature()) || got.Caller != "test-pipeline" || got.KeyID != "test-signing" || got.KeyVersion != 1 {
 		t.Fatalf("ledger entry %+v does not match the response", got)
 	}
-	if got.CertSerial != e.pki.Signing.SerialNumber.Text(16) {
-		t.Fatalf("ledger cert serial %s, want %s", got.CertSerial, e.pki.Signing.SerialNumber.Text(16))
+	res, err := e.trust.Verify(t.Context(), sf, bytes.NewReader(archive), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CertSerial != res.Serial {
+		t.Fatalf("ledger cert serial %s, verifier reports %s", got.CertSerial, res.Serial)
 	}
 }
 
@@ -227,6 +231,7 @@ func TestSignArchiveRejectsBadInput(t *testing.T) {
 		{"no idempotency key", []*signerv1.SignArchiveRequest{withMeta(func(m *signerv1.SignArchiveMetadata) { m.IdempotencyKey = "" }), chunk([]byte("x"))}, codes.InvalidArgument, "idempotency_key is required"},
 		{"no review ref", []*signerv1.SignArchiveRequest{withMeta(func(m *signerv1.SignArchiveMetadata) { m.ReviewRef = "" }), chunk([]byte("x"))}, codes.InvalidArgument, "review_ref is required"},
 		{"short expected digest", []*signerv1.SignArchiveRequest{withMeta(func(m *signerv1.SignArchiveMetadata) { m.ExpectedSha256 = []byte{1, 2} }), chunk([]byte("x"))}, codes.InvalidArgument, "32 bytes"},
+		{"archive posing as a digest statement", []*signerv1.SignArchiveRequest{okMeta, chunk([]byte("appsign.dev/digest-statement/v1\napp-key x\n"))}, codes.InvalidArgument, "reserved for digest statements"},
 		{"expected digest mismatch", []*signerv1.SignArchiveRequest{withMeta(func(m *signerv1.SignArchiveMetadata) { m.ExpectedSha256 = make([]byte, 32) }), chunk([]byte("x"))}, codes.InvalidArgument, "expected_sha256"},
 	}
 	for _, tt := range tests {

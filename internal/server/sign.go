@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/statement"
 )
 
 type signerService struct {
@@ -63,6 +63,9 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 	if sp.size == 0 {
 		return nil, invalidArg("archive is empty: send the archive bytes as chunks after the metadata")
 	}
+	if sp.reservedPrefix() {
+		return nil, invalidArg("archive starts with %q, which is reserved for digest statements: it cannot be signed as an archive", statement.ReservedPrefix)
+	}
 	sum256, sum512 := sp.sha256.Sum(nil), sp.sha512.Sum(nil)
 	if want := meta.GetExpectedSha256(); len(want) != 0 && subtle.ConstantTimeCompare(want, sum256) != 1 {
 		return nil, invalidArg("archive SHA-256 is %x but expected_sha256 is %x: the upload is corrupt or the wrong file was sent", sum256, want)
@@ -70,7 +73,7 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 
 	caller := s.cfg.Caller(ctx)
 	if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, meta.GetIdempotencyKey()); err == nil {
-		if !sameRequest(prev, meta.GetAppKey(), meta.GetVersion(), track, sum256) {
+		if !prev.SameRequest(ledger.Entry{AppKey: meta.GetAppKey(), Version: meta.GetVersion(), Track: track, Profile: ledger.ProfileUPM, SHA256: sum256}) {
 			return nil, fmt.Errorf("idempotency key %q: %w", meta.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
 		}
 		return s.response(ctx, prev, true)
@@ -103,6 +106,7 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 		KeyVersion:     key.Version,
 		CertSerial:     serialHex(key.Cert),
 		Signature:      sig,
+		Profile:        ledger.ProfileUPM,
 		Caller:         caller,
 		ReviewRef:      meta.GetReviewRef(),
 		IdempotencyKey: meta.GetIdempotencyKey(),
@@ -160,10 +164,6 @@ func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error
 		return nil, fmt.Errorf("spool: read: %w", err)
 	}
 	return signer.SignMessage(ctx, buf)
-}
-
-func sameRequest(e ledger.Entry, appKey, version, track string, sum256 []byte) bool {
-	return e.AppKey == appKey && e.Version == version && e.Track == track && bytes.Equal(e.SHA256, sum256)
 }
 
 // response builds the answer for a ledger entry, with the certificate of

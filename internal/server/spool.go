@@ -7,6 +7,8 @@ import (
 	"hash"
 	"io"
 	"os"
+
+	"github.com/appsign/signer/internal/statement"
 )
 
 // spool holds one uploaded archive in a private temp file while it is
@@ -52,6 +54,14 @@ func (s *spool) Write(p []byte) (int, error) {
 		return n, fmt.Errorf("spool: write: %w", err)
 	}
 	return n, nil
+}
+
+// reservedPrefix reports whether the archive starts with the prefix of
+// digest statements, which no archive signature may cover.
+func (s *spool) reservedPrefix() bool {
+	head := make([]byte, len(statement.ReservedPrefix))
+	n, _ := s.f.ReadAt(head, 0)
+	return statement.HasReservedPrefix(head[:n]) && n == len(head)
 }
 
 // ReaderAt returns the spooled bytes for the signing passes.

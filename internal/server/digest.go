@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/statement"
+)
+
+// SignDigest implements signerv1.SignerServiceServer: it signs a digest
+// statement (docs/digest-profile.md) with the active key. Every backend can
+// do this, AWS KMS included, because a statement is under 4096 bytes.
+func (s *signerService) SignDigest(ctx context.Context, req *signerv1.SignDigestRequest) (*signerv1.SignDigestResponse, error) {
+	resp, err := s.signDigest(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.cfg.Logger, "SignDigest", err)
+	}
+	return resp, nil
+}
+
+func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigestRequest) (*signerv1.SignDigestResponse, error) {
+	if err := validateMetadata(&signerv1.SignArchiveMetadata{
+		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: req.GetTrack(),
+		ReviewRef: req.GetReviewRef(), IdempotencyKey: req.GetIdempotencyKey(),
+	}); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.GetArchiveSize() <= 0:
+		return nil, invalidArg("archive_size must be positive")
+	case req.GetArchiveSize() > s.cfg.MaxArchiveSize:
+		return nil, invalidArg("archive_size %d exceeds the maximum size of %d bytes", req.GetArchiveSize(), s.cfg.MaxArchiveSize)
+	case len(req.GetSha256()) != 32:
+		return nil, invalidArg("sha256 must be 32 bytes (got %d)", len(req.GetSha256()))
+	case len(req.GetSha512()) != 64:
+		return nil, invalidArg("sha512 must be 64 bytes (got %d)", len(req.GetSha512()))
+	}
+	track, _ := trackName(req.GetTrack())
+	want := ledger.Entry{
+		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: track, Profile: ledger.ProfileDigestV1,
+		ArchiveSize: req.GetArchiveSize(), SHA256: req.GetSha256(), SHA512: req.GetSha512(),
+	}
+	caller := s.cfg.Caller(ctx)
+	if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, req.GetIdempotencyKey()); err == nil {
+		if !prev.SameRequest(want) {
+			return nil, fmt.Errorf("idempotency key %q: %w", req.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
+		}
+		return s.digestResponse(ctx, prev, true)
+	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+
+	key, err := s.cfg.Keys.Active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := statement.Statement{
+		AppKey: want.AppKey, Version: want.Version, Track: track,
+		ArchiveSize: want.ArchiveSize, SHA256: want.SHA256, SHA512: want.SHA512,
+		SignedAt: s.cfg.Now().UTC().Truncate(time.Microsecond),
+		KeyID:    key.ID, KeyVersion: key.Version,
+	}
+	file, err := statement.SignFile(ctx, key.Signer, st, key.CertPEM())
+	if err != nil {
+		if errors.Is(err, statement.ErrInvalidStatement) {
+			return nil, invalidArg("%v", err)
+		}
+		return nil, err
+	}
+	entry, replayed, err := s.cfg.Ledger.Record(ctx, ledger.Entry{
+		AppKey: want.AppKey, Version: want.Version, Track: track, Profile: ledger.ProfileDigestV1,
+		ArchiveSize: want.ArchiveSize, SHA256: want.SHA256, SHA512: want.SHA512,
+		KeyID: key.ID, KeyVersion: key.Version, CertSerial: serialHex(key.Cert),
+		Signature: file.Signature, Statement: file.Statement,
+		Caller: caller, ReviewRef: req.GetReviewRef(), IdempotencyKey: req.GetIdempotencyKey(),
+		SignedAt: st.SignedAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.digestResponse(ctx, entry, replayed)
+}
+
+func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignDigestResponse, error) {
+	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
+	if err != nil {
+		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)
+	}
+	certPEM := key.CertPEM()
+	file, err := statement.File{Statement: e.Statement, Signature: e.Signature, Certificate: certPEM}.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &signerv1.SignDigestResponse{
+		SignatureFile:  file,
+		Statement:      e.Statement,
+		Signature:      e.Signature,
+		CertificatePem: string(certPEM),
+		KeyId:          e.KeyID,
+		KeyVersion:     e.KeyVersion,
+		EntryId:        e.ID,
+		SignedAt:       timestamppb.New(e.SignedAt),
+		Replayed:       replayed,
+	}, nil
+}
