@@ -14,11 +14,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
+	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/limits"
 	"github.com/appsign/signer/internal/pgcluster"
 	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport"
@@ -127,17 +130,38 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer signer.Close()
 
+	// Every RPC goes through authentication and authorization, in dev too:
+	// loopback callers get the dev identity (all roles), and a method
+	// missing from the policy table is refused.
+	policy := auth.DevPolicy()
+	devID, _ := policy.LoopbackIdentity()
+	loopback, err := auth.NewLoopback(o.listen, devID)
+	if err != nil {
+		return err
+	}
+	authz := auth.NewAuthorizer(policy, loopback, log)
+	lim, err := limits.New(devLimits(o.maxArchiveSize), auth.Caller)
+	if err != nil {
+		return err
+	}
+	opts := append(lim.ServerOptions(),
+		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor(), lim.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
+
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         store,
 		Keys:           server.StaticKeys{Key: &server.SigningKey{ID: "dev-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
 		Trust:          server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
 		SpoolDir:       spoolDir,
 		MaxArchiveSize: o.maxArchiveSize,
-		Caller:         func(context.Context) string { return "dev-loopback" },
+		Caller:         auth.Caller,
 		HealthCheck:    registry.CheckHealth,
 		Logger:         log,
-	})
+	}, opts...)
 	if err != nil {
+		return err
+	}
+	if err := auth.CheckAllMethodsCovered(srv.GRPC, policy); err != nil {
 		return err
 	}
 	lis, err := net.Listen("tcp", o.listen)
@@ -179,4 +203,14 @@ func printNextSteps(w io.Writer, addr, dataDir string) {
 	fmt.Fprintf(w, "  signerctl verify --truststore truststore --signature app.jar.sig app.jar\n")
 	fmt.Fprintf(w, "  signerctl ledger list --server %s\n", addr)
 	fmt.Fprintf(w, "  grpcurl -plaintext %s list\n\n", addr)
+}
+
+// devLimits are generous: a developer's load tests should measure the
+// service, not trip the per-identity limits meant for production callers.
+func devLimits(maxArchive int64) limits.Config {
+	c := limits.DefaultConfig()
+	c.Rate, c.Burst = 100000, 100000
+	c.MaxConcurrentPerIdentity, c.MaxInFlight = 512, 1024
+	c.MaxArchiveSize = maxArchive
+	return c
 }
