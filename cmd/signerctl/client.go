@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/appsign/signer/internal/limits"
 	"github.com/appsign/signer/internal/transport"
 )
 
@@ -20,8 +22,24 @@ func serverFlag(cmd *cobra.Command, addr *string) {
 	cmd.Flags().StringVar(addr, "server", "", "signer address host:port (default $SIGNER_SERVER)")
 }
 
-// dial connects to the signer. Plaintext is used only for loopback
-// addresses (development); anything else uses TLS 1.2+.
+// tlsFlags are the client's mutual-TLS settings, shared by every command
+// that talks to a server. Each defaults to an environment variable so that
+// scripts need not repeat them; none of them is a secret (the key is a file).
+var tlsFlags struct {
+	ca, cert, key, serverName string
+}
+
+func addTLSFlags(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&tlsFlags.ca, "tls-ca", os.Getenv("SIGNER_TLS_CA"), "CA certificate file that issued the server's certificate ($SIGNER_TLS_CA)")
+	f.StringVar(&tlsFlags.cert, "tls-cert", os.Getenv("SIGNER_TLS_CERT"), "client certificate file for mutual TLS ($SIGNER_TLS_CERT)")
+	f.StringVar(&tlsFlags.key, "tls-key", os.Getenv("SIGNER_TLS_KEY"), "client key file, mode 0600 ($SIGNER_TLS_KEY)")
+	f.StringVar(&tlsFlags.serverName, "server-name", os.Getenv("SIGNER_SERVER_NAME"), "name to check in the server's certificate (default: the --server host)")
+}
+
+// dial connects to the signer. With --tls-ca (or a non-loopback address)
+// the connection uses TLS 1.2+ with the client certificate; plaintext is
+// used only for loopback addresses without TLS settings (development).
 func dial(addr string) (*grpc.ClientConn, error) {
 	if addr == "" {
 		addr = os.Getenv("SIGNER_SERVER")
@@ -34,8 +52,15 @@ func dial(addr string) (*grpc.ClientConn, error) {
 		return nil, usagef("--server: %v", err)
 	}
 	creds := insecure.NewCredentials()
-	if !loopback {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	switch {
+	case tlsFlags.ca != "" || tlsFlags.cert != "":
+		cfg, err := transport.ClientTLS(tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName)
+		if err != nil {
+			return nil, usagef("TLS settings: %v", err)
+		}
+		creds = credentials.NewTLS(cfg)
+	case !loopback:
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, ServerName: tlsFlags.serverName})
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
@@ -51,5 +76,9 @@ func rpcError(what string, err error) error {
 	if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
 		code = exitUnavailable
 	}
-	return withCode(code, fmt.Errorf("%s: %s: %s", what, st.Code(), st.Message()))
+	hint := ""
+	if d, ok := limits.RetryDelay(err); ok {
+		hint = fmt.Sprintf(" (retry after %s)", d.Round(time.Millisecond))
+	}
+	return withCode(code, fmt.Errorf("%s: %s: %s%s", what, st.Code(), st.Message(), hint))
 }

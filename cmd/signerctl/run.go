@@ -74,6 +74,7 @@ Exit statuses:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	addTLSFlags(root)
 	root.AddCommand(newSignCommand(), newBundleCommand(), newVerifyCommand(), newLedgerCommand())
 	return root
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/appsign/signer/internal/limits"
 )
 
 // Config is the whole `signer serve` configuration.
@@ -26,6 +28,10 @@ type Config struct {
 	Keys           Keys     `yaml:"keys"`
 	Trust          Trust    `yaml:"trust"`
 	Auth           Auth     `yaml:"auth"`
+	// Limits are the per-identity rate and concurrency caps and deadlines;
+	// empty fields take limits.DefaultConfig. Its max_archive_size is ignored:
+	// the top-level max_archive_size is the one limit.
+	Limits limits.Config `yaml:"limits"`
 	Metrics        Metrics  `yaml:"metrics"`
 	Log            Log      `yaml:"log"`
 	// ShutdownGrace bounds how long in-flight calls may finish on shutdown.
@@ -203,6 +209,7 @@ func (c *Config) setDefaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	c.Limits.MaxArchiveSize = c.MaxArchiveSize
 	if c.SpoolDir == "" {
 		c.SpoolDir = os.TempDir()
 	}
