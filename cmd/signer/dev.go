@@ -18,6 +18,7 @@ import (
 
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
@@ -26,6 +27,9 @@ import (
 	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport"
 )
+
+// devKeyName is the archive-signing key of `signer dev`.
+const devKeyName = "dev-signing"
 
 type devOptions struct {
 	dataDir        string
@@ -124,11 +128,21 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer registry.Close()
-	signer, err := registry.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath}))
+	// The dev signing key is registered in the key store like any other
+	// key, so `signerctl key rotate dev-signing` works here as in production;
+	// new versions are issued by the dev intermediate CA.
+	caKey, err := softkms.ReadKeyFile(filepath.Join(dataDir, "keys", "marketplace-ca.key"))
 	if err != nil {
 		return err
 	}
-	defer signer.Close()
+	keys := keystore.New(store.Pool(), registry, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: chain.DevSigningValidity, Rand: rand.Reader},
+		keystore.Options{Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }})
+	defer keys.Close()
+	devURI := kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath})
+	if _, err := keys.Import(ctx, devKeyName, keystore.RoleArchiveSigning, devURI, pki.Signing, "signer dev"); err != nil {
+		return err
+	}
+	go keys.Watch(ctx, 30*time.Second)
 
 	// Every RPC goes through authentication and authorization, in dev too:
 	// loopback callers get the dev identity (all roles), and a method
@@ -150,7 +164,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         store,
-		Keys:           server.StaticKeys{Key: &server.SigningKey{ID: "dev-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Keys:           server.StoreKeys{Store: keys, Name: devKeyName},
+		KeyStore:       keys,
 		Trust:          server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
 		SpoolDir:       spoolDir,
 		MaxArchiveSize: o.maxArchiveSize,

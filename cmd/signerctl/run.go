@@ -75,7 +75,7 @@ Exit statuses:
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	addTLSFlags(root)
-	root.AddCommand(newSignCommand(), newBundleCommand(), newVerifyCommand(), newLedgerCommand())
+	root.AddCommand(newSignCommand(), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand())
 	return root
 }
 

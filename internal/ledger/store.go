@@ -43,3 +43,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Pool returns the store's connection pool, for the other stores (keys,
+// approvals) that share the ledger's database and its transactions.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

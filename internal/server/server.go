@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/ledger"
 )
 
@@ -44,7 +45,9 @@ type Trust struct {
 type Config struct {
 	Ledger Ledger
 	Keys   KeySource
-	Trust  Trust
+	// KeyStore, if set, serves KeyService (create, list, rotate, retire).
+	KeyStore *keystore.Store
+	Trust    Trust
 	// SpoolDir holds archives while they are signed (unlinked files). Empty means os.TempDir().
 	SpoolDir string
 	// MaxArchiveSize in bytes; 0 means DefaultMaxArchiveSize.
@@ -111,13 +114,16 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 	s := &Server{GRPC: g, Health: health.NewServer(), cfg: cfg}
 	signerv1.RegisterSignerServiceServer(g, &signerService{cfg: &s.cfg})
 	signerv1.RegisterLedgerServiceServer(g, &ledgerService{cfg: &s.cfg})
+	if cfg.KeyStore != nil {
+		signerv1.RegisterKeyServiceServer(g, &keyService{cfg: &s.cfg})
+	}
 	healthpb.RegisterHealthServer(g, s.Health)
 	reflection.Register(g)
 	return s, nil
 }
 
 // services lists the names health status is reported for.
-var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName}
+var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName, signerv1.KeyService_ServiceDesc.ServiceName}
 
 // WatchHealth checks dependencies every interval and sets the health
 // status of every service until ctx ends.

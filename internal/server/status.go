@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
 )
@@ -61,6 +62,10 @@ func classify(err error) (codes.Code, string) {
 		return codes.FailedPrecondition, "the active signing key's backend cannot pure-sign this archive"
 	case errors.Is(err, kms.ErrUnavailable), errors.Is(err, kms.ErrPermission), errors.Is(err, kms.ErrClosed):
 		return codes.Unavailable, "signing key backend unavailable; no signature was issued, retry later"
+	case errors.Is(err, keystore.ErrNoActiveVersion), errors.Is(err, keystore.ErrRevoked):
+		return codes.FailedPrecondition, "the signing key has no usable active version; a security admin must rotate it"
+	case errors.Is(err, keystore.ErrUnavailable):
+		return codes.Unavailable, "key store unavailable; retry later"
 	case errors.Is(err, kms.ErrBackendFault):
 		return codes.Internal, "signing key backend returned an invalid signature; no signature was issued"
 	}

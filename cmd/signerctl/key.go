@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+)
+
+func newKeyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "key",
+		Short: "Manage signing keys: create, list, rotate, retire (security-admin)",
+	}
+	cmd.AddCommand(newKeyCreateCommand(), newKeyListCommand(), newKeyRotateCommand(), newKeyRetireCommand())
+	return cmd
+}
+
+// backendFlags are --backend and --attr, shared by create and rotate.
+type backendFlags struct {
+	scheme string
+	attrs  []string
+}
+
+func (b *backendFlags) add(cmd *cobra.Command, required bool) {
+	help := "key backend: softkms, sealedkms, awskms or pkcs11"
+	if !required {
+		help += " (default: the active version's backend)"
+	}
+	cmd.Flags().StringVar(&b.scheme, "backend", "", help)
+	cmd.Flags().StringArrayVar(&b.attrs, "attr", nil, "backend key attribute name=value (repeatable; never a secret)")
+}
+
+func (b *backendFlags) spec() (*signerv1.BackendSpec, error) {
+	spec := &signerv1.BackendSpec{Scheme: b.scheme, Attributes: map[string]string{}}
+	for _, a := range b.attrs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, usagef("--attr %q: want name=value", a)
+		}
+		spec.Attributes[k] = v
+	}
+	return spec, nil
+}
+
+func newKeyCreateCommand() *cobra.Command {
+	var server, role, output string
+	var b backendFlags
+	cmd := &cobra.Command{
+		Use:   "create --server ADDR --role ROLE --backend SCHEME NAME",
+		Short: "Create a key and its first version in a backend",
+		Args:  exactArgs(1, "one key NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if b.scheme == "" {
+				return usagef("--backend is required")
+			}
+			spec, err := b.spec()
+			if err != nil {
+				return err
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := signerv1.NewKeyServiceClient(conn).CreateKey(cmd.Context(), &signerv1.CreateKeyRequest{Name: args[0], Role: role, Backend: spec})
+			if err != nil {
+				return rpcError("create key", err)
+			}
+			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
+		},
+	}
+	serverFlag(cmd, &server)
+	b.add(cmd, true)
+	cmd.Flags().StringVar(&role, "role", "archive-signing", "archive-signing, ca or ledger")
+	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	return cmd
+}
+
+func newKeyListCommand() *cobra.Command {
+	var server, output string
+	cmd := &cobra.Command{
+		Use:   "list --server ADDR [--output table|json]",
+		Short: "List keys with their versions, states, backends and certificate expiry",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := signerv1.NewKeyServiceClient(conn).ListKeys(cmd.Context(), &signerv1.ListKeysRequest{})
+			if err != nil {
+				return rpcError("list keys", err)
+			}
+			return printKeys(cmd.OutOrStdout(), output, resp.GetKeys()...)
+		},
+	}
+	serverFlag(cmd, &server)
+	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	return cmd
+}
+
+func newKeyRotateCommand() *cobra.Command {
+	var server, output string
+	var b backendFlags
+	cmd := &cobra.Command{
+		Use:   "rotate --server ADDR [--backend SCHEME] [--attr k=v] NAME",
+		Short: "Create a new version with a new certificate and switch to it atomically",
+		Long: `Rotate a key: create a new key in the backend (default: the backend of the
+active version), issue its signing certificate from the intermediate CA, and
+make it the active version in one transaction. Requests in flight finish
+with the old version; the next ones use the new one. The old version stays
+available for verification and replays.`,
+		Args: exactArgs(1, "one key NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := b.spec()
+			if err != nil {
+				return err
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := signerv1.NewKeyServiceClient(conn).RotateKey(cmd.Context(), &signerv1.RotateKeyRequest{Name: args[0], Backend: spec})
+			if err != nil {
+				return rpcError("rotate key", err)
+			}
+			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
+		},
+	}
+	serverFlag(cmd, &server)
+	b.add(cmd, false)
+	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	return cmd
+}
+
+func newKeyRetireCommand() *cobra.Command {
+	var server, output string
+	var version int32
+	cmd := &cobra.Command{
+		Use:   "retire --server ADDR --version N NAME",
+		Short: "Make a key version verify-only",
+		Args:  exactArgs(1, "one key NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if version <= 0 {
+				return usagef("--version N (a positive key version) is required")
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := signerv1.NewKeyServiceClient(conn).RetireKey(cmd.Context(), &signerv1.RetireKeyRequest{Name: args[0], Version: version})
+			if err != nil {
+				return rpcError("retire key", err)
+			}
+			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
+		},
+	}
+	serverFlag(cmd, &server)
+	cmd.Flags().Int32Var(&version, "version", 0, "key version to retire")
+	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	return cmd
+}
+
+func printKeys(w io.Writer, output string, keys ...*signerv1.Key) error {
+	switch output {
+	case "json":
+		for _, k := range keys {
+			b, err := protojson.Marshal(k)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, string(b))
+		}
+		return nil
+	case "table":
+	default:
+		return usagef("--output %q: use table or json", output)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tROLE\tVERSION\tSTATE\tBACKEND\tCERT SERIAL\tCERT EXPIRES\tCREATED")
+	for _, k := range keys {
+		for _, v := range k.GetVersions() {
+			expires := "-"
+			if v.GetCertificateNotAfter() != nil {
+				expires = v.GetCertificateNotAfter().AsTime().Format("2006-01-02")
+			}
+			state := strings.ToLower(strings.TrimPrefix(v.GetState().String(), "KEY_STATE_"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.GetName(), k.GetRole(), strconv.Itoa(int(v.GetVersion())),
+				state, v.GetBackend(), orDash(v.GetCertificateSerial()), expires, v.GetCreatedAt().AsTime().UTC().Format(time.DateTime))
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
