@@ -31,9 +31,9 @@ type Config struct {
 	// Limits are the per-identity rate and concurrency caps and deadlines;
 	// empty fields take limits.DefaultConfig. Its max_archive_size is ignored:
 	// the top-level max_archive_size is the one limit.
-	Limits limits.Config `yaml:"limits"`
-	Metrics        Metrics  `yaml:"metrics"`
-	Log            Log      `yaml:"log"`
+	Limits  limits.Config `yaml:"limits"`
+	Metrics Metrics       `yaml:"metrics"`
+	Log     Log           `yaml:"log"`
 	// ShutdownGrace bounds how long in-flight calls may finish on shutdown.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 }
