@@ -72,16 +72,24 @@ type devServer struct {
 	done    chan error
 }
 
-var listenRE = regexp.MustCompile(`signer dev listening on (\S+)`)
+var listenRE = regexp.MustCompile(`signer (?:dev listening|serving) on (\S+)`)
 
 // startDev runs `signer dev` on a free loopback port with extra flags and
 // waits until it serves. The process is stopped with SIGTERM at cleanup.
 func startDev(t testing.TB, extra ...string) *devServer {
 	t.Helper()
+	dataDir := t.TempDir()
+	return startSigner(t, nil, dataDir, append([]string{"dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, extra...)...)
+}
+
+// startSigner runs the signer binary with args (and extra environment)
+// and waits until it prints the address it serves on.
+func startSigner(t testing.TB, env []string, dataDir string, args ...string) *devServer {
+	t.Helper()
 	signer, _ := binaries(t)
-	d := &devServer{DataDir: t.TempDir(), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	args := append([]string{"dev", "--data-dir", d.DataDir, "--listen", "127.0.0.1:0"}, extra...)
+	d := &devServer{DataDir: dataDir, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(signer, args...)
+	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stderr = &lockedWriter{w: d.stderr}
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
@@ -104,7 +112,7 @@ func startDev(t testing.TB, extra ...string) *devServer {
 	select {
 	case d.Addr = <-addr:
 	case err := <-d.done:
-		t.Fatalf("signer dev exited before serving: %v\nstderr:\n%s", err, d.stderr)
+		t.Fatalf("signer exited before serving: %v\nstderr:\n%s", err, d.stderr)
 	case <-time.After(90 * time.Second):
 		d.cmd.Process.Kill()
 		t.Fatalf("signer dev did not start within 90s\nstderr:\n%s", d.stderr)

@@ -103,6 +103,13 @@ type PKCS11Backend struct {
 type Keys struct {
 	// ArchiveSigning names the keystore key that signs archives.
 	ArchiveSigning string `yaml:"archive_signing"`
+	// ArchiveSigningBackend is the backend scheme in which the first start
+	// creates ArchiveSigning if the key store has no such key yet; empty
+	// means the key must already exist.
+	ArchiveSigningBackend string `yaml:"archive_signing_backend"`
+	// SigningCertValidity is the validity of signing certificates the CA
+	// issues on create and rotate (capped at the CA's own); default 365 days.
+	SigningCertValidity Duration `yaml:"signing_cert_validity"`
 	// CA is the intermediate CA that issues signing certificates on rotation.
 	CA CAKey `yaml:"ca"`
 	// Ledger is the key that signs ledger checkpoints (optional).
@@ -210,6 +217,9 @@ func (c *Config) setDefaults() {
 		c.Log.Level = "info"
 	}
 	c.Limits.MaxArchiveSize = c.MaxArchiveSize
+	if c.Keys.SigningCertValidity == 0 {
+		c.Keys.SigningCertValidity = Duration(365 * 24 * time.Hour)
+	}
 	if c.SpoolDir == "" {
 		c.SpoolDir = os.TempDir()
 	}

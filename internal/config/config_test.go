@@ -25,6 +25,7 @@ backends:
   softkms: {dir: /var/lib/signer/keys}
 keys: {archive_signing: signing}
 trust: {roots: [/etc/signer/root.crt]}
+auth: {policy_file: /etc/signer/policy.yaml}
 `
 
 func TestParse(t *testing.T) {

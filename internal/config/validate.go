@@ -69,6 +69,12 @@ func (c *Config) Validate() error {
 	if c.Keys.ArchiveSigning == "" {
 		bad("keys.archive_signing", "required: the name of the key that signs archives")
 	}
+	if s := c.Keys.ArchiveSigningBackend; s != "" && !c.backendConfigured(s) {
+		bad("keys.archive_signing_backend", "backend %q is not configured under backends", s)
+	}
+	if s := c.Keys.ArchiveSigningBackend; s != "" && c.Keys.CA.URI == "" {
+		bad("keys.ca", "an issuing CA (uri and certificate) is needed to create %q on first start", c.Keys.ArchiveSigning)
+	}
 	if c.Keys.CA.URI != "" {
 		u, err := kms.ParseURI(c.Keys.CA.URI)
 		if err != nil {
@@ -85,9 +91,7 @@ func (c *Config) Validate() error {
 		requireAbs(bad, fmt.Sprintf("trust[%d]", i), p)
 	}
 	if c.Auth.PolicyFile == "" {
-		if ok, _ := transport.IsLoopback(c.Listen); !ok {
-			bad("auth.policy_file", "required off loopback: every RPC is authorized by role")
-		}
+		bad("auth.policy_file", "required: every RPC is authorized by role (see internal/auth for the format)")
 	}
 	if c.Metrics.Listen != "" {
 		if _, err := transport.IsLoopback(c.Metrics.Listen); err != nil {

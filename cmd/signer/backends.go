@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/appsign/signer/internal/config"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/awskms"
+	"github.com/appsign/signer/internal/kms/pkcs11kms"
+	"github.com/appsign/signer/internal/kms/sealedkms"
+	"github.com/appsign/signer/internal/kms/softkms"
+)
+
+// buildRegistry registers one backend per configured section. The caller
+// closes the registry, which closes every backend.
+func buildRegistry(ctx context.Context, b config.Backends, log *slog.Logger, onFault func(kms.URI)) (*kms.Registry, error) {
+	logf := func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
+	var backends []kms.Backend
+	fail := func(err error) (*kms.Registry, error) {
+		for _, be := range backends {
+			_ = be.Close()
+		}
+		return nil, err
+	}
+	if s := b.Soft; s != nil {
+		backends = append(backends, softkms.New(softkms.Options{Dir: s.Dir, PassphraseFile: s.PassphraseFile, PassphraseEnv: s.PassphraseEnv}))
+	}
+	if a := b.AWS; a != nil {
+		client, err := awskms.NewClient(ctx, awskms.ClientConfig{Region: a.Region, Profile: a.Profile, BaseEndpoint: a.Endpoint})
+		if err != nil {
+			return fail(fmt.Errorf("backends.awskms: %w", err))
+		}
+		be, err := awskms.New(awskms.Options{Client: client, Logf: logf})
+		if err != nil {
+			return fail(fmt.Errorf("backends.awskms: %w", err))
+		}
+		backends = append(backends, be)
+	}
+	if s := b.Sealed; s != nil {
+		client, err := awskms.NewClient(ctx, awskms.ClientConfig{Region: s.Region, Profile: s.Profile, BaseEndpoint: s.Endpoint})
+		if err != nil {
+			return fail(fmt.Errorf("backends.sealedkms: %w", err))
+		}
+		be, err := sealedkms.New(sealedkms.Options{
+			Client: client, KEK: s.KEK, Environment: s.Environment, Dir: s.Dir,
+			RecheckInterval: time.Duration(s.RecheckInterval), Logf: logf,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("backends.sealedkms: %w", err))
+		}
+		backends = append(backends, be)
+	}
+	if p := b.PKCS11; p != nil {
+		be, err := pkcs11kms.New(ctx, pkcs11kms.Options{
+			ModulePath: p.Module, TokenLabel: p.Token, PINFile: p.PINFile, PINEnv: p.PINEnv,
+			PoolSize: p.PoolSize, MaxMessage: p.MaxMessage, Logf: logf,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("backends.pkcs11: %w", err))
+		}
+		backends = append(backends, be)
+	}
+	if len(backends) == 0 {
+		return nil, errors.New("no key backend configured")
+	}
+	reg, err := kms.NewRegistry(backends...)
+	if err != nil {
+		return fail(err)
+	}
+	reg.OnFault = onFault
+	return reg, nil
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/config"
+	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/limits"
+	"github.com/appsign/signer/internal/server"
+	"github.com/appsign/signer/internal/transport"
+)
+
+func newServeCommand() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the signer for production: mutual TLS, per-role authorization, configured key backends",
+		Long: `Run the signer from a YAML configuration (see docs/examples/signer.yaml).
+
+Every non-loopback listener uses TLS 1.2+ with client certificates; every RPC
+is authorized by role from the policy file; keys live in the configured
+backends. The database URL is read from the environment variable or file the
+configuration names, never from a flag. Run ` + "`signer migrate`" + ` first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				return usageError{errors.New("--config FILE is required")}
+			}
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return usageError{err}
+			}
+			return runServe(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (YAML)")
+	return cmd
+}
+
+func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	databaseURL, err := readDatabaseURL(cfg.Database)
+	if err != nil {
+		return err
+	}
+	store, err := ledger.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	registry, err := buildRegistry(ctx, cfg.Backends, log, func(u kms.URI) {
+		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
+	})
+	if err != nil {
+		return err
+	}
+	defer registry.Close()
+
+	trust, err := loadTrust(cfg.Trust)
+	if err != nil {
+		return err
+	}
+	var issuer keystore.Issuer
+	if cfg.Keys.CA.URI != "" {
+		if issuer, err = loadIssuer(ctx, registry, cfg.Keys.CA, time.Duration(cfg.Keys.SigningCertValidity)); err != nil {
+			return err
+		}
+	}
+	keys := keystore.New(store.Pool(), registry, issuer, keystore.Options{
+		Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
+	})
+	defer keys.Close()
+	if err := bootstrapSigningKey(ctx, keys, cfg.Keys); err != nil {
+		return err
+	}
+	go keys.Watch(ctx, 30*time.Second)
+
+	policy, err := auth.LoadPolicy(cfg.Auth.PolicyFile)
+	if err != nil {
+		return err
+	}
+	var (
+		authn auth.Authenticator
+		opts  []grpc.ServerOption
+	)
+	if cfg.TLS.Enabled() {
+		tlsCfg, err := transport.ServerTLS(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.ClientCAFile)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+		authn = auth.NewMTLS(policy)
+	} else {
+		// Validate allows this only on loopback.
+		id, ok := policy.LoopbackIdentity()
+		if !ok {
+			return usageError{fmt.Errorf("listen %s without tls: the policy must name a loopback identity, or configure tls", cfg.Listen)}
+		}
+		if authn, err = auth.NewLoopback(cfg.Listen, id); err != nil {
+			return err
+		}
+	}
+	authz := auth.NewAuthorizer(policy, authn, log)
+	lim, err := limits.New(cfg.Limits, auth.Caller)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, lim.ServerOptions()...)
+	opts = append(opts,
+		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor(), lim.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
+
+	srv, err := server.New(ctx, server.Config{
+		Ledger:         store,
+		Keys:           server.StoreKeys{Store: keys, Name: cfg.Keys.ArchiveSigning},
+		KeyStore:       keys,
+		Trust:          trust,
+		SpoolDir:       cfg.SpoolDir,
+		MaxArchiveSize: cfg.MaxArchiveSize,
+		Caller:         auth.Caller,
+		HealthCheck:    registry.CheckHealth,
+		Logger:         log,
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckAllMethodsCovered(srv.GRPC, policy); err != nil {
+		return err
+	}
+	for _, c := range chain.ExpiresSoon(append(append([]*x509.Certificate{}, trust.Roots...), trust.Intermediates...), time.Now(), 30*24*time.Hour) {
+		log.Warn("CA certificate in the trust bundle expires within 30 days", "subject", c.Subject.String(), "not_after", c.NotAfter)
+	}
+
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go srv.WatchHealth(healthCtx, 5*time.Second)
+
+	mode := "mutual TLS"
+	if !cfg.TLS.Enabled() {
+		mode = "plaintext, loopback only"
+	}
+	fmt.Fprintf(stdout, "signer serving on %s (%s)\n", lis.Addr(), mode)
+	log.Info("serving", "addr", lis.Addr().String(), "mode", mode, "archive_signing_key", cfg.Keys.ArchiveSigning)
+	return serveUntilDone(ctx, srv, lis, time.Duration(cfg.ShutdownGrace), stdout)
+}
+
+// serveUntilDone serves until ctx ends, then lets in-flight calls finish
+// for at most grace before closing them.
+func serveUntilDone(ctx context.Context, srv *server.Server, lis net.Listener, grace time.Duration, stdout io.Writer) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.GRPC.Serve(lis) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "shutting down…")
+	stopped := make(chan struct{})
+	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(grace):
+		srv.GRPC.Stop()
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}
+
+// readDatabaseURL reads the ledger URL from the environment variable or
+// the file the configuration names; the URL itself is never logged.
+func readDatabaseURL(d config.Database) (string, error) {
+	if d.URLFile != "" {
+		fi, err := os.Stat(d.URLFile)
+		if err != nil {
+			return "", fmt.Errorf("database.url_file: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("database.url_file %s has mode %04o: it may hold a password; make it readable by its owner only (chmod 600)", d.URLFile, fi.Mode().Perm())
+		}
+		b, err := os.ReadFile(d.URLFile)
+		if err != nil {
+			return "", fmt.Errorf("database.url_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if u := os.Getenv(d.URLEnv); u != "" {
+		return u, nil
+	}
+	return "", usageError{fmt.Errorf("no database URL: set %s (database.url_env) or database.url_file", d.URLEnv)}
+}
+
+func loadTrust(t config.Trust) (server.Trust, error) {
+	var out server.Trust
+	load := func(paths []string) ([]*x509.Certificate, error) {
+		var certs []*x509.Certificate
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("trust: %w", err)
+			}
+			c, err := chain.ParseCertificatePEM(b)
+			if err != nil {
+				return nil, fmt.Errorf("trust: %s: %w", p, err)
+			}
+			if !c.IsCA {
+				return nil, fmt.Errorf("trust: %s is not a CA certificate", p)
+			}
+			certs = append(certs, c)
+		}
+		return certs, nil
+	}
+	var err error
+	if out.Roots, err = load(t.Roots); err != nil {
+		return out, err
+	}
+	out.Intermediates, err = load(t.Intermediates)
+	return out, err
+}
+
+// loadIssuer loads the issuing CA's key from its backend and checks it
+// against the CA certificate before trusting either.
+func loadIssuer(ctx context.Context, reg *kms.Registry, ca config.CAKey, validity time.Duration) (keystore.Issuer, error) {
+	uri, err := kms.ParseURI(ca.URI)
+	if err != nil {
+		return nil, fmt.Errorf("keys.ca.uri: %w", err)
+	}
+	b, err := os.ReadFile(ca.Certificate)
+	if err != nil {
+		return nil, fmt.Errorf("keys.ca.certificate: %w", err)
+	}
+	cert, err := chain.ParseCertificatePEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("keys.ca.certificate: %w", err)
+	}
+	signer, err := reg.LoadSigner(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("keys.ca: %w", err)
+	}
+	if !cert.IsCA || !signer.Public().Equal(cert.PublicKey) {
+		return nil, fmt.Errorf("keys.ca: the certificate %s is not a CA certificate for the key %s", ca.Certificate, uri)
+	}
+	return chain.Issuer{CA: cert, Key: kms.CryptoSigner(context.WithoutCancel(ctx), signer), Validity: validity, Rand: rand.Reader}, nil
+}
+
+// bootstrapSigningKey creates the archive-signing key on first start when
+// the configuration names a backend for it.
+func bootstrapSigningKey(ctx context.Context, keys *keystore.Store, k config.Keys) error {
+	_, err := keys.Get(ctx, k.ArchiveSigning)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, keystore.ErrNotFound):
+		return err
+	case k.ArchiveSigningBackend == "":
+		return fmt.Errorf("key %q does not exist: set keys.archive_signing_backend to create it on first start, or create it with `signerctl key create`", k.ArchiveSigning)
+	}
+	_, err = keys.Create(ctx, k.ArchiveSigning, keystore.RoleArchiveSigning, keystore.BackendSpec{Scheme: k.ArchiveSigningBackend}, "signer serve (first start)")
+	if errors.Is(err, keystore.ErrExists) {
+		return nil // another replica created it first
+	}
+	return err
+}
