@@ -279,18 +279,7 @@ func exec(t *testing.T, e *env, sql string) {
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
 
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
 
 // Replicas rotating one key at once are serialized by the database: one
 // active version, consecutive versions, every rotation recorded.

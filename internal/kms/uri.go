@@ -34,7 +34,7 @@ func ParseURI(s string) (URI, error) {
 	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || !schemeRE.MatchString(scheme) {
-		return URI{}, fmt.Errorf("%w: want scheme:name=value;...", ErrInvalidURI)
+		return URI{}, fmt.Errorf("%w: want the form scheme:name=value;name=value", ErrInvalidURI)
 	}
 	u := URI{Scheme: scheme, values: map[string]string{}}
 	if rest == "" {

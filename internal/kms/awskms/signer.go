@@ -49,12 +49,11 @@ func (b *Backend) LoadSigner(ctx context.Context, uri kmsapi.URI) (kmsapi.Signer
 		return nil, fmt.Errorf("awskms: load %s: %w: public key is %T, want Ed25519", uri, kmsapi.ErrInvalidKey, pk)
 	}
 	keyARN := aws.ToString(out.KeyId)
-	region := ref.region
-	if a, ok := parseARN(keyARN); ok {
-		region = a.region
-	} else {
+	a, ok := parseARN(keyARN)
+	if !ok {
 		return nil, fmt.Errorf("awskms: load %s: KMS returned key id %q, want a key ARN", uri, keyARN)
 	}
+	region := a.region
 	b.track(keyARN, +1)
 	return &Signer{
 		b:      b,
