@@ -12,7 +12,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
 STATICCHECK_VERSION        := v0.8.2
-GOVULNCHECK_VERSION        := v1.9.0
+GOVULNCHECK_VERSION        := v1.1.4
 
 # Debian packages the tests need, keyed by the command that proves each is there.
 APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
