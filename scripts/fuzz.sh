@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for FUZZTIME each (default 5s): `make test` runs a
+# Runs every fuzz target for FUZZTIME each (default 5s; a count such as 20000x
+# runs that many inputs and cannot end on the fuzzer's own deadline): `make test` runs a
 # short pass, `make fuzz` a longer one. A crasher is saved by `go test` under
 # the package's testdata/fuzz/ and then runs as a regression test in every
 # `go test`; commit it with the fix.
