@@ -19,7 +19,7 @@ APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:o
 
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench clean
+.PHONY: seed-ledger all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench test-reliability clean
 
 all: build
 
@@ -115,9 +115,20 @@ proto-check: tools
 	  echo "gen/ is stale: run 'make proto' and commit the result"; exit 1; \
 	fi; echo "gen/ is up to date"
 
-## bench: benchmarks (streaming Ed25519, key backends, service memory); figures go to bench/results/.
+## seed-ledger: append N synthetic signatures (default 1000000) through the real write path
+## to $DATABASE_URL (or a throwaway cluster), printing the append rate; BENCH=1 also times
+## the auditor queries and `ledger verify`'s checks. Never against production.
+N ?= 1000000
+seed-ledger:
+	$(GO) run ./cmd/ledgerseed -n $(N) $(if $(BENCH),-bench)
+
+## bench: benchmarks (streaming Ed25519, key backends, service memory, service under load); figures go to bench/results/, the report to docs/BENCHMARKS.md.
 bench: deps
 	bash bench/run.sh
 
 clean:
 	rm -rf $(BIN)
+
+## test-reliability: fault tests (kill -9 under load, database outage, KMS faults, replicas); slow, so not in `make test`.
+test-reliability: deps
+	$(GO) test -race -tags reliability -run 'Reliability' -count 1 -timeout 30m -v ./integration/

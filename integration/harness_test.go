@@ -68,7 +68,7 @@ type devServer struct {
 	Addr    string
 	DataDir string
 	cmd     *exec.Cmd
-	stderr  *bytes.Buffer
+	stderr  *lockedWriter
 	done    chan error
 }
 
@@ -87,10 +87,10 @@ func startDev(t testing.TB, extra ...string) *devServer {
 func startSigner(t testing.TB, env []string, dataDir string, args ...string) *devServer {
 	t.Helper()
 	signer, _ := binaries(t)
-	d := &devServer{DataDir: dataDir, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &devServer{DataDir: dataDir, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(signer, args...)
 	d.cmd.Env = append(os.Environ(), env...)
-	d.cmd.Stderr = &lockedWriter{w: d.stderr}
+	d.cmd.Stderr = d.stderr
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -140,15 +140,23 @@ func (d *devServer) Stop() error {
 	}
 }
 
+// lockedWriter collects a child's output while tests read it.
 type lockedWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // result of one command run.

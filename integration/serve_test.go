@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"github.com/appsign/signer/internal/auth/authtest"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/pkcs11kms/softhsmtest"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/transport/transporttest"
@@ -35,6 +37,7 @@ import (
 // prodEnv is a `signer serve` with mutual TLS, a policy file, a software
 // CA and one certificate per caller role.
 type prodEnv struct {
+	secrets []string // must never appear in any log line or output
 	srv     *devServer
 	dir     string
 	caFile  string
@@ -109,23 +112,45 @@ func startServe(t *testing.T) *prodEnv {
 	e.policy, err = auth.LoadPolicy(policyFile)
 	must(t, err)
 
+	// An HSM token for the pkcs11 backend; its PINs are secrets.
+	tok := softhsmtest.New(t)
+	e.secrets = append(e.secrets, tok.UserPIN, tok.SOPIN)
+	for _, p := range []string{rootURI.Get("path"), caURI.Get("path")} {
+		e.secrets = append(e.secrets, keyFileSecrets(t, p)...)
+	}
+
 	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 tls: {cert_file: %s, key_file: %s, client_ca_file: %s}
 spool_dir: %s
 backends:
   softkms: {dir: %s}
+  pkcs11: {module: %s, token: %s, pin_file: %s}
 keys:
   archive_signing: marketplace-signing
   archive_signing_backend: softkms
   ca: {uri: %q, certificate: %s}
-trust: {roots: [%s], intermediates: [%s]}
+trust:
+  roots: [%s]
+  intermediates: [%s]
+  revocation:
+    issuer: test marketplace
+    list_signer: {uri: %q, certificate: %s}
+    cas:
+      - {name: root, uri: %q, certificate: %s}
+      - {name: marketplace, uri: %q, certificate: %s}
 auth: {policy_file: %s}
+metrics: {listen: 127.0.0.1:0}
 shutdown_grace: 10s
-`, srvCert, srvKey, e.caFile, e.dir, keysDir, caURI.String(), interFile, e.trustRT, interFile, policyFile)
+`, srvCert, srvKey, e.caFile, e.dir, keysDir, tok.Options.ModulePath, tok.Label, tok.Options.PINFile, caURI.String(), interFile,
+		e.trustRT, interFile, rootURI.String(), e.trustRT, rootURI.String(), e.trustRT, caURI.String(), interFile, policyFile)
 	cfgFile := filepath.Join(e.dir, "signer.yaml")
 	must(t, os.WriteFile(cfgFile, []byte(cfg), 0o600))
 
-	dbURL := pgtest.URL(t)
+	// The test cluster trusts its socket, so a password in the URL is
+	// ignored by PostgreSQL but still a secret the signer must not print.
+	const dbPassword = "db-Pa55word-never-logged"
+	dbURL := withPassword(t, pgtest.URL(t), dbPassword)
+	e.secrets = append(e.secrets, dbPassword)
 	signer, _ := binaries(t)
 	if r := runEnv(t, []string{"DATABASE_URL=" + dbURL}, signer, "migrate"); r.code != 0 {
 		t.Fatalf("signer migrate: %d %s", r.code, r.stderr)
@@ -177,6 +202,8 @@ func TestServeRolesAndTransport(t *testing.T) {
 		{"auditor cannot sign", "auditor", []string{"sign", "--server", e.srv.Addr, "--app-key", "com.example.app", "--version", "1.0.1", archive}, 1, "PermissionDenied"},
 		{"auditor cannot rotate", "auditor", []string{"key", "rotate", "--server", e.srv.Addr, "marketplace-signing"}, 1, "PermissionDenied"},
 		{"security admin rotates", "security-admin", []string{"key", "rotate", "--server", e.srv.Addr, "marketplace-signing"}, 0, "active"},
+		{"security admin creates an HSM key", "security-admin", []string{"key", "create", "--server", e.srv.Addr, "--backend", "pkcs11", "hsm-signing"}, 0, "pkcs11"},
+		{"bad key name is a clear error", "security-admin", []string{"key", "create", "--server", e.srv.Addr, "--backend", "softkms", "Bad Name"}, 1, "InvalidArgument"},
 		{"vendor cannot sign a marketplace release", "vendor", []string{"sign", "--server", e.srv.Addr, "--app-key", "com.acme.app", "--version", "1.0.0", archive}, 1, "PermissionDenied"},
 		{"vendor cannot sign another vendor's app", "vendor", []string{"sign", "--server", e.srv.Addr, "--track", "private-build", "--app-key", "com.globex.app", "--version", "1.0.0", archive}, 1, "PermissionDenied"},
 		{"suspended vendor refused", "suspended", []string{"bundle", "get", "--server", e.srv.Addr, "--out", filepath.Join(dir, "x")}, 1, "PermissionDenied"},
@@ -206,6 +233,19 @@ func TestServeRolesAndTransport(t *testing.T) {
 		}
 	})
 
+	// Nothing secret reached the logs: PINs, key material, the database password.
+	t.Run("no secrets in logs", func(t *testing.T) {
+		logs := e.srv.stderr.String()
+		if !strings.Contains(logs, `"msg":"rpc"`) {
+			t.Fatalf("no request logs captured:\n%.2000s", logs)
+		}
+		for _, secret := range e.secrets {
+			if strings.Contains(logs, secret) {
+				t.Errorf("signer log contains a secret (%d bytes)", len(secret))
+			}
+		}
+	})
+
 	// Every method of every registered service, as every kind of caller.
 	t.Run("matrix", func(t *testing.T) {
 		authtest.RunMatrix(t, serviceInfo(t), e.policy,
@@ -217,6 +257,31 @@ func TestServeRolesAndTransport(t *testing.T) {
 			authtest.Caller{Name: "vendor", Conn: e.conn(t, "vendor"), Roles: []auth.Role{auth.RoleVendor}},
 		)
 	})
+}
+
+// keyFileSecrets returns the key material of a PKCS#8 PEM file in the
+// forms a leak would take: the base64 body lines and the raw seed in hex.
+func keyFileSecrets(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if len(line) > 16 && !strings.HasPrefix(line, "-----") {
+			out = append(out, line)
+		}
+	}
+	priv, err := softkms.ParsePrivateKeyPEM(b)
+	must(t, err)
+	return append(out, fmt.Sprintf("%x", priv.Seed()))
+}
+
+func withPassword(t *testing.T, dbURL, password string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	must(t, err)
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
 }
 
 func runEnv(t *testing.T, env []string, name string, args ...string) result {

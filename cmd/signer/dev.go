@@ -9,21 +9,26 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/auth/approvalpg"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/limits"
+	"github.com/appsign/signer/internal/metrics"
 	"github.com/appsign/signer/internal/pgcluster"
+	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport"
 )
@@ -37,6 +42,9 @@ type devOptions struct {
 	databaseURL    string
 	maxArchiveSize int64
 	logLevel       string
+	metricsListen  string
+	pprof          bool
+	dbMaxConns     int
 }
 
 func newDevCommand() *cobra.Command {
@@ -58,6 +66,11 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 			if err := transport.RequireLoopback(o.listen); err != nil {
 				return usageError{err}
 			}
+			if o.metricsListen != "" {
+				if err := transport.RequireLoopback(o.metricsListen); err != nil {
+					return usageError{fmt.Errorf("--metrics-listen: %w", err)}
+				}
+			}
 			if o.maxArchiveSize <= 0 {
 				return usageError{errors.New("--max-archive-size must be positive")}
 			}
@@ -70,6 +83,9 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 	f.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL URL to use instead of a throwaway cluster (default $DATABASE_URL)")
 	f.Int64Var(&o.maxArchiveSize, "max-archive-size", server.DefaultMaxArchiveSize, "largest archive accepted, in bytes")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "loopback address to serve Prometheus /metrics on over HTTP (empty: no metrics endpoint)")
+	f.IntVar(&o.dbMaxConns, "db-max-conns", 32, "database connections in the pool, unless the URL sets pool_max_conns (pgx's default of max(4, CPUs) caps throughput: each request holds a connection for a durable commit)")
+	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles under /debug/pprof/ on --metrics-listen")
 	return cmd
 }
 
@@ -113,7 +129,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err := ledger.Migrate(ctx, databaseURL); err != nil {
 		return err
 	}
-	store, err := ledger.Open(ctx, databaseURL)
+	store, err := ledger.Open(ctx, withPoolSize(databaseURL, o.dbMaxConns))
 	if err != nil {
 		return err
 	}
@@ -128,6 +144,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer registry.Close()
+	m := metrics.New()
+	registry.OnFault = m.OnFault(func(u kms.URI) { log.Error("verify-after-sign failed: signature discarded", "backend", u.Scheme) })
 	// The dev signing key is registered in the key store like any other
 	// key, so `signerctl key rotate dev-signing` works here as in production;
 	// new versions are issued by the dev intermediate CA.
@@ -136,13 +154,29 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	keys := keystore.New(store.Pool(), registry, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: chain.DevSigningValidity, Rand: rand.Reader},
-		keystore.Options{Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }})
+		keystore.Options{Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }, OnEvent: store.KeyEventHook()})
 	defer keys.Close()
 	devURI := kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath})
 	if _, err := keys.Import(ctx, devKeyName, keystore.RoleArchiveSigning, devURI, pki.Signing, "signer dev"); err != nil {
 		return err
 	}
 	go keys.Watch(ctx, 30*time.Second)
+	// The ledger log signs checkpoints with a software key kept under the
+	// data dir.
+	ledgerKey, err := ensureDevLedgerKey(ctx, registry, dataDir)
+	if err != nil {
+		return err
+	}
+	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, 10*time.Second, log)
+	if err != nil {
+		return err
+	}
+	// Revocation, CRLs and private builds: a private-build CA and the
+	// bundle and revocation signers, issued by the dev root.
+	devTrust, err := server.NewDevTrust(ctx, dataDir, pki, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, time.Now())
+	if err != nil {
+		return err
+	}
 
 	// Every RPC goes through authentication and authorization, in dev too:
 	// loopback callers get the dev identity (all roles), and a method
@@ -163,15 +197,22 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
 	srv, err := server.New(ctx, server.Config{
-		Ledger:         store,
-		Keys:           server.StoreKeys{Store: keys, Name: devKeyName},
-		KeyStore:       keys,
-		Trust:          server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
+		Ledger:     store,
+		Keys:       server.StoreKeys{Store: keys, Name: devKeyName},
+		KeyStore:   keys,
+		Approvals:  approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Trust:      server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate, devTrust.PrivateBuild.Cert}},
+		TrustAdmin: devTrust.Admin,
+		// One loopback identity holds every role here: nobody could
+		// approve, so the two-person rule is waived (and logged).
+		SingleOperator: true,
 		SpoolDir:       spoolDir,
 		MaxArchiveSize: o.maxArchiveSize,
 		Caller:         auth.Caller,
 		HealthCheck:    registry.CheckHealth,
 		Logger:         log,
+		Metrics:        m,
+		Log:            ledgerLog,
 	}, opts...)
 	if err != nil {
 		return err
@@ -187,6 +228,21 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	defer stopHealth()
 	go srv.WatchHealth(healthCtx, 5*time.Second)
 
+	if o.metricsListen != "" {
+		mlis, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", o.metricsListen, err)
+		}
+		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopMetrics()
+		go func() {
+			if err := m.Serve(metricsCtx, mlis, metrics.ServeOptions{Profiling: o.pprof}); err != nil {
+				log.Error("metrics endpoint stopped", "error", err.Error())
+			}
+		}()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mlis.Addr())
+	}
+
 	addr := lis.Addr().String()
 	printNextSteps(stdout, addr, dataDir)
 	served := make(chan error, 1)
@@ -198,6 +254,11 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "shutting down…")
+	// Report NOT_SERVING first so health-checking load balancers stop
+	// sending new calls while the calls in flight finish (each one commits
+	// its ledger entry before it answers, so nothing is left to flush).
+	stopHealth()
+	srv.Health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
 	select {
@@ -207,6 +268,19 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "stopped")
 	return nil
+}
+
+// withPoolSize sets pool_max_conns on a postgres:// URL that does not set
+// it. Other URL forms (key=value DSNs) are returned unchanged.
+func withPoolSize(databaseURL string, n int) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || n <= 0 || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Query().Has("pool_max_conns") {
+		return databaseURL
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func printNextSteps(w io.Writer, addr, dataDir string) {

@@ -18,12 +18,15 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/auth/approvalpg"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/limits"
+	"github.com/appsign/signer/internal/metrics"
+	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport"
 )
@@ -70,9 +73,10 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	}
 	defer store.Close()
 
-	registry, err := buildRegistry(ctx, cfg.Backends, log, func(u kms.URI) {
+	m := metrics.New()
+	registry, err := buildRegistry(ctx, cfg.Backends, log, m.OnFault(func(u kms.URI) {
 		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -89,13 +93,31 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		}
 	}
 	keys := keystore.New(store.Pool(), registry, issuer, keystore.Options{
-		Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
+		Logf:    func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
+		OnEvent: store.KeyEventHook(),
 	})
 	defer keys.Close()
 	if err := bootstrapSigningKey(ctx, keys, cfg.Keys); err != nil {
 		return err
 	}
 	go keys.Watch(ctx, 30*time.Second)
+	ledgerKey, err := ledgerSigner(ctx, keys, registry, cfg.Keys.Ledger)
+	if err != nil {
+		return err
+	}
+	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, time.Duration(cfg.Ledger.PublishInterval), log)
+	if err != nil {
+		return err
+	}
+
+	var trustAdmin *server.TrustAdmin
+	if cfg.Trust.Revocation != nil {
+		if trustAdmin, err = loadTrustAdmin(ctx, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), *cfg.Trust.Revocation); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("trust.revocation is not configured: TrustService (revocation, revocation lists, CRLs) is not offered")
+	}
 
 	policy, err := auth.LoadPolicy(cfg.Auth.PolicyFile)
 	if err != nil {
@@ -136,12 +158,16 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		Ledger:         store,
 		Keys:           server.StoreKeys{Store: keys, Name: cfg.Keys.ArchiveSigning},
 		KeyStore:       keys,
+		Approvals:      approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
 		Trust:          trust,
+		TrustAdmin:     trustAdmin,
+		Metrics:        m,
 		SpoolDir:       cfg.SpoolDir,
 		MaxArchiveSize: cfg.MaxArchiveSize,
 		Caller:         auth.Caller,
 		HealthCheck:    registry.CheckHealth,
 		Logger:         log,
+		Log:            ledgerLog,
 	}, opts...)
 	if err != nil {
 		return err
@@ -160,6 +186,20 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	healthCtx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
 	go srv.WatchHealth(healthCtx, 5*time.Second)
+	if cfg.Metrics.Listen != "" {
+		mlis, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+		}
+		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopMetrics()
+		go func() {
+			if err := m.Serve(metricsCtx, mlis, metrics.ServeOptions{}); err != nil {
+				log.Error("metrics endpoint stopped", "error", err.Error())
+			}
+		}()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mlis.Addr())
+	}
 
 	mode := "mutual TLS"
 	if !cfg.TLS.Enabled() {
@@ -266,6 +306,53 @@ func loadIssuer(ctx context.Context, reg *kms.Registry, ca config.CAKey, validit
 		return nil, fmt.Errorf("keys.ca: the certificate %s is not a CA certificate for the key %s", ca.Certificate, uri)
 	}
 	return chain.Issuer{CA: cert, Key: kms.CryptoSigner(context.WithoutCancel(ctx), signer), Validity: validity, Rand: rand.Reader}, nil
+}
+
+// loadCAKey loads a key from its backend with its certificate, and checks
+// that the certificate is for that key before trusting either.
+func loadCAKey(ctx context.Context, reg *kms.Registry, field, uriText, certFile string) (kms.Signer, *x509.Certificate, error) {
+	uri, err := kms.ParseURI(uriText)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s.uri: %w", field, err)
+	}
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s.certificate: %w", field, err)
+	}
+	cert, err := chain.ParseCertificatePEM(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s.certificate: %w", field, err)
+	}
+	signer, err := reg.LoadSigner(ctx, uri)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", field, err)
+	}
+	if !signer.Public().Equal(cert.PublicKey) {
+		return nil, nil, fmt.Errorf("%s: the certificate %s is not for the key %s", field, certFile, uri)
+	}
+	return signer, cert, nil
+}
+
+// loadTrustAdmin loads the keys TrustService signs revocation lists and
+// CRLs with.
+func loadTrustAdmin(ctx context.Context, reg *kms.Registry, store *revocationstore.Store, r config.Revocation) (*server.TrustAdmin, error) {
+	admin := &server.TrustAdmin{Store: store, ListIssuer: r.Issuer, Rand: rand.Reader}
+	var err error
+	if admin.ListSigner, admin.ListSignerCert, err = loadCAKey(ctx, reg, "trust.revocation.list_signer", r.ListSigner.URI, r.ListSigner.Certificate); err != nil {
+		return nil, err
+	}
+	for i, ca := range r.CAs {
+		field := fmt.Sprintf("trust.revocation.cas[%d]", i)
+		signer, cert, err := loadCAKey(ctx, reg, field, ca.URI, ca.Certificate)
+		if err != nil {
+			return nil, err
+		}
+		if !cert.IsCA {
+			return nil, fmt.Errorf("%s: %s is not a CA certificate", field, ca.Certificate)
+		}
+		admin.CAs = append(admin.CAs, server.CA{Name: ca.Name, Cert: cert, Signer: signer})
+	}
+	return admin, nil
 }
 
 // bootstrapSigningKey creates the archive-signing key on first start when

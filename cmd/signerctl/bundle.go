@@ -16,7 +16,7 @@ func newBundleCommand() *cobra.Command {
 		Use:   "bundle",
 		Short: "Work with trust bundles (the CA certificates customers trust)",
 	}
-	cmd.AddCommand(newBundleGetCommand())
+	cmd.AddCommand(newBundleGetCommand(), newBundleExportCommand(), newBundleVerifyCommand(), newBundleDiffCommand(), newBundleInstallCommand())
 	return cmd
 }
 

@@ -109,7 +109,7 @@ func newKeyListCommand() *cobra.Command {
 }
 
 func newKeyRotateCommand() *cobra.Command {
-	var server, output string
+	var server, output, approval string
 	var b backendFlags
 	cmd := &cobra.Command{
 		Use:   "rotate --server ADDR [--backend SCHEME] [--attr k=v] NAME",
@@ -130,7 +130,7 @@ available for verification and replays.`,
 				return err
 			}
 			defer conn.Close()
-			resp, err := signerv1.NewKeyServiceClient(conn).RotateKey(cmd.Context(), &signerv1.RotateKeyRequest{Name: args[0], Backend: spec})
+			resp, err := signerv1.NewKeyServiceClient(conn).RotateKey(cmd.Context(), &signerv1.RotateKeyRequest{Name: args[0], Backend: spec, ApprovalId: approval})
 			if err != nil {
 				return rpcError("rotate key", err)
 			}
@@ -140,6 +140,7 @@ available for verification and replays.`,
 	serverFlag(cmd, &server)
 	b.add(cmd, false)
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	cmd.Flags().StringVar(&approval, "approval", "", "approval id (required for CA keys: see `signerctl approval`)")
 	return cmd
 }
 

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 )
@@ -17,74 +21,108 @@ import (
 func newLedgerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "Read the signature ledger",
+		Short: "Query, export and verify the signature ledger and its tamper-evident log",
 	}
-	cmd.AddCommand(newLedgerListCommand(), newLedgerShowCommand())
+	cmd.AddCommand(newLedgerListCommand(), newLedgerShowCommand(), newLedgerExportCommand(),
+		newLedgerVerifyCommand(), newLedgerCheckpointCommand(), newLedgerProveCommand())
 	return cmd
 }
 
 type ledgerListOptions struct {
-	server, appKey, version, output, pageToken string
-	limit                                      int
+	server, output, pageToken string
+	limit                     int
+	filter                    ledgerFilter
 }
 
 func newLedgerListCommand() *cobra.Command {
 	var o ledgerListOptions
 	cmd := &cobra.Command{
-		Use:   "list --server ADDR [--app-key K] [--version V] [--limit N] [--output table|json]",
+		Use:   "list --server ADDR [filters] [--limit N] [--output table|json|csv]",
 		Short: "List ledger entries, oldest first",
-		Long: `List ledger entries in ascending id order, optionally for one app key and/or
-version. --limit caps how many are printed (0 = all). With --output json each
-entry is one JSON object per line.`,
+		Long: `List ledger entries in ascending id order. Filters combine (all must hold):
+app key, version, track, key id and version, certificate serial, archive
+SHA-256, caller, signing time range and revocation status. --limit caps how
+many are printed (0 = all). --output json prints one JSON object per line,
+csv a header and one row per entry.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.output != "table" && o.output != "json" {
-				return usagef("--output %q: use table or json", o.output)
+			if err := checkOutput(o.output); err != nil {
+				return err
 			}
 			if o.limit < 0 {
 				return usagef("--limit must be 0 or more")
 			}
+			req, err := o.filter.request()
+			if err != nil {
+				return err
+			}
+			req.PageToken = o.pageToken
 			conn, err := dial(o.server)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			client := signerv1.NewLedgerServiceClient(conn)
 			p := newEntryPrinter(cmd.OutOrStdout(), o.output)
-			token, printed := o.pageToken, 0
-			for {
-				pageSize := 500
-				if o.limit > 0 && o.limit-printed < pageSize {
-					pageSize = o.limit - printed
-				}
-				resp, err := client.ListEntries(cmd.Context(), &signerv1.ListEntriesRequest{
-					AppKey: o.appKey, Version: o.version, PageSize: int32(pageSize), PageToken: token,
-				})
+			printed := 0
+			for e, err := range listEntries(cmd.Context(), signerv1.NewLedgerServiceClient(conn), req, o.limit) {
 				if err != nil {
-					return rpcError("list ledger", err)
+					return err
 				}
-				for _, e := range resp.GetEntries() {
-					if err := p.print(e); err != nil {
-						return err
-					}
-					printed++
+				if err := p.print(e); err != nil {
+					return err
 				}
-				token = resp.GetNextPageToken()
-				if token == "" || (o.limit > 0 && printed >= o.limit) {
-					break
-				}
+				printed++
 			}
 			return p.flush()
 		},
 	}
 	serverFlag(cmd, &o.server)
+	o.filter.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.appKey, "app-key", "", "only entries of this app key")
-	f.StringVar(&o.version, "version", "", "only entries of this version")
 	f.IntVar(&o.limit, "limit", 0, "print at most N entries (0 = all)")
 	f.StringVar(&o.pageToken, "page-token", "", "resume from a page token")
-	f.StringVar(&o.output, "output", "table", "table or json")
+	f.StringVar(&o.output, "output", "table", "table, json or csv")
 	return cmd
+}
+
+func checkOutput(output string) error {
+	switch output {
+	case "table", "json", "csv":
+		return nil
+	}
+	return usagef("--output %q: use table, json or csv", output)
+}
+
+// listEntries pages through ListEntries with req's filters, yielding at
+// most limit entries (0 = all). Pages follow the server's cursor, which is
+// stable while entries are appended.
+func listEntries(ctx context.Context, client signerv1.LedgerServiceClient, req *signerv1.ListEntriesRequest, limit int) iter.Seq2[*signerv1.LedgerEntry, error] {
+	return func(yield func(*signerv1.LedgerEntry, error) bool) {
+		token, n := req.GetPageToken(), 0
+		for {
+			pageSize := 1000
+			if limit > 0 && limit-n < pageSize {
+				pageSize = limit - n
+			}
+			page := proto.Clone(req).(*signerv1.ListEntriesRequest)
+			page.PageSize, page.PageToken = int32(pageSize), token
+			resp, err := client.ListEntries(ctx, page)
+			if err != nil {
+				yield(nil, rpcError("list ledger", err))
+				return
+			}
+			for _, e := range resp.GetEntries() {
+				if !yield(e, nil) {
+					return
+				}
+				n++
+			}
+			token = resp.GetNextPageToken()
+			if token == "" || (limit > 0 && n >= limit) {
+				return
+			}
+		}
+	}
 }
 
 func newLedgerShowCommand() *cobra.Command {
@@ -125,9 +163,11 @@ func newLedgerShowCommand() *cobra.Command {
 // signature in hex, times in RFC 3339.
 type entryJSON struct {
 	ID             int64     `json:"id"`
+	LogIndex       int64     `json:"log_index"`
 	AppKey         string    `json:"app_key"`
 	Version        string    `json:"version"`
 	Track          string    `json:"track"`
+	Profile        string    `json:"profile"`
 	ArchiveSize    int64     `json:"archive_size"`
 	SHA256         string    `json:"sha256"`
 	SHA512         string    `json:"sha512"`
@@ -135,20 +175,33 @@ type entryJSON struct {
 	KeyVersion     int32     `json:"key_version"`
 	CertSerial     string    `json:"certificate_serial"`
 	Signature      string    `json:"signature"`
+	Statement      string    `json:"statement,omitempty"`
 	Caller         string    `json:"caller"`
 	ReviewRef      string    `json:"review_ref"`
 	IdempotencyKey string    `json:"idempotency_key"`
 	SignedAt       time.Time `json:"signed_at"`
+	Revoked        bool      `json:"revoked"`
 }
 
 func entryJSONOf(e *signerv1.LedgerEntry) entryJSON {
 	return entryJSON{
-		ID: e.GetId(), AppKey: e.GetAppKey(), Version: e.GetVersion(), Track: trackText(e.GetTrack()),
-		ArchiveSize: e.GetArchiveSize(), SHA256: hex.EncodeToString(e.GetSha256()), SHA512: hex.EncodeToString(e.GetSha512()),
+		ID: e.GetId(), LogIndex: e.GetLogIndex(), AppKey: e.GetAppKey(), Version: e.GetVersion(), Track: trackText(e.GetTrack()),
+		Profile: e.GetProfile(), ArchiveSize: e.GetArchiveSize(), SHA256: hex.EncodeToString(e.GetSha256()), SHA512: hex.EncodeToString(e.GetSha512()),
 		KeyID: e.GetKeyId(), KeyVersion: e.GetKeyVersion(), CertSerial: e.GetCertificateSerial(),
-		Signature: hex.EncodeToString(e.GetSignature()), Caller: e.GetCaller(), ReviewRef: e.GetReviewRef(),
-		IdempotencyKey: e.GetIdempotencyKey(), SignedAt: e.GetSignedAt().AsTime().UTC(),
+		Signature: hex.EncodeToString(e.GetSignature()), Statement: hex.EncodeToString(e.GetStatement()), Caller: e.GetCaller(), ReviewRef: e.GetReviewRef(),
+		IdempotencyKey: e.GetIdempotencyKey(), SignedAt: e.GetSignedAt().AsTime().UTC(), Revoked: e.GetRevoked(),
 	}
+}
+
+// csvHeader and csvRecord are the CSV form: the JSON fields in order.
+var csvHeader = []string{"id", "log_index", "app_key", "version", "track", "profile", "archive_size", "sha256", "sha512",
+	"key_id", "key_version", "certificate_serial", "signature", "statement", "caller", "review_ref", "idempotency_key", "signed_at", "revoked"}
+
+func csvRecord(e *signerv1.LedgerEntry) []string {
+	j := entryJSONOf(e)
+	return []string{strconv.FormatInt(j.ID, 10), strconv.FormatInt(j.LogIndex, 10), j.AppKey, j.Version, j.Track, j.Profile,
+		strconv.FormatInt(j.ArchiveSize, 10), j.SHA256, j.SHA512, j.KeyID, strconv.Itoa(int(j.KeyVersion)), j.CertSerial,
+		j.Signature, j.Statement, j.Caller, j.ReviewRef, j.IdempotencyKey, j.SignedAt.Format(time.RFC3339Nano), strconv.FormatBool(j.Revoked)}
 }
 
 func trackText(t signerv1.Track) string {
@@ -164,44 +217,69 @@ func trackText(t signerv1.Track) string {
 type entryPrinter struct {
 	output string
 	json   *json.Encoder
+	csv    *csv.Writer
 	tw     *tabwriter.Writer
 	header bool
 }
 
 func newEntryPrinter(w io.Writer, output string) *entryPrinter {
-	return &entryPrinter{output: output, json: json.NewEncoder(w), tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	return &entryPrinter{output: output, json: json.NewEncoder(w), csv: csv.NewWriter(w), tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
 }
 
 func (p *entryPrinter) print(e *signerv1.LedgerEntry) error {
-	if p.output == "json" {
+	switch p.output {
+	case "json":
 		return p.json.Encode(entryJSONOf(e))
+	case "csv":
+		if !p.header {
+			p.header = true
+			if err := p.csv.Write(csvHeader); err != nil {
+				return err
+			}
+		}
+		return p.csv.Write(csvRecord(e))
 	}
 	if !p.header {
-		fmt.Fprintln(p.tw, "ID\tSIGNED AT (UTC)\tAPP KEY\tVERSION\tTRACK\tSIZE\tSHA-256\tKEY")
+		fmt.Fprintln(p.tw, "ID\tLOG\tSIGNED AT (UTC)\tAPP KEY\tVERSION\tTRACK\tSIZE\tSHA-256\tKEY\tREVOKED")
 		p.header = true
 	}
-	_, err := fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%d\t%.16x…\t%s v%d\n", e.GetId(),
+	revoked := ""
+	if e.GetRevoked() {
+		revoked = "revoked"
+	}
+	_, err := fmt.Fprintf(p.tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%.16x…\t%s v%d\t%s\n", e.GetId(), e.GetLogIndex(),
 		e.GetSignedAt().AsTime().UTC().Format(time.DateTime), e.GetAppKey(), e.GetVersion(), trackText(e.GetTrack()),
-		e.GetArchiveSize(), e.GetSha256(), e.GetKeyId(), e.GetKeyVersion())
+		e.GetArchiveSize(), e.GetSha256(), e.GetKeyId(), e.GetKeyVersion(), revoked)
 	return err
 }
 
 func (p *entryPrinter) flush() error {
-	if p.output == "table" && !p.header {
-		fmt.Fprintln(p.tw, "no entries")
+	switch p.output {
+	case "csv":
+		if !p.header {
+			_ = p.csv.Write(csvHeader)
+		}
+		p.csv.Flush()
+		return p.csv.Error()
+	case "table":
+		if !p.header {
+			fmt.Fprintln(p.tw, "no entries")
+		}
+		return p.tw.Flush()
 	}
-	return p.tw.Flush()
+	return nil
 }
 
 func printEntryDetail(w io.Writer, e *signerv1.LedgerEntry) error {
 	j := entryJSONOf(e)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	rows := [][2]string{
-		{"id", strconv.FormatInt(j.ID, 10)}, {"signed at", j.SignedAt.Format(time.RFC3339Nano)},
-		{"app key", j.AppKey}, {"version", j.Version}, {"track", j.Track},
+		{"id", strconv.FormatInt(j.ID, 10)}, {"log index", strconv.FormatInt(j.LogIndex, 10)}, {"signed at", j.SignedAt.Format(time.RFC3339Nano)},
+		{"app key", j.AppKey}, {"version", j.Version}, {"track", j.Track}, {"profile", j.Profile},
 		{"archive size", strconv.FormatInt(j.ArchiveSize, 10)}, {"sha256", j.SHA256}, {"sha512", j.SHA512},
 		{"key", fmt.Sprintf("%s v%d", j.KeyID, j.KeyVersion)}, {"certificate serial", j.CertSerial},
 		{"signature", j.Signature}, {"caller", j.Caller}, {"review ref", j.ReviewRef}, {"idempotency key", j.IdempotencyKey},
+		{"revoked", strconv.FormatBool(j.Revoked)},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])

@@ -19,6 +19,7 @@ const (
 	exitExpired     = 5 // verify: a certificate is expired or not yet valid
 	exitMalformed   = 6 // verify: the signature file or trust store is malformed
 	exitUnavailable = 7 // the server could not be reached or is not serving
+	exitRevoked     = 8 // verify: the revocation list revokes the signature (or its list is refused)
 )
 
 // exitError carries an exit status with an error.
@@ -69,13 +70,16 @@ Exit statuses:
   4  verify: certificate not trusted by the trust store
   5  verify: certificate expired or not yet valid
   6  verify: malformed signature file or trust store
-  7  server unreachable or not serving`,
+  7  server unreachable or not serving
+  8  verify: signature revoked (or revocation data refused by policy)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	addTLSFlags(root)
-	root.AddCommand(newSignCommand(), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand())
+	root.AddCommand(withLocalSign(newSignCommand()), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand(), newApprovalCommand(),
+		newCustomCommand(), newRevokeCommand(), newVendorCommand())
+	root.AddCommand(newBackfillCommand())
 	return root
 }
 

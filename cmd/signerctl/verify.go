@@ -5,22 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/statement"
 )
 
 // maxSignatureFile bounds what verify reads as a signature file.
 const maxSignatureFile = 64 << 10
 
+// verifyOptions are the flags of verify.
+type verifyOptions struct {
+	truststore, sigPath, output, appKey, policy, stale, revocationList, server, graceUntil string
+	ledgerEntry                                                                            int64
+}
+
 func newVerifyCommand() *cobra.Command {
-	var truststore, sigPath, output string
+	var o verifyOptions
 	cmd := &cobra.Command{
-		Use:   "verify --truststore DIR --signature FILE ARCHIVE",
+		Use:   "verify --truststore DIR [--signature FILE] [--app-key KEY] [--policy SPEC] ARCHIVE",
 		Short: "Verify an archive's signature file offline against a trust store",
 		Long: `Verify ARCHIVE the way an installing instance does, with no network: the
 signature file's certificate must chain (PKIX) to a root CA in the trust-store
@@ -32,43 +41,74 @@ Both signature profiles are accepted: the UPM file ({"signature","certificate"},
 pure Ed25519 over the archive) and the digest-v1 file (a signed statement of the
 archive's size, SHA-256 and SHA-512; see docs/digest-profile.md).
 
-Exit status 0 means valid; 3 bad signature or archive not matching the
-statement, 4 untrusted, 5 expired, 6 malformed.`,
+Then, by origin (marketplace, private-build: a vendor certificate scoped to app
+keys, custom: a certificate from the trust store or self-signed):
+  - a private-build certificate must be scoped to --app-key (the app being
+    installed);
+  - the revocation list installed in the trust store (DIR/.revocation, from
+    bundle install), or a newer --revocation-list FILE (an older one is a
+    rollback and refused), must not revoke the archive, the certificates on
+    its path or their keys. Key and certificate revocations apply from their
+    effective time: the signing time comes from the ledger with --server and
+    --ledger-entry, from the statement for digest-v1 (not trusted after a key
+    compromise), else it is unknown and the signature counts as revoked.
+    A stale list warns (--stale warn) or fails (--stale fail).
+--policy sets the mode per origin: enforce (failures fail), warn (failures are
+reported as warnings, exit 0) or off (not enforced), e.g.
+--policy marketplace=enforce,private-build=warn,custom=off. --grace-until TIME
+accepts an archive without signature file, with a warning, until TIME.
+Certificates expiring within 30 days are reported as warnings.
+
+Exit status 0 means valid (or accepted by policy); 3 bad signature or archive
+not matching the statement, 4 untrusted (or outside the certificate's app-key
+scope), 5 expired, 6 malformed, 8 revoked (or revocation data refused: stale
+under --stale fail, rollback). --output json prints one object with the cause.`,
 		Args: exactArgs(1, "one ARCHIVE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if truststore == "" {
+			if o.truststore == "" {
 				return usagef("--truststore DIR is required")
 			}
-			if sigPath == "" {
-				sigPath = args[0] + ".sig"
+			if o.sigPath == "" {
+				o.sigPath = args[0] + ".sig"
 			}
-			if output != "text" && output != "json" {
-				return usagef("--output %q: use text or json", output)
+			if o.output != "text" && o.output != "json" {
+				return usagef("--output %q: use text or json", o.output)
 			}
-			res, err := verifyArchive(cmd, truststore, sigPath, args[0])
-			if output == "json" {
-				return printVerifyJSON(cmd.OutOrStdout(), args[0], res, err)
+			if o.stale != "warn" && o.stale != "fail" {
+				return usagef("--stale %q: use warn or fail", o.stale)
 			}
+			if o.ledgerEntry != 0 && o.server == "" && os.Getenv("SIGNER_SERVER") == "" {
+				return usagef("--ledger-entry needs --server")
+			}
+			pol, err := parsePolicy(o.policy)
 			if err != nil {
 				return err
 			}
-			src := "certificate in signature file"
-			if res.FromTrustStore {
-				src = "certificate from trust store"
+			var grace time.Time
+			if o.graceUntil != "" {
+				if grace, err = time.Parse(time.RFC3339, o.graceUntil); err != nil {
+					return usagef("--grace-until %q: want RFC 3339", o.graceUntil)
+				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "OK %s: %s signature by %q (serial %s, %s, valid until %s), sha256 %s\n",
-				args[0], res.Profile, res.Subject, res.Serial, src, res.NotAfter.Format("2006-01-02"), res.SHA256)
-			if st := res.Statement; st != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "   statement: %s %s (%s), %d bytes, key %s v%d, signed at %s\n",
-					st.AppKey, st.Version, st.Track, st.ArchiveSize, st.KeyID, st.KeyVersion, st.SignedAt.Format(time.RFC3339))
+			rep := runVerify(cmd, o, pol, grace, args[0])
+			if o.output == "json" {
+				return printVerifyJSON(cmd.OutOrStdout(), args[0], rep)
 			}
-			return nil
+			printVerifyText(cmd, args[0], rep)
+			return rep.result()
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&truststore, "truststore", "", "trust-store folder of PEM CA certificates (required)")
-	f.StringVar(&sigPath, "signature", "", "signature file (default ARCHIVE.sig)")
-	f.StringVar(&output, "output", "text", "text or json")
+	f.StringVar(&o.truststore, "truststore", "", "trust-store folder of PEM CA certificates (required)")
+	f.StringVar(&o.sigPath, "signature", "", "signature file (default ARCHIVE.sig)")
+	f.StringVar(&o.output, "output", "text", "text or json")
+	f.StringVar(&o.appKey, "app-key", "", "app key of the archive being installed (private builds are scoped to app keys)")
+	f.StringVar(&o.policy, "policy", "", "mode per origin: ORIGIN=enforce|warn|off,… (origins: marketplace, private-build, custom; default enforce)")
+	f.StringVar(&o.stale, "stale", "warn", "a stale revocation list: warn or fail")
+	f.StringVar(&o.revocationList, "revocation-list", "", "a signed revocation list newer than the trust store's")
+	f.StringVar(&o.graceUntil, "grace-until", "", "accept an archive without signature file, with a warning, until this RFC 3339 time")
+	f.Int64Var(&o.ledgerEntry, "ledger-entry", 0, "with --server: the ledger entry of this signature, for a trusted signing time")
+	serverFlag(cmd, &o.server)
 	return cmd
 }
 
@@ -77,6 +117,8 @@ type verified struct {
 	*chain.Result
 	Profile   string
 	Statement *statement.Statement
+	// Signature is the signature the file carries.
+	Signature []byte
 }
 
 func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*verified, error) {
@@ -107,7 +149,7 @@ func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*ve
 			return nil, verifyFailure(err)
 		}
 		st := res.Statement
-		return &verified{Result: &res.Result, Profile: profile, Statement: &st}, nil
+		return &verified{Result: &res.Result, Profile: profile, Statement: &st, Signature: df.Signature}, nil
 	}
 	sf, err := chain.ParseSignatureFile(raw)
 	if err != nil {
@@ -117,7 +159,7 @@ func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*ve
 	if err != nil {
 		return nil, verifyFailure(err)
 	}
-	return &verified{Result: res, Profile: profile}, nil
+	return &verified{Result: res, Profile: profile, Signature: sf.Signature}, nil
 }
 
 func readSignatureFile(path string) ([]byte, error) {
@@ -143,35 +185,235 @@ func verifyFailure(err error) error {
 		return withCode(exitBadSig, err)
 	case errors.Is(err, chain.ErrExpired):
 		return withCode(exitExpired, err)
-	case errors.Is(err, chain.ErrUntrusted), errors.Is(err, chain.ErrInvalidKey):
+	case errors.Is(err, chain.ErrUntrusted), errors.Is(err, chain.ErrInvalidKey), errors.Is(err, chain.ErrOutOfScope):
 		return withCode(exitUntrusted, err)
 	case errors.Is(err, chain.ErrMalformed):
 		return withCode(exitMalformed, err)
+	case errors.Is(err, revocation.ErrRevoked), errors.Is(err, revocation.ErrStale), errors.Is(err, revocation.ErrRollback):
+		return withCode(exitRevoked, err)
+	case errors.Is(err, revocation.ErrBadSignature), errors.Is(err, revocation.ErrUntrusted), errors.Is(err, revocation.ErrMalformed), errors.Is(err, revocation.ErrExpired):
+		// The trust store's revocation data cannot be trusted: fail closed.
+		return withCode(exitRevoked, err)
 	}
 	return err
 }
 
-type verifyJSON struct {
-	Archive        string    `json:"archive"`
-	Valid          bool      `json:"valid"`
-	Profile        string    `json:"profile,omitempty"`
-	AppKey         string    `json:"app_key,omitempty"`
-	Version        string    `json:"version,omitempty"`
-	Error          string    `json:"error,omitempty"`
-	Subject        string    `json:"subject,omitempty"`
-	Issuers        []string  `json:"issuers,omitempty"`
-	Serial         string    `json:"serial,omitempty"`
-	NotAfter       time.Time `json:"not_after,omitzero"`
-	SHA256         string    `json:"sha256,omitempty"`
-	KeyFingerprint string    `json:"key_fingerprint,omitempty"`
-	FromTrustStore bool      `json:"from_trust_store,omitempty"`
+// Policy modes per origin.
+const (
+	modeEnforce = "enforce"
+	modeWarn    = "warn"
+	modeOff     = "off"
+)
+
+// parsePolicy reads ORIGIN=MODE,… into a mode per origin; unnamed origins enforce.
+func parsePolicy(spec string) (map[string]string, error) {
+	pol := map[string]string{chain.OriginMarketplace: modeEnforce, chain.OriginPrivateBuild: modeEnforce, chain.OriginCustom: modeEnforce}
+	if spec == "" {
+		return pol, nil
+	}
+	for _, part := range strings.Split(spec, ",") {
+		origin, mode, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if _, known := pol[origin]; !ok || !known || (mode != modeEnforce && mode != modeWarn && mode != modeOff) {
+			return nil, usagef("--policy %q: want ORIGIN=MODE,… with ORIGIN marketplace, private-build or custom and MODE enforce, warn or off", part)
+		}
+		pol[origin] = mode
+	}
+	return pol, nil
 }
 
-func printVerifyJSON(w io.Writer, archive string, res *verified, err error) error {
-	out := verifyJSON{Archive: archive, Valid: err == nil}
+// verifyReport is the outcome of verify: what verified, the first failure
+// (nil if none), and whether policy accepts the archive anyway.
+type verifyReport struct {
+	res      *verified
+	origin   string
+	mode     string
+	err      error
+	accepted bool
+	note     string
+	warnings []string
+	revoked  *revocation.RevokedError
+}
+
+// result is the command's error: nil when policy accepts the archive.
+func (r *verifyReport) result() error {
+	if r.accepted {
+		return nil
+	}
+	return r.err
+}
+
+func runVerify(cmd *cobra.Command, o verifyOptions, pol map[string]string, grace time.Time, archive string) *verifyReport {
+	now := time.Now()
+	rep := &verifyReport{}
+	if _, err := os.Stat(o.sigPath); errors.Is(err, fs.ErrNotExist) && !grace.IsZero() {
+		rep.err = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s", o.sigPath))
+		if now.Before(grace) {
+			rep.accepted, rep.note = true, "unsigned app accepted during the grace period until "+grace.Format(time.RFC3339)
+		}
+		return rep
+	}
+	rep.origin = originOfFile(o.sigPath)
+	rep.res, rep.err = verifyArchive(cmd, o.truststore, o.sigPath, archive)
+	if rep.res != nil {
+		rep.origin = chain.OriginOf(rep.res.Result)
+	}
+	if rep.err == nil {
+		rep.warnings, rep.err = postVerify(cmd, o, rep.res, now)
+	}
+	var re *revocation.RevokedError
+	if errors.As(rep.err, &re) {
+		rep.revoked = re
+	}
+	rep.mode = pol[rep.origin]
+	if rep.mode == "" {
+		rep.mode = modeEnforce
+	}
+	if rep.err != nil && rep.mode != modeEnforce {
+		rep.accepted, rep.note = true, fmt.Sprintf("accepted by policy %s=%s despite the failure", rep.origin, rep.mode)
+	}
+	return rep
+}
+
+// postVerify runs the checks after a valid signature: app-key scope,
+// revocation, expiry warnings.
+func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Time) ([]string, error) {
+	if err := chain.CheckAppKeyScope(res.Certificate, o.appKey); err != nil {
+		return nil, verifyFailure(err)
+	}
+	ts, err := chain.LoadTrustStore(o.truststore)
 	if err != nil {
-		out.Error = err.Error()
-	} else {
+		return nil, verifyFailure(err)
+	}
+	path, err := signaturePath(ts, res, now)
+	if err != nil {
+		return nil, verifyFailure(err)
+	}
+	var warnings []string
+	for _, c := range chain.ExpiresSoon(path, now, chain.RenewWindow) {
+		warnings = append(warnings, fmt.Sprintf("certificate %q expires at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	src, ws, err := loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
+	warnings = append(warnings, ws...)
+	if err != nil {
+		return warnings, verifyFailure(err)
+	}
+	if src == nil {
+		return warnings, nil
+	}
+	signedAt, source, err := signingTime(cmd.Context(), o.server, o.ledgerEntry, res)
+	if err != nil {
+		return warnings, err
+	}
+	if err := checkRevoked(src, ts, res, signedAt, source, now); err != nil {
+		return warnings, verifyFailure(err)
+	}
+	return warnings, nil
+}
+
+// originOfFile guesses the origin from the signature file alone, for
+// failures before the signature verified.
+func originOfFile(path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return chain.OriginMarketplace
+	}
+	if sf, err := chain.ParseSignatureFile(raw); err == nil {
+		if sf.Certificate == nil {
+			return chain.OriginCustom
+		}
+		if c, err := chain.ParseCertificatePEM(sf.Certificate); err == nil {
+			return chain.OriginOf(&chain.Result{Certificate: c})
+		}
+	}
+	return chain.OriginMarketplace
+}
+
+func printVerifyText(cmd *cobra.Command, archive string, rep *verifyReport) {
+	w, ew := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	for _, warn := range rep.warnings {
+		fmt.Fprintf(ew, "warning: %s\n", warn)
+	}
+	if rep.err != nil {
+		if rep.accepted {
+			fmt.Fprintf(ew, "warning: %s: %v\n", archive, rep.err)
+			fmt.Fprintf(w, "ACCEPTED %s (%s): %s\n", archive, rep.origin, rep.note)
+		}
+		return
+	}
+	res := rep.res
+	src := "certificate in signature file"
+	if res.FromTrustStore {
+		src = "certificate from trust store"
+	}
+	fmt.Fprintf(w, "OK %s: %s %s signature by %q (serial %s, %s, valid until %s), sha256 %s\n",
+		archive, rep.origin, res.Profile, res.Subject, res.Serial, src, res.NotAfter.Format("2006-01-02"), res.SHA256)
+	if st := res.Statement; st != nil {
+		fmt.Fprintf(w, "   statement: %s %s (%s), %d bytes, key %s v%d, signed at %s\n",
+			st.AppKey, st.Version, st.Track, st.ArchiveSize, st.KeyID, st.KeyVersion, st.SignedAt.Format(time.RFC3339))
+	}
+}
+
+type verifyJSON struct {
+	Archive        string       `json:"archive"`
+	Valid          bool         `json:"valid"`
+	Accepted       bool         `json:"accepted"`
+	Origin         string       `json:"origin,omitempty"`
+	Policy         string       `json:"policy,omitempty"`
+	Profile        string       `json:"profile,omitempty"`
+	AppKey         string       `json:"app_key,omitempty"`
+	Version        string       `json:"version,omitempty"`
+	Error          string       `json:"error,omitempty"`
+	Cause          string       `json:"cause,omitempty"`
+	ExitCode       int          `json:"exit_code"`
+	Note           string       `json:"note,omitempty"`
+	Warnings       []string     `json:"warnings,omitempty"`
+	Revoked        *revokedJSON `json:"revoked,omitempty"`
+	Subject        string       `json:"subject,omitempty"`
+	Issuers        []string     `json:"issuers,omitempty"`
+	Serial         string       `json:"serial,omitempty"`
+	NotAfter       time.Time    `json:"not_after,omitzero"`
+	SHA256         string       `json:"sha256,omitempty"`
+	KeyFingerprint string       `json:"key_fingerprint,omitempty"`
+	FromTrustStore bool         `json:"from_trust_store,omitempty"`
+}
+
+type revokedJSON struct {
+	Kind          string    `json:"kind"`
+	Entry         string    `json:"entry"`
+	Reason        string    `json:"reason"`
+	EffectiveFrom time.Time `json:"effective_from,omitzero"`
+	LedgerEntryID int64     `json:"ledger_entry_id,omitempty"`
+	Why           string    `json:"why"`
+}
+
+// causes name each exit status in JSON output.
+var causes = map[int]string{
+	exitError: "error", exitUsage: "usage", exitBadSig: "bad-signature", exitUntrusted: "untrusted",
+	exitExpired: "expired", exitMalformed: "malformed", exitUnavailable: "unavailable", exitRevoked: "revoked",
+}
+
+func printVerifyJSON(w io.Writer, archive string, rep *verifyReport) error {
+	out := verifyJSON{Archive: archive, Valid: rep.err == nil, Accepted: rep.err == nil || rep.accepted,
+		Origin: rep.origin, Policy: rep.mode, Note: rep.note, Warnings: rep.warnings}
+	if rep.err != nil {
+		out.Error = rep.err.Error()
+		out.ExitCode = exitError
+		var ce *codedError
+		if errors.As(rep.err, &ce) {
+			out.ExitCode = ce.code
+		}
+		out.Cause = causes[out.ExitCode]
+		if errors.Is(rep.err, chain.ErrOutOfScope) {
+			out.Cause = "out-of-scope"
+		}
+		if rep.accepted {
+			out.ExitCode = exitOK
+		}
+	}
+	if re := rep.revoked; re != nil {
+		out.Revoked = &revokedJSON{Kind: re.Kind, Entry: re.Entry, Reason: string(re.Reason), EffectiveFrom: re.EffectiveFrom, LedgerEntryID: re.LedgerEntryID, Why: re.Why}
+	}
+	if res := rep.res; res != nil {
 		out.Subject, out.Issuers, out.Serial, out.NotAfter = res.Subject, res.Issuers, res.Serial, res.NotAfter
 		out.SHA256, out.KeyFingerprint, out.FromTrustStore = res.SHA256, res.KeyFingerprint, res.FromTrustStore
 		out.Profile = res.Profile
@@ -179,9 +421,8 @@ func printVerifyJSON(w io.Writer, archive string, res *verified, err error) erro
 			out.AppKey, out.Version = res.Statement.AppKey, res.Statement.Version
 		}
 	}
-	enc := json.NewEncoder(w)
-	if jerr := enc.Encode(out); jerr != nil {
-		return jerr
+	if err := json.NewEncoder(w).Encode(out); err != nil {
+		return err
 	}
-	return err
+	return rep.result()
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -59,14 +60,39 @@ func DefaultMethods() MethodTable {
 		signerv1.SignerService_SignArchive_FullMethodName:    signing,
 		signerv1.SignerService_SignDigest_FullMethodName:     signing,
 		signerv1.SignerService_GetTrustBundle_FullMethodName: anyRole,
+		// A batch skips the per-request vendor checks of signing, so only
+		// the review pipeline (which may sign any app) may send one.
+		signerv1.BatchService_SignBatch_FullMethodName: {Roles: []Role{RolePipeline}},
 
 		signerv1.KeyService_CreateKey_FullMethodName: admin,
 		signerv1.KeyService_RotateKey_FullMethodName: admin,
 		signerv1.KeyService_RetireKey_FullMethodName: admin,
 		signerv1.KeyService_ListKeys_FullMethodName:  readers,
 
-		signerv1.LedgerService_GetEntry_FullMethodName:    readers,
-		signerv1.LedgerService_ListEntries_FullMethodName: readers,
+		signerv1.ApprovalService_RequestApproval_FullMethodName: admin,
+		signerv1.ApprovalService_Approve_FullMethodName:         admin,
+		signerv1.ApprovalService_GetApproval_FullMethodName:     admin,
+
+		signerv1.LedgerService_GetEntry_FullMethodName:                readers,
+		signerv1.LedgerService_ListEntries_FullMethodName:             readers,
+		signerv1.LedgerService_GetCheckpoint_FullMethodName:           readers,
+		signerv1.LedgerService_ListCheckpoints_FullMethodName:         readers,
+		signerv1.LedgerService_GetInclusionProof_FullMethodName:       readers,
+		signerv1.LedgerService_GetConsistencyProof_FullMethodName:     readers,
+		signerv1.LedgerService_StreamLogEntries_FullMethodName:        readers,
+		signerv1.LedgerService_ListSigningCertificates_FullMethodName: readers,
+
+		signerv1.TrustService_RevokeSignature_FullMethodName:       admin,
+		signerv1.TrustService_RevokeCertificate_FullMethodName:     admin,
+		signerv1.TrustService_RevokeKey_FullMethodName:             admin,
+		signerv1.TrustService_PublishRevocationList_FullMethodName: admin,
+		signerv1.TrustService_IssueCrl_FullMethodName:              admin,
+		signerv1.TrustService_ListRevocations_FullMethodName:       readers,
+		// Revocation data is public by nature: every verifier needs it.
+		signerv1.TrustService_GetRevocationList_FullMethodName: anyRole,
+		signerv1.TrustService_GetCrl_FullMethodName:            anyRole,
+		// Vendors only, and only for app keys they own (checkVendorCertificate).
+		signerv1.TrustService_IssueVendorCertificate_FullMethodName: {Roles: []Role{RoleVendor}, Check: checkVendorCertificate},
 
 		healthpb.Health_Check_FullMethodName: public,
 		healthpb.Health_Watch_FullMethodName: public,
@@ -75,4 +101,24 @@ func DefaultMethods() MethodTable {
 		reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      nobody,
 		reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: nobody,
 	}
+}
+
+var denyVendorAppKeys = &Denial{"a private-build certificate may name only app keys your policy entry lists"}
+
+// checkVendorCertificate is the request rule of IssueVendorCertificate: a
+// vendor identity, with a vendor name, asking for app keys it owns.
+func checkVendorCertificate(_ context.Context, id Identity, req any) error {
+	r, ok := req.(*signerv1.IssueVendorCertificateRequest)
+	if !ok {
+		return fmt.Errorf("%w: no vendor-certificate rule for %T", ErrPermissionDenied, req)
+	}
+	if !id.Has(RoleVendor) || id.Vendor == "" || len(r.GetAppKeys()) == 0 {
+		return denyVendorAppKeys
+	}
+	for _, k := range r.GetAppKeys() {
+		if !id.OwnsAppKey(k) {
+			return denyVendorAppKeys
+		}
+	}
+	return nil
 }

@@ -34,6 +34,8 @@ type Config struct {
 	Limits  limits.Config `yaml:"limits"`
 	Metrics Metrics       `yaml:"metrics"`
 	Log     Log           `yaml:"log"`
+	// Ledger configures the tamper-evident log; its key is keys.ledger.
+	Ledger Ledger `yaml:"ledger"`
 	// ShutdownGrace bounds how long in-flight calls may finish on shutdown.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 }
@@ -112,9 +114,27 @@ type Keys struct {
 	SigningCertValidity Duration `yaml:"signing_cert_validity"`
 	// CA is the intermediate CA that issues signing certificates on rotation.
 	CA CAKey `yaml:"ca"`
-	// Ledger is the key that signs ledger checkpoints (optional).
+	// Ledger is the key that signs ledger checkpoints: the name of a
+	// keystore key (role ledger) or a key URI ("awskms:key-id=…",
+	// "pkcs11:token=…;object=…"). Empty: no checkpoints are signed (an
+	// append-only replica; another replica must sign).
 	Ledger string `yaml:"ledger"`
 }
+
+// Ledger configures the tamper-evident log (docs/ledger.md).
+type Ledger struct {
+	// Origin names the log in its checkpoints and is the note name of the
+	// ledger key, e.g. "signer.example.com/ledger"; no spaces or '+'.
+	// Every replica and every auditor must use the same one.
+	Origin string `yaml:"origin"`
+	// PublishInterval is how often a checkpoint is signed when nothing was
+	// appended by this replica (appends are followed by one within
+	// a quarter second); default 10s.
+	PublishInterval Duration `yaml:"publish_interval"`
+}
+
+// DefaultLedgerOrigin is ledger.origin when none is configured.
+const DefaultLedgerOrigin = "appsign.local/ledger"
 
 // CAKey is an issuing CA: its key URI and its certificate file.
 type CAKey struct {
@@ -122,10 +142,35 @@ type CAKey struct {
 	Certificate string `yaml:"certificate"`
 }
 
-// Trust lists the CA certificate files published in trust bundles.
+// Trust lists the CA certificate files published in trust bundles, and
+// the keys TrustService uses to revoke (docs/trust.md).
 type Trust struct {
 	Roots         []string `yaml:"roots"`
 	Intermediates []string `yaml:"intermediates"`
+	// Revocation enables TrustService (revocation, signed revocation lists,
+	// CRLs, private-build certificates). Without it the service is not
+	// offered and revocation is refused.
+	Revocation *Revocation `yaml:"revocation"`
+}
+
+// Revocation names the keys TrustService signs with.
+type Revocation struct {
+	// Issuer names the revocation list's publisher, e.g. "appsign marketplace".
+	Issuer string `yaml:"issuer"`
+	// ListSigner signs revocation lists: a key with a revocation-signing
+	// certificate issued by a root in trust.roots (or the root itself).
+	ListSigner CAKey `yaml:"list_signer"`
+	// CAs are the CAs whose CRLs the service issues; one named
+	// "private-build" also issues vendor certificates.
+	CAs []NamedCA `yaml:"cas"`
+}
+
+// NamedCA is a CA key TrustService may use, under the name requests give it
+// ("root", "marketplace", "private-build").
+type NamedCA struct {
+	Name        string `yaml:"name"`
+	URI         string `yaml:"uri"`
+	Certificate string `yaml:"certificate"`
 }
 
 // Auth points at the authorization policy file.
@@ -222,5 +267,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.SpoolDir == "" {
 		c.SpoolDir = os.TempDir()
+	}
+	if c.Ledger.Origin == "" {
+		c.Ledger.Origin = DefaultLedgerOrigin
+	}
+	if c.Ledger.PublishInterval == 0 {
+		c.Ledger.PublishInterval = Duration(10 * time.Second)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/transport"
@@ -84,11 +85,42 @@ func (c *Config) Validate() error {
 		}
 		requireAbs(bad, "keys.ca.certificate", c.Keys.CA.Certificate)
 	}
+	if k := c.Keys.Ledger; strings.Contains(k, ":") {
+		if u, err := kms.ParseURI(k); err != nil {
+			bad("keys.ledger", "%v", err)
+		} else if !c.backendConfigured(u.Scheme) {
+			bad("keys.ledger", "backend %q is not configured under backends", u.Scheme)
+		}
+	}
+	if o := c.Ledger.Origin; strings.ContainsFunc(o, func(r rune) bool { return unicode.IsSpace(r) || r == '+' || unicode.IsControl(r) }) {
+		bad("ledger.origin", "%q must not contain spaces or '+'", o)
+	}
+	if c.Ledger.PublishInterval < 0 {
+		bad("ledger.publish_interval", "must be positive")
+	}
 	if len(c.Trust.Roots) == 0 {
 		bad("trust.roots", "list at least one root CA certificate file")
 	}
 	for i, p := range append(append([]string{}, c.Trust.Roots...), c.Trust.Intermediates...) {
 		requireAbs(bad, fmt.Sprintf("trust[%d]", i), p)
+	}
+	if r := c.Trust.Revocation; r != nil {
+		if r.Issuer == "" {
+			bad("trust.revocation.issuer", "required: it names the publisher in every revocation list")
+		}
+		c.requireKey(bad, "trust.revocation.list_signer", r.ListSigner.URI, r.ListSigner.Certificate)
+		seen := map[string]bool{}
+		for i, ca := range r.CAs {
+			field := fmt.Sprintf("trust.revocation.cas[%d]", i)
+			switch {
+			case ca.Name == "":
+				bad(field+".name", "required (root, marketplace or private-build)")
+			case seen[ca.Name]:
+				bad(field+".name", "%q is listed twice", ca.Name)
+			}
+			seen[ca.Name] = true
+			c.requireKey(bad, field, ca.URI, ca.Certificate)
+		}
 	}
 	if c.Auth.PolicyFile == "" {
 		bad("auth.policy_file", "required: every RPC is authorized by role (see internal/auth for the format)")
@@ -99,6 +131,23 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// requireKey checks a key URI and certificate pair: both present, the
+// certificate an absolute path, the URI's backend configured.
+func (c *Config) requireKey(bad func(field, format string, args ...any), field, uri, cert string) {
+	if uri == "" {
+		bad(field+".uri", "required: the key URI")
+	} else if u, err := kms.ParseURI(uri); err != nil {
+		bad(field+".uri", "%v", err)
+	} else if !c.backendConfigured(u.Scheme) {
+		bad(field+".uri", "backend %q has no section under backends", u.Scheme)
+	}
+	if cert == "" {
+		bad(field+".certificate", "required: the key's certificate (PEM)")
+	} else {
+		requireAbs(bad, field+".certificate", cert)
+	}
 }
 
 // backendConfigured reports whether scheme has a backend section.

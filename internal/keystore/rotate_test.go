@@ -279,8 +279,6 @@ func exec(t *testing.T, e *env, sql string) {
 	}
 }
 
-
-
 // Replicas rotating one key at once are serialized by the database: one
 // active version, consecutive versions, every rotation recorded.
 func TestRotateConcurrently(t *testing.T) {

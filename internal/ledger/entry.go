@@ -46,7 +46,17 @@ type Entry struct {
 	Profile string
 	// Statement holds the signed statement bytes for ProfileDigestV1; nil otherwise.
 	Statement []byte
+	// LogIndex is the index of the log leaf that records this entry
+	// (assigned by Record, like ID), or NotLogged for a row recorded
+	// before the ledger had a log.
+	LogIndex int64
+	// Revoked reports whether a revocation covers this signature; always
+	// false when the Store does not track revocations (TracksRevocations).
+	Revoked bool
 }
+
+// NotLogged is the LogIndex of entries recorded before the ledger had a log.
+const NotLogged int64 = -1
 
 // validate checks what the schema would otherwise reject, with a clearer
 // error; the schema's CHECK constraints remain the last word.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/appsign/signer/internal/translog"
 )
 
 var (
@@ -41,6 +43,9 @@ func wrap(what string, err error) error {
 // unavailable reports whether err means the server is unreachable, down or
 // going down, as opposed to a problem with the request.
 func unavailable(err error) bool {
+	if errors.Is(err, translog.ErrUnavailable) || errors.Is(err, translog.ErrClosed) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {

@@ -10,7 +10,7 @@ import (
 
 // Get returns the entry with the given id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (Entry, error) {
-	const query = `SELECT ` + entryColumns + ` FROM signatures WHERE id = $1`
+	query := s.selectEntries() + ` WHERE s.id = $1`
 	e, err := scanEntry(s.pool.QueryRow(ctx, query, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Entry{}, fmt.Errorf("ledger: get entry %d: %w", id, ErrNotFound)
@@ -24,7 +24,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Entry, error) {
 // FindByIdempotencyKey returns the entry the caller recorded under key, or
 // ErrNotFound.
 func (s *Store) FindByIdempotencyKey(ctx context.Context, caller, key string) (Entry, error) {
-	const query = `SELECT ` + entryColumns + ` FROM signatures WHERE caller = $1 AND idempotency_key = $2`
+	query := s.selectEntries() + ` WHERE s.caller = $1 AND s.idempotency_key = $2`
 	e, err := scanEntry(s.pool.QueryRow(ctx, query, caller, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Entry{}, fmt.Errorf("ledger: find by idempotency key: %w", ErrNotFound)

@@ -2,20 +2,35 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // MaxListLimit is the largest page List returns.
-const MaxListLimit = 1000
+const MaxListLimit = 10000
 
-// Filter selects entries for List. Empty strings match everything.
+// Filter selects entries for List. Zero values match everything; the
+// conditions that are set must all hold.
 type Filter struct {
 	AppKey  string
 	Version string
+	Track   string // TrackMarketplace or TrackPrivateBuild
+	KeyID   string
+	// KeyVersion selects one version of KeyID; 0 means any.
+	KeyVersion int32
+	CertSerial string // lowercase hex, as recorded
+	SHA256     []byte // the archive's SHA-256, 32 bytes
+	Caller     string
+	// SignedFrom and SignedTo bound SignedAt: From <= SignedAt < To.
+	SignedFrom, SignedTo time.Time
+	// Revoked, if set, keeps revoked (true) or unrevoked (false) entries
+	// only. It needs the revocation tables (Store.TracksRevocations).
+	Revoked *bool
 	// AfterID pages: List returns entries with id > AfterID, so pass the last
 	// ID of the previous page.
 	AfterID int64
@@ -24,31 +39,14 @@ type Filter struct {
 }
 
 // List returns up to f.Limit entries matching f, in ascending id order. An
-// empty result means there are no more.
+// empty result means there are no more. Each filter has an index ending in
+// id (migrations/00010), so a page costs one index range scan however large
+// the table.
 func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return nil, fmt.Errorf("ledger: list: limit %d not in 1..%d: %w", f.Limit, MaxListLimit, ErrInvalidFilter)
+	query, args, err := s.listQuery(f)
+	if err != nil {
+		return nil, err
 	}
-	if f.AfterID < 0 {
-		return nil, fmt.Errorf("ledger: list: negative after id: %w", ErrInvalidFilter)
-	}
-
-	// Only the conditions in use go into the query, so the planner sees the
-	// (app_key, version, id) index rather than "$2 = '' OR ..." guards.
-	where := []string{"id > $1"}
-	args := []any{f.AfterID}
-	if f.AppKey != "" {
-		args = append(args, f.AppKey)
-		where = append(where, "app_key = $"+strconv.Itoa(len(args)))
-	}
-	if f.Version != "" {
-		args = append(args, f.Version)
-		where = append(where, "version = $"+strconv.Itoa(len(args)))
-	}
-	args = append(args, f.Limit)
-	query := `SELECT ` + entryColumns + ` FROM signatures WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
-
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, wrap("list", err)
@@ -58,4 +56,89 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
 		return nil, wrap("list", err)
 	}
 	return entries, nil
+}
+
+// listQuery builds List's SQL. Only the conditions in use go into the
+// query, so the planner sees the matching index rather than
+// "$2 = ” OR ..." guards.
+func (s *Store) listQuery(f Filter) (string, []any, error) {
+	bad := func(format string, args ...any) (string, []any, error) {
+		return "", nil, fmt.Errorf("ledger: list: %s: %w", fmt.Sprintf(format, args...), ErrInvalidFilter)
+	}
+	switch {
+	case f.Limit < 1 || f.Limit > MaxListLimit:
+		return bad("limit %d not in 1..%d", f.Limit, MaxListLimit)
+	case f.AfterID < 0:
+		return bad("negative after id")
+	case f.Track != "" && f.Track != TrackMarketplace && f.Track != TrackPrivateBuild:
+		return bad("track %q", f.Track)
+	case f.KeyVersion < 0 || (f.KeyVersion > 0 && f.KeyID == ""):
+		return bad("key version %d needs a key id and must be positive", f.KeyVersion)
+	case f.SHA256 != nil && len(f.SHA256) != sha256.Size:
+		return bad("sha256 is %d bytes, want %d", len(f.SHA256), sha256.Size)
+	case !f.SignedFrom.IsZero() && !f.SignedTo.IsZero() && !f.SignedFrom.Before(f.SignedTo):
+		return bad("empty time range")
+	case f.Revoked != nil && !s.revocations:
+		return bad("revocation status is not tracked by this database (no revocation tables)")
+	}
+	where := []string{"s.id > $1"}
+	args := []any{f.AfterID}
+	cond := func(expr string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(expr, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.AppKey != "" {
+		cond("s.app_key = ?", f.AppKey)
+	}
+	if f.Version != "" {
+		cond("s.version = ?", f.Version)
+	}
+	if f.Track != "" {
+		cond("s.track = ?", f.Track)
+	}
+	if f.KeyID != "" {
+		cond("s.key_id = ?", f.KeyID)
+	}
+	if f.KeyVersion > 0 {
+		cond("s.key_version = ?", f.KeyVersion)
+	}
+	if f.CertSerial != "" {
+		cond("s.cert_serial = ?", f.CertSerial)
+	}
+	if f.SHA256 != nil {
+		cond("s.sha256 = ?", f.SHA256)
+	}
+	if f.Caller != "" {
+		cond("s.caller = ?", f.Caller)
+	}
+	if !f.SignedFrom.IsZero() {
+		cond("s.signed_at >= ?", f.SignedFrom)
+	}
+	if !f.SignedTo.IsZero() {
+		cond("s.signed_at < ?", f.SignedTo)
+	}
+	if !f.SignedFrom.IsZero() {
+		// Ids grow with time, so the planner walks the primary key; this
+		// bound, one (signed_at, id) index probe, starts that walk at the
+		// range instead of at the table's beginning.
+		args = append(args, f.SignedFrom)
+		bound := `s.id >= coalesce((SELECT min(m.id) FROM signatures m WHERE m.signed_at >= $` + strconv.Itoa(len(args))
+		if !f.SignedTo.IsZero() {
+			args = append(args, f.SignedTo)
+			bound += ` AND m.signed_at < $` + strconv.Itoa(len(args))
+		}
+		where = append(where, bound+`), 0)`)
+	}
+	if f.Revoked != nil {
+		if *f.Revoked {
+			// Revoked entries are few: start from the revocation events.
+			where = append(where, "s.id IN (SELECT unnest(r.affected_entry_ids) FROM revocation_events r)")
+		} else {
+			where = append(where, "NOT "+revokedExpr)
+		}
+	}
+	args = append(args, f.Limit)
+	query := s.selectEntries() + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY s.id LIMIT $` + strconv.Itoa(len(args))
+	return query, args, nil
 }

@@ -107,5 +107,6 @@ func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, repl
 		EntryId:        e.ID,
 		SignedAt:       timestamppb.New(e.SignedAt),
 		Replayed:       replayed,
+		LogIndex:       e.LogIndex,
 	}, nil
 }

@@ -45,6 +45,15 @@ func (s *keyService) ListKeys(ctx context.Context, _ *signerv1.ListKeysRequest) 
 
 // RotateKey implements signerv1.KeyServiceServer.
 func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyRequest) (*signerv1.RotateKeyResponse, error) {
+	current, err := s.cfg.KeyStore.Get(ctx, req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, "RotateKey", err)
+	}
+	if current.Role == keystore.RoleCA {
+		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRotateCAKey, req.GetName()); err != nil {
+			return nil, s.fail(ctx, "RotateKey", err)
+		}
+	}
 	if _, err := s.cfg.KeyStore.Rotate(ctx, req.GetName(), backendSpec(req.GetBackend()), s.cfg.Caller(ctx)); err != nil {
 		return nil, s.fail(ctx, "RotateKey", err)
 	}

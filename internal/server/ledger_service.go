@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -35,12 +37,12 @@ func (s *ledgerService) GetEntry(ctx context.Context, req *signerv1.GetEntryRequ
 	return &signerv1.GetEntryResponse{Entry: entryProto(e)}, nil
 }
 
-// pageToken is the opaque cursor of ListEntries. It carries the filter so
-// a token cannot be replayed against another query.
+// pageToken is the opaque cursor of ListEntries: the last id returned and
+// a digest of the filter, so a token cannot be replayed against another
+// query. Ids only grow, so a cursor is stable while entries are appended.
 type pageToken struct {
-	After   int64  `json:"a"`
-	AppKey  string `json:"k,omitempty"`
-	Version string `json:"v,omitempty"`
+	After  int64  `json:"a"`
+	Filter string `json:"f"`
 }
 
 // ListEntries implements signerv1.LedgerServiceServer.
@@ -52,38 +54,104 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *signerv1.ListEntri
 	return resp, nil
 }
 
-func (s *ledgerService) list(ctx context.Context, req *signerv1.ListEntriesRequest) (*signerv1.ListEntriesResponse, error) {
-	if req.GetAppKey() != "" {
-		if err := ValidateAppKey(req.GetAppKey()); err != nil {
-			return nil, err
+// listFilter turns a request's filters into a ledger.Filter, checking them.
+func listFilter(req *signerv1.ListEntriesRequest) (ledger.Filter, error) {
+	f := ledger.Filter{AppKey: req.GetAppKey(), Version: req.GetVersion(), KeyID: req.GetKeyId(),
+		KeyVersion: req.GetKeyVersion(), CertSerial: req.GetCertificateSerial(), Caller: req.GetCaller()}
+	if f.AppKey != "" {
+		if err := ValidateAppKey(f.AppKey); err != nil {
+			return f, err
 		}
 	}
-	if req.GetVersion() != "" {
-		if err := ValidateVersion(req.GetVersion()); err != nil {
-			return nil, err
+	if f.Version != "" {
+		if err := ValidateVersion(f.Version); err != nil {
+			return f, err
 		}
 	}
-	size := int(req.GetPageSize())
+	if req.GetTrack() != signerv1.Track_TRACK_UNSPECIFIED {
+		t, err := trackName(req.GetTrack())
+		if err != nil {
+			return f, err
+		}
+		f.Track = t
+	}
 	switch {
-	case size < 0 || size > maxPageSize:
-		return nil, invalidArg("page_size must be between 0 and %d", maxPageSize)
-	case size == 0:
-		size = defaultPageSize
+	case f.KeyVersion < 0:
+		return f, invalidArg("key_version must not be negative")
+	case f.KeyVersion > 0 && f.KeyID == "":
+		return f, invalidArg("key_version needs key_id")
+	case f.CertSerial != "" && !isLowerHex(f.CertSerial):
+		return f, invalidArg("certificate_serial must be lowercase hex, as the ledger records it")
+	case len(req.GetSha256()) != 0 && len(req.GetSha256()) != sha256.Size:
+		return f, invalidArg("sha256 must be 32 bytes (got %d)", len(req.GetSha256()))
 	}
-	tok := pageToken{AppKey: req.GetAppKey(), Version: req.GetVersion()}
+	if len(req.GetSha256()) != 0 {
+		f.SHA256 = req.GetSha256()
+	}
+	if req.GetSignedFrom() != nil {
+		f.SignedFrom = req.GetSignedFrom().AsTime()
+	}
+	if req.GetSignedTo() != nil {
+		f.SignedTo = req.GetSignedTo().AsTime()
+	}
+	if !f.SignedFrom.IsZero() && !f.SignedTo.IsZero() && !f.SignedFrom.Before(f.SignedTo) {
+		return f, invalidArg("signed_from must be before signed_to")
+	}
+	switch req.GetRevocation() {
+	case signerv1.RevocationFilter_REVOCATION_FILTER_UNSPECIFIED:
+	case signerv1.RevocationFilter_REVOCATION_FILTER_REVOKED:
+		f.Revoked = new(bool)
+		*f.Revoked = true
+	case signerv1.RevocationFilter_REVOCATION_FILTER_NOT_REVOKED:
+		f.Revoked = new(bool)
+	default:
+		return f, invalidArg("unknown revocation filter %d", req.GetRevocation())
+	}
+	return f, nil
+}
+
+// filterDigest identifies a filter for page tokens.
+func filterDigest(f ledger.Filter) string {
+	f.AfterID, f.Limit = 0, 0
+	raw, _ := json.Marshal(struct {
+		F        ledger.Filter
+		From, To int64
+	}{f, timeKey(f.SignedFrom), timeKey(f.SignedTo)})
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func timeKey(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func (s *ledgerService) list(ctx context.Context, req *signerv1.ListEntriesRequest) (*signerv1.ListEntriesResponse, error) {
+	f, err := listFilter(req)
+	if err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	tok := pageToken{Filter: filterDigest(f)}
 	if req.GetPageToken() != "" {
 		var got pageToken
 		raw, err := base64.RawURLEncoding.DecodeString(req.GetPageToken())
 		if err != nil || json.Unmarshal(raw, &got) != nil || got.After < 0 {
 			return nil, invalidArg("page_token is malformed: pass next_page_token from the previous response unchanged")
 		}
-		if got.AppKey != tok.AppKey || got.Version != tok.Version {
+		if got.Filter != tok.Filter {
 			return nil, invalidArg("page_token belongs to a query with other filters: repeat the same filters or start without a token")
 		}
 		tok.After = got.After
 	}
 	// Ask for one more than a page to know whether another page follows.
-	entries, err := s.cfg.Ledger.List(ctx, ledger.Filter{AppKey: tok.AppKey, Version: tok.Version, AfterID: tok.After, Limit: size + 1})
+	f.AfterID, f.Limit = tok.After, size+1
+	entries, err := s.cfg.Ledger.List(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +166,10 @@ func (s *ledgerService) list(ctx context.Context, req *signerv1.ListEntriesReque
 		resp.Entries = append(resp.Entries, entryProto(e))
 	}
 	return resp, nil
+}
+
+func isLowerHex(s string) bool {
+	return !slices.ContainsFunc([]byte(s), func(c byte) bool { return !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') })
 }
 
 func entryProto(e ledger.Entry) *signerv1.LedgerEntry {
@@ -117,6 +189,10 @@ func entryProto(e ledger.Entry) *signerv1.LedgerEntry {
 		ReviewRef:         e.ReviewRef,
 		IdempotencyKey:    e.IdempotencyKey,
 		SignedAt:          timestamppb.New(e.SignedAt),
+		LogIndex:          e.LogIndex,
+		Profile:           e.Profile,
+		Statement:         e.Statement,
+		Revoked:           e.Revoked,
 	}
 }
 

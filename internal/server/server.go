@@ -15,8 +15,11 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/metrics"
+	"github.com/appsign/signer/internal/translog"
 )
 
 // DefaultMaxArchiveSize is the archive size limit when none is configured.
@@ -47,7 +50,17 @@ type Config struct {
 	Keys   KeySource
 	// KeyStore, if set, serves KeyService (create, list, rotate, retire).
 	KeyStore *keystore.Store
-	Trust    Trust
+	// Approvals, if set, serves ApprovalService and enforces the two-person
+	// rule on the most dangerous actions.
+	Approvals auth.Approvals
+	// SingleOperator waives the two-person rule, for `signer dev` only:
+	// there one loopback identity holds every role, so no second person
+	// can approve. Each waived approval is logged as a warning.
+	SingleOperator bool
+	// TrustAdmin, if set, serves TrustService (revocation, revocation
+	// lists, CRLs, private-build certificates).
+	TrustAdmin *TrustAdmin
+	Trust      Trust
 	// SpoolDir holds archives while they are signed (unlinked files). Empty means os.TempDir().
 	SpoolDir string
 	// MaxArchiveSize in bytes; 0 means DefaultMaxArchiveSize.
@@ -58,6 +71,12 @@ type Config struct {
 	HealthCheck func(ctx context.Context) error
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Metrics, if set, counts requests, signatures and ledger writes; nil records nothing.
+	Metrics *metrics.Metrics
+	// Log, if set, serves the tamper-evident log through LedgerService
+	// (checkpoints, proofs, leaves); without it those RPCs fail with
+	// FailedPrecondition.
+	Log *translog.Log
 }
 
 func (c *Config) setDefaults() error {
@@ -105,17 +124,32 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 	if err := key.Check(); err != nil {
 		return nil, err
 	}
+	if cfg.Metrics != nil {
+		cfg.Ledger = meteredLedger{Ledger: cfg.Ledger, m: cfg.Metrics}
+		cfg.Keys = meteredKeys{KeySource: cfg.Keys, m: cfg.Metrics}
+	}
 	base := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(chunkLimit + 64<<10),
-		grpc.ChainUnaryInterceptor(UnaryInterceptor(cfg.Logger)),
-		grpc.ChainStreamInterceptor(StreamInterceptor(cfg.Logger)),
+		grpc.ChainUnaryInterceptor(cfg.Metrics.UnaryServerInterceptor(), UnaryInterceptor(cfg.Logger)),
+		grpc.ChainStreamInterceptor(cfg.Metrics.StreamServerInterceptor(), StreamInterceptor(cfg.Logger)),
 	}
 	g := grpc.NewServer(append(base, opts...)...)
 	s := &Server{GRPC: g, Health: health.NewServer(), cfg: cfg}
-	signerv1.RegisterSignerServiceServer(g, &signerService{cfg: &s.cfg})
+	signer := &signerService{cfg: &s.cfg}
+	signerv1.RegisterSignerServiceServer(g, signer)
+	signerv1.RegisterBatchServiceServer(g, &batchService{signer: signer})
 	signerv1.RegisterLedgerServiceServer(g, &ledgerService{cfg: &s.cfg})
 	if cfg.KeyStore != nil {
 		signerv1.RegisterKeyServiceServer(g, &keyService{cfg: &s.cfg})
+	}
+	if cfg.Approvals != nil {
+		signerv1.RegisterApprovalServiceServer(g, &approvalService{cfg: &s.cfg})
+	}
+	if cfg.TrustAdmin != nil {
+		if err := cfg.TrustAdmin.check(); err != nil {
+			return nil, err
+		}
+		signerv1.RegisterTrustServiceServer(g, &trustService{cfg: &s.cfg, admin: cfg.TrustAdmin})
 	}
 	healthpb.RegisterHealthServer(g, s.Health)
 	reflection.Register(g)
@@ -123,7 +157,7 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 }
 
 // services lists the names health status is reported for.
-var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName, signerv1.KeyService_ServiceDesc.ServiceName}
+var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName, signerv1.KeyService_ServiceDesc.ServiceName, signerv1.TrustService_ServiceDesc.ServiceName, signerv1.BatchService_ServiceDesc.ServiceName}
 
 // WatchHealth checks dependencies every interval and sets the health
 // status of every service until ctx ends.

@@ -190,6 +190,7 @@ func (s *signerService) response(ctx context.Context, e ledger.Entry, replayed b
 		EntryId:        e.ID,
 		SignedAt:       timestamppb.New(e.SignedAt),
 		Replayed:       replayed,
+		LogIndex:       e.LogIndex,
 	}, nil
 }
 

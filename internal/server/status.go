@@ -12,6 +12,7 @@ import (
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/translog"
 )
 
 // clientErrorf returns an error whose text the client sees as is.
@@ -66,6 +67,16 @@ func classify(err error) (codes.Code, string) {
 		return codes.FailedPrecondition, "the signing key has no usable active version; a security admin must rotate it"
 	case errors.Is(err, keystore.ErrUnavailable):
 		return codes.Unavailable, "key store unavailable; retry later"
+	case errors.Is(err, ledger.ErrInvalidFilter):
+		return codes.InvalidArgument, "invalid ledger query filter"
+	case errors.Is(err, translog.ErrNoCheckpoint):
+		return codes.FailedPrecondition, "the ledger has no signed checkpoint yet; retry shortly"
+	case errors.Is(err, translog.ErrOutOfRange):
+		return codes.OutOfRange, "index or tree size beyond the log's signed size"
+	case errors.Is(err, translog.ErrCorrupt):
+		return codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"
+	case errors.Is(err, translog.ErrUnavailable), errors.Is(err, translog.ErrClosed):
+		return codes.Unavailable, "ledger log unavailable; retry later"
 	case errors.Is(err, kms.ErrBackendFault):
 		return codes.Internal, "signing key backend returned an invalid signature; no signature was issued"
 	}

@@ -325,7 +325,9 @@ type SignArchiveResponse struct {
 	EntryId  int64                  `protobuf:"varint,9,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
 	SignedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=signed_at,json=signedAt,proto3" json:"signed_at,omitempty"`
 	// replayed is true when an earlier entry with the same idempotency key was returned.
-	Replayed      bool `protobuf:"varint,11,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Replayed bool `protobuf:"varint,11,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// log_index is the tamper-evident log leaf that records entry_id.
+	LogIndex      int64 `protobuf:"varint,12,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -435,6 +437,13 @@ func (x *SignArchiveResponse) GetReplayed() bool {
 		return x.Replayed
 	}
 	return false
+}
+
+func (x *SignArchiveResponse) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
 }
 
 // GetTrustBundleRequest asks for the current trust bundle.
@@ -625,8 +634,17 @@ type LedgerEntry struct {
 	ReviewRef         string                 `protobuf:"bytes,13,opt,name=review_ref,json=reviewRef,proto3" json:"review_ref,omitempty"`
 	IdempotencyKey    string                 `protobuf:"bytes,14,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	SignedAt          *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=signed_at,json=signedAt,proto3" json:"signed_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// log_index is the log leaf recording this entry; -1 for entries
+	// recorded before the ledger had a log.
+	LogIndex int64 `protobuf:"varint,16,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	// profile is "upm" or "digest-v1".
+	Profile string `protobuf:"bytes,17,opt,name=profile,proto3" json:"profile,omitempty"`
+	// statement is the signed digest statement (digest-v1 only).
+	Statement []byte `protobuf:"bytes,18,opt,name=statement,proto3" json:"statement,omitempty"`
+	// revoked is true when a revocation covers this signature.
+	Revoked       bool `protobuf:"varint,19,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LedgerEntry) Reset() {
@@ -764,6 +782,34 @@ func (x *LedgerEntry) GetSignedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LedgerEntry) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *LedgerEntry) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *LedgerEntry) GetStatement() []byte {
+	if x != nil {
+		return x.Statement
+	}
+	return nil
+}
+
+func (x *LedgerEntry) GetRevoked() bool {
+	if x != nil {
+		return x.Revoked
+	}
+	return false
+}
+
 // GetEntryRequest names one entry.
 type GetEntryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -864,7 +910,24 @@ type ListEntriesRequest struct {
 	// page_size is at most 1000; 0 means 100.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token is the next_page_token of the previous page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// track, if set, keeps entries of this track only.
+	Track Track `protobuf:"varint,5,opt,name=track,proto3,enum=signer.v1.Track" json:"track,omitempty"`
+	// key_id, if set, keeps entries signed with this key.
+	KeyId string `protobuf:"bytes,6,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// key_version, if set (with key_id), keeps entries of this key version.
+	KeyVersion int32 `protobuf:"varint,7,opt,name=key_version,json=keyVersion,proto3" json:"key_version,omitempty"`
+	// certificate_serial, if set (lowercase hex), keeps entries under this certificate.
+	CertificateSerial string `protobuf:"bytes,8,opt,name=certificate_serial,json=certificateSerial,proto3" json:"certificate_serial,omitempty"`
+	// sha256, if set (32 bytes), keeps entries of this archive.
+	Sha256 []byte `protobuf:"bytes,9,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// caller, if set, keeps entries requested by this identity.
+	Caller string `protobuf:"bytes,10,opt,name=caller,proto3" json:"caller,omitempty"`
+	// signed_from and signed_to, if set, keep entries signed in [from, to).
+	SignedFrom *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=signed_from,json=signedFrom,proto3" json:"signed_from,omitempty"`
+	SignedTo   *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=signed_to,json=signedTo,proto3" json:"signed_to,omitempty"`
+	// revocation selects by revocation status.
+	Revocation    RevocationFilter `protobuf:"varint,13,opt,name=revocation,proto3,enum=signer.v1.RevocationFilter" json:"revocation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -925,6 +988,69 @@ func (x *ListEntriesRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListEntriesRequest) GetTrack() Track {
+	if x != nil {
+		return x.Track
+	}
+	return Track_TRACK_UNSPECIFIED
+}
+
+func (x *ListEntriesRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ListEntriesRequest) GetKeyVersion() int32 {
+	if x != nil {
+		return x.KeyVersion
+	}
+	return 0
+}
+
+func (x *ListEntriesRequest) GetCertificateSerial() string {
+	if x != nil {
+		return x.CertificateSerial
+	}
+	return ""
+}
+
+func (x *ListEntriesRequest) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *ListEntriesRequest) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *ListEntriesRequest) GetSignedFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SignedFrom
+	}
+	return nil
+}
+
+func (x *ListEntriesRequest) GetSignedTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SignedTo
+	}
+	return nil
+}
+
+func (x *ListEntriesRequest) GetRevocation() RevocationFilter {
+	if x != nil {
+		return x.Revocation
+	}
+	return RevocationFilter_REVOCATION_FILTER_UNSPECIFIED
 }
 
 // ListEntriesResponse is one page of entries.
@@ -1099,8 +1225,10 @@ type SignDigestResponse struct {
 	EntryId        int64                  `protobuf:"varint,7,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
 	SignedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=signed_at,json=signedAt,proto3" json:"signed_at,omitempty"`
 	Replayed       bool                   `protobuf:"varint,9,opt,name=replayed,proto3" json:"replayed,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// log_index is the tamper-evident log leaf that records entry_id.
+	LogIndex      int64 `protobuf:"varint,10,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignDigestResponse) Reset() {
@@ -1194,6 +1322,13 @@ func (x *SignDigestResponse) GetReplayed() bool {
 		return x.Replayed
 	}
 	return false
+}
+
+func (x *SignDigestResponse) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
 }
 
 // KeyVersion is one version of a key.
@@ -1622,9 +1757,12 @@ func (x *ListKeysResponse) GetKeys() []*Key {
 
 // RotateKeyRequest rotates one key.
 type RotateKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Backend       *BackendSpec           `protobuf:"bytes,2,opt,name=backend,proto3" json:"backend,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Backend *BackendSpec           `protobuf:"bytes,2,opt,name=backend,proto3" json:"backend,omitempty"`
+	// approval_id is required to rotate a key with role "ca": an approval for
+	// action "rotate-ca-key" on this key name, approved by a second admin.
+	ApprovalId    string `protobuf:"bytes,3,opt,name=approval_id,json=approvalId,proto3" json:"approval_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1671,6 +1809,13 @@ func (x *RotateKeyRequest) GetBackend() *BackendSpec {
 		return x.Backend
 	}
 	return nil
+}
+
+func (x *RotateKeyRequest) GetApprovalId() string {
+	if x != nil {
+		return x.ApprovalId
+	}
+	return ""
 }
 
 // RotateKeyResponse holds the key after rotation.
@@ -1820,7 +1965,7 @@ var File_signer_v1_signer_proto protoreflect.FileDescriptor
 
 const file_signer_v1_signer_proto_rawDesc = "" +
 	"\n" +
-	"\x16signer/v1/signer.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x01\n" +
+	"\x16signer/v1/signer.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16signer/v1/ledger.proto\"\xe1\x01\n" +
 	"\x13SignArchiveMetadata\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
@@ -1832,7 +1977,7 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\x12SignArchiveRequest\x12<\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1e.signer.v1.SignArchiveMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\"\xfe\x02\n" +
+	"\apayload\"\x9b\x03\n" +
 	"\x13SignArchiveResponse\x12%\n" +
 	"\x0esignature_file\x18\x01 \x01(\fR\rsignatureFile\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature\x12'\n" +
@@ -1846,7 +1991,8 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\bentry_id\x18\t \x01(\x03R\aentryId\x127\n" +
 	"\tsigned_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x1a\n" +
-	"\breplayed\x18\v \x01(\bR\breplayed\"\x17\n" +
+	"\breplayed\x18\v \x01(\bR\breplayed\x12\x1b\n" +
+	"\tlog_index\x18\f \x01(\x03R\blogIndex\"\x17\n" +
 	"\x15GetTrustBundleRequest\"Y\n" +
 	"\x16GetTrustBundleResponse\x12?\n" +
 	"\fcertificates\x18\x01 \x03(\v2\x1b.signer.v1.TrustCertificateR\fcertificates\"\xc0\x01\n" +
@@ -1856,7 +2002,7 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x127\n" +
 	"\tnot_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\x12\x16\n" +
-	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\xe9\x03\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\xd8\x04\n" +
 	"\vLedgerEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\aapp_key\x18\x02 \x01(\tR\x06appKey\x12\x18\n" +
@@ -1875,17 +2021,35 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\n" +
 	"review_ref\x18\r \x01(\tR\treviewRef\x12'\n" +
 	"\x0fidempotency_key\x18\x0e \x01(\tR\x0eidempotencyKey\x127\n" +
-	"\tsigned_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\"!\n" +
+	"\tsigned_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x1b\n" +
+	"\tlog_index\x18\x10 \x01(\x03R\blogIndex\x12\x18\n" +
+	"\aprofile\x18\x11 \x01(\tR\aprofile\x12\x1c\n" +
+	"\tstatement\x18\x12 \x01(\fR\tstatement\x12\x18\n" +
+	"\arevoked\x18\x13 \x01(\bR\arevoked\"!\n" +
 	"\x0fGetEntryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"@\n" +
 	"\x10GetEntryResponse\x12,\n" +
-	"\x05entry\x18\x01 \x01(\v2\x16.signer.v1.LedgerEntryR\x05entry\"\x83\x01\n" +
+	"\x05entry\x18\x01 \x01(\v2\x16.signer.v1.LedgerEntryR\x05entry\"\xf5\x03\n" +
 	"\x12ListEntriesRequest\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"o\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12&\n" +
+	"\x05track\x18\x05 \x01(\x0e2\x10.signer.v1.TrackR\x05track\x12\x15\n" +
+	"\x06key_id\x18\x06 \x01(\tR\x05keyId\x12\x1f\n" +
+	"\vkey_version\x18\a \x01(\x05R\n" +
+	"keyVersion\x12-\n" +
+	"\x12certificate_serial\x18\b \x01(\tR\x11certificateSerial\x12\x16\n" +
+	"\x06sha256\x18\t \x01(\fR\x06sha256\x12\x16\n" +
+	"\x06caller\x18\n" +
+	" \x01(\tR\x06caller\x12;\n" +
+	"\vsigned_from\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"signedFrom\x127\n" +
+	"\tsigned_to\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bsignedTo\x12;\n" +
+	"\n" +
+	"revocation\x18\r \x01(\x0e2\x1b.signer.v1.RevocationFilterR\n" +
+	"revocation\"o\n" +
 	"\x13ListEntriesResponse\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.signer.v1.LedgerEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x02\n" +
@@ -1898,7 +2062,7 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12!\n" +
 	"\farchive_size\x18\x06 \x01(\x03R\varchiveSize\x12\x16\n" +
 	"\x06sha256\x18\a \x01(\fR\x06sha256\x12\x16\n" +
-	"\x06sha512\x18\b \x01(\fR\x06sha512\"\xc8\x02\n" +
+	"\x06sha512\x18\b \x01(\fR\x06sha512\"\xe5\x02\n" +
 	"\x12SignDigestResponse\x12%\n" +
 	"\x0esignature_file\x18\x01 \x01(\fR\rsignatureFile\x12\x1c\n" +
 	"\tstatement\x18\x02 \x01(\fR\tstatement\x12\x1c\n" +
@@ -1909,7 +2073,9 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"keyVersion\x12\x19\n" +
 	"\bentry_id\x18\a \x01(\x03R\aentryId\x127\n" +
 	"\tsigned_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x1a\n" +
-	"\breplayed\x18\t \x01(\bR\breplayed\"\xc9\x03\n" +
+	"\breplayed\x18\t \x01(\bR\breplayed\x12\x1b\n" +
+	"\tlog_index\x18\n" +
+	" \x01(\x03R\blogIndex\"\xc9\x03\n" +
 	"\n" +
 	"KeyVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12)\n" +
@@ -1947,10 +2113,12 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\v2\x0e.signer.v1.KeyR\x03key\"\x11\n" +
 	"\x0fListKeysRequest\"6\n" +
 	"\x10ListKeysResponse\x12\"\n" +
-	"\x04keys\x18\x01 \x03(\v2\x0e.signer.v1.KeyR\x04keys\"X\n" +
+	"\x04keys\x18\x01 \x03(\v2\x0e.signer.v1.KeyR\x04keys\"y\n" +
 	"\x10RotateKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
-	"\abackend\x18\x02 \x01(\v2\x16.signer.v1.BackendSpecR\abackend\"5\n" +
+	"\abackend\x18\x02 \x01(\v2\x16.signer.v1.BackendSpecR\abackend\x12\x1f\n" +
+	"\vapproval_id\x18\x03 \x01(\tR\n" +
+	"approvalId\"5\n" +
 	"\x11RotateKeyResponse\x12 \n" +
 	"\x03key\x18\x01 \x01(\v2\x0e.signer.v1.KeyR\x03key\"@\n" +
 	"\x10RetireKeyRequest\x12\x12\n" +
@@ -1977,10 +2145,16 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\tCreateKey\x12\x1b.signer.v1.CreateKeyRequest\x1a\x1c.signer.v1.CreateKeyResponse\x12C\n" +
 	"\bListKeys\x12\x1a.signer.v1.ListKeysRequest\x1a\x1b.signer.v1.ListKeysResponse\x12F\n" +
 	"\tRotateKey\x12\x1b.signer.v1.RotateKeyRequest\x1a\x1c.signer.v1.RotateKeyResponse\x12F\n" +
-	"\tRetireKey\x12\x1b.signer.v1.RetireKeyRequest\x1a\x1c.signer.v1.RetireKeyResponse2\xa2\x01\n" +
+	"\tRetireKey\x12\x1b.signer.v1.RetireKeyRequest\x1a\x1c.signer.v1.RetireKeyResponse2\xe7\x05\n" +
 	"\rLedgerService\x12C\n" +
 	"\bGetEntry\x12\x1a.signer.v1.GetEntryRequest\x1a\x1b.signer.v1.GetEntryResponse\x12L\n" +
-	"\vListEntries\x12\x1d.signer.v1.ListEntriesRequest\x1a\x1e.signer.v1.ListEntriesResponseB2Z0github.com/appsign/signer/gen/signer/v1;signerv1b\x06proto3"
+	"\vListEntries\x12\x1d.signer.v1.ListEntriesRequest\x1a\x1e.signer.v1.ListEntriesResponse\x12R\n" +
+	"\rGetCheckpoint\x12\x1f.signer.v1.GetCheckpointRequest\x1a .signer.v1.GetCheckpointResponse\x12X\n" +
+	"\x0fListCheckpoints\x12!.signer.v1.ListCheckpointsRequest\x1a\".signer.v1.ListCheckpointsResponse\x12^\n" +
+	"\x11GetInclusionProof\x12#.signer.v1.GetInclusionProofRequest\x1a$.signer.v1.GetInclusionProofResponse\x12d\n" +
+	"\x13GetConsistencyProof\x12%.signer.v1.GetConsistencyProofRequest\x1a&.signer.v1.GetConsistencyProofResponse\x12]\n" +
+	"\x10StreamLogEntries\x12\".signer.v1.StreamLogEntriesRequest\x1a#.signer.v1.StreamLogEntriesResponse0\x01\x12p\n" +
+	"\x17ListSigningCertificates\x12).signer.v1.ListSigningCertificatesRequest\x1a*.signer.v1.ListSigningCertificatesResponseB2Z0github.com/appsign/signer/gen/signer/v1;signerv1b\x06proto3"
 
 var (
 	file_signer_v1_signer_proto_rawDescOnce sync.Once
@@ -1997,34 +2171,47 @@ func file_signer_v1_signer_proto_rawDescGZIP() []byte {
 var file_signer_v1_signer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_signer_v1_signer_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_signer_v1_signer_proto_goTypes = []any{
-	(Track)(0),                     // 0: signer.v1.Track
-	(KeyState)(0),                  // 1: signer.v1.KeyState
-	(*SignArchiveMetadata)(nil),    // 2: signer.v1.SignArchiveMetadata
-	(*SignArchiveRequest)(nil),     // 3: signer.v1.SignArchiveRequest
-	(*SignArchiveResponse)(nil),    // 4: signer.v1.SignArchiveResponse
-	(*GetTrustBundleRequest)(nil),  // 5: signer.v1.GetTrustBundleRequest
-	(*GetTrustBundleResponse)(nil), // 6: signer.v1.GetTrustBundleResponse
-	(*TrustCertificate)(nil),       // 7: signer.v1.TrustCertificate
-	(*LedgerEntry)(nil),            // 8: signer.v1.LedgerEntry
-	(*GetEntryRequest)(nil),        // 9: signer.v1.GetEntryRequest
-	(*GetEntryResponse)(nil),       // 10: signer.v1.GetEntryResponse
-	(*ListEntriesRequest)(nil),     // 11: signer.v1.ListEntriesRequest
-	(*ListEntriesResponse)(nil),    // 12: signer.v1.ListEntriesResponse
-	(*SignDigestRequest)(nil),      // 13: signer.v1.SignDigestRequest
-	(*SignDigestResponse)(nil),     // 14: signer.v1.SignDigestResponse
-	(*KeyVersion)(nil),             // 15: signer.v1.KeyVersion
-	(*Key)(nil),                    // 16: signer.v1.Key
-	(*BackendSpec)(nil),            // 17: signer.v1.BackendSpec
-	(*CreateKeyRequest)(nil),       // 18: signer.v1.CreateKeyRequest
-	(*CreateKeyResponse)(nil),      // 19: signer.v1.CreateKeyResponse
-	(*ListKeysRequest)(nil),        // 20: signer.v1.ListKeysRequest
-	(*ListKeysResponse)(nil),       // 21: signer.v1.ListKeysResponse
-	(*RotateKeyRequest)(nil),       // 22: signer.v1.RotateKeyRequest
-	(*RotateKeyResponse)(nil),      // 23: signer.v1.RotateKeyResponse
-	(*RetireKeyRequest)(nil),       // 24: signer.v1.RetireKeyRequest
-	(*RetireKeyResponse)(nil),      // 25: signer.v1.RetireKeyResponse
-	nil,                            // 26: signer.v1.BackendSpec.AttributesEntry
-	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
+	(Track)(0),                              // 0: signer.v1.Track
+	(KeyState)(0),                           // 1: signer.v1.KeyState
+	(*SignArchiveMetadata)(nil),             // 2: signer.v1.SignArchiveMetadata
+	(*SignArchiveRequest)(nil),              // 3: signer.v1.SignArchiveRequest
+	(*SignArchiveResponse)(nil),             // 4: signer.v1.SignArchiveResponse
+	(*GetTrustBundleRequest)(nil),           // 5: signer.v1.GetTrustBundleRequest
+	(*GetTrustBundleResponse)(nil),          // 6: signer.v1.GetTrustBundleResponse
+	(*TrustCertificate)(nil),                // 7: signer.v1.TrustCertificate
+	(*LedgerEntry)(nil),                     // 8: signer.v1.LedgerEntry
+	(*GetEntryRequest)(nil),                 // 9: signer.v1.GetEntryRequest
+	(*GetEntryResponse)(nil),                // 10: signer.v1.GetEntryResponse
+	(*ListEntriesRequest)(nil),              // 11: signer.v1.ListEntriesRequest
+	(*ListEntriesResponse)(nil),             // 12: signer.v1.ListEntriesResponse
+	(*SignDigestRequest)(nil),               // 13: signer.v1.SignDigestRequest
+	(*SignDigestResponse)(nil),              // 14: signer.v1.SignDigestResponse
+	(*KeyVersion)(nil),                      // 15: signer.v1.KeyVersion
+	(*Key)(nil),                             // 16: signer.v1.Key
+	(*BackendSpec)(nil),                     // 17: signer.v1.BackendSpec
+	(*CreateKeyRequest)(nil),                // 18: signer.v1.CreateKeyRequest
+	(*CreateKeyResponse)(nil),               // 19: signer.v1.CreateKeyResponse
+	(*ListKeysRequest)(nil),                 // 20: signer.v1.ListKeysRequest
+	(*ListKeysResponse)(nil),                // 21: signer.v1.ListKeysResponse
+	(*RotateKeyRequest)(nil),                // 22: signer.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),               // 23: signer.v1.RotateKeyResponse
+	(*RetireKeyRequest)(nil),                // 24: signer.v1.RetireKeyRequest
+	(*RetireKeyResponse)(nil),               // 25: signer.v1.RetireKeyResponse
+	nil,                                     // 26: signer.v1.BackendSpec.AttributesEntry
+	(*timestamppb.Timestamp)(nil),           // 27: google.protobuf.Timestamp
+	(RevocationFilter)(0),                   // 28: signer.v1.RevocationFilter
+	(*GetCheckpointRequest)(nil),            // 29: signer.v1.GetCheckpointRequest
+	(*ListCheckpointsRequest)(nil),          // 30: signer.v1.ListCheckpointsRequest
+	(*GetInclusionProofRequest)(nil),        // 31: signer.v1.GetInclusionProofRequest
+	(*GetConsistencyProofRequest)(nil),      // 32: signer.v1.GetConsistencyProofRequest
+	(*StreamLogEntriesRequest)(nil),         // 33: signer.v1.StreamLogEntriesRequest
+	(*ListSigningCertificatesRequest)(nil),  // 34: signer.v1.ListSigningCertificatesRequest
+	(*GetCheckpointResponse)(nil),           // 35: signer.v1.GetCheckpointResponse
+	(*ListCheckpointsResponse)(nil),         // 36: signer.v1.ListCheckpointsResponse
+	(*GetInclusionProofResponse)(nil),       // 37: signer.v1.GetInclusionProofResponse
+	(*GetConsistencyProofResponse)(nil),     // 38: signer.v1.GetConsistencyProofResponse
+	(*StreamLogEntriesResponse)(nil),        // 39: signer.v1.StreamLogEntriesResponse
+	(*ListSigningCertificatesResponse)(nil), // 40: signer.v1.ListSigningCertificatesResponse
 }
 var file_signer_v1_signer_proto_depIdxs = []int32{
 	0,  // 0: signer.v1.SignArchiveMetadata.track:type_name -> signer.v1.Track
@@ -2035,44 +2222,60 @@ var file_signer_v1_signer_proto_depIdxs = []int32{
 	0,  // 5: signer.v1.LedgerEntry.track:type_name -> signer.v1.Track
 	27, // 6: signer.v1.LedgerEntry.signed_at:type_name -> google.protobuf.Timestamp
 	8,  // 7: signer.v1.GetEntryResponse.entry:type_name -> signer.v1.LedgerEntry
-	8,  // 8: signer.v1.ListEntriesResponse.entries:type_name -> signer.v1.LedgerEntry
-	0,  // 9: signer.v1.SignDigestRequest.track:type_name -> signer.v1.Track
-	27, // 10: signer.v1.SignDigestResponse.signed_at:type_name -> google.protobuf.Timestamp
-	1,  // 11: signer.v1.KeyVersion.state:type_name -> signer.v1.KeyState
-	27, // 12: signer.v1.KeyVersion.certificate_not_after:type_name -> google.protobuf.Timestamp
-	27, // 13: signer.v1.KeyVersion.created_at:type_name -> google.protobuf.Timestamp
-	27, // 14: signer.v1.KeyVersion.retired_at:type_name -> google.protobuf.Timestamp
-	15, // 15: signer.v1.Key.versions:type_name -> signer.v1.KeyVersion
-	26, // 16: signer.v1.BackendSpec.attributes:type_name -> signer.v1.BackendSpec.AttributesEntry
-	17, // 17: signer.v1.CreateKeyRequest.backend:type_name -> signer.v1.BackendSpec
-	16, // 18: signer.v1.CreateKeyResponse.key:type_name -> signer.v1.Key
-	16, // 19: signer.v1.ListKeysResponse.keys:type_name -> signer.v1.Key
-	17, // 20: signer.v1.RotateKeyRequest.backend:type_name -> signer.v1.BackendSpec
-	16, // 21: signer.v1.RotateKeyResponse.key:type_name -> signer.v1.Key
-	16, // 22: signer.v1.RetireKeyResponse.key:type_name -> signer.v1.Key
-	3,  // 23: signer.v1.SignerService.SignArchive:input_type -> signer.v1.SignArchiveRequest
-	5,  // 24: signer.v1.SignerService.GetTrustBundle:input_type -> signer.v1.GetTrustBundleRequest
-	13, // 25: signer.v1.SignerService.SignDigest:input_type -> signer.v1.SignDigestRequest
-	18, // 26: signer.v1.KeyService.CreateKey:input_type -> signer.v1.CreateKeyRequest
-	20, // 27: signer.v1.KeyService.ListKeys:input_type -> signer.v1.ListKeysRequest
-	22, // 28: signer.v1.KeyService.RotateKey:input_type -> signer.v1.RotateKeyRequest
-	24, // 29: signer.v1.KeyService.RetireKey:input_type -> signer.v1.RetireKeyRequest
-	9,  // 30: signer.v1.LedgerService.GetEntry:input_type -> signer.v1.GetEntryRequest
-	11, // 31: signer.v1.LedgerService.ListEntries:input_type -> signer.v1.ListEntriesRequest
-	4,  // 32: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
-	6,  // 33: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
-	14, // 34: signer.v1.SignerService.SignDigest:output_type -> signer.v1.SignDigestResponse
-	19, // 35: signer.v1.KeyService.CreateKey:output_type -> signer.v1.CreateKeyResponse
-	21, // 36: signer.v1.KeyService.ListKeys:output_type -> signer.v1.ListKeysResponse
-	23, // 37: signer.v1.KeyService.RotateKey:output_type -> signer.v1.RotateKeyResponse
-	25, // 38: signer.v1.KeyService.RetireKey:output_type -> signer.v1.RetireKeyResponse
-	10, // 39: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
-	12, // 40: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
-	32, // [32:41] is the sub-list for method output_type
-	23, // [23:32] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	0,  // 8: signer.v1.ListEntriesRequest.track:type_name -> signer.v1.Track
+	27, // 9: signer.v1.ListEntriesRequest.signed_from:type_name -> google.protobuf.Timestamp
+	27, // 10: signer.v1.ListEntriesRequest.signed_to:type_name -> google.protobuf.Timestamp
+	28, // 11: signer.v1.ListEntriesRequest.revocation:type_name -> signer.v1.RevocationFilter
+	8,  // 12: signer.v1.ListEntriesResponse.entries:type_name -> signer.v1.LedgerEntry
+	0,  // 13: signer.v1.SignDigestRequest.track:type_name -> signer.v1.Track
+	27, // 14: signer.v1.SignDigestResponse.signed_at:type_name -> google.protobuf.Timestamp
+	1,  // 15: signer.v1.KeyVersion.state:type_name -> signer.v1.KeyState
+	27, // 16: signer.v1.KeyVersion.certificate_not_after:type_name -> google.protobuf.Timestamp
+	27, // 17: signer.v1.KeyVersion.created_at:type_name -> google.protobuf.Timestamp
+	27, // 18: signer.v1.KeyVersion.retired_at:type_name -> google.protobuf.Timestamp
+	15, // 19: signer.v1.Key.versions:type_name -> signer.v1.KeyVersion
+	26, // 20: signer.v1.BackendSpec.attributes:type_name -> signer.v1.BackendSpec.AttributesEntry
+	17, // 21: signer.v1.CreateKeyRequest.backend:type_name -> signer.v1.BackendSpec
+	16, // 22: signer.v1.CreateKeyResponse.key:type_name -> signer.v1.Key
+	16, // 23: signer.v1.ListKeysResponse.keys:type_name -> signer.v1.Key
+	17, // 24: signer.v1.RotateKeyRequest.backend:type_name -> signer.v1.BackendSpec
+	16, // 25: signer.v1.RotateKeyResponse.key:type_name -> signer.v1.Key
+	16, // 26: signer.v1.RetireKeyResponse.key:type_name -> signer.v1.Key
+	3,  // 27: signer.v1.SignerService.SignArchive:input_type -> signer.v1.SignArchiveRequest
+	5,  // 28: signer.v1.SignerService.GetTrustBundle:input_type -> signer.v1.GetTrustBundleRequest
+	13, // 29: signer.v1.SignerService.SignDigest:input_type -> signer.v1.SignDigestRequest
+	18, // 30: signer.v1.KeyService.CreateKey:input_type -> signer.v1.CreateKeyRequest
+	20, // 31: signer.v1.KeyService.ListKeys:input_type -> signer.v1.ListKeysRequest
+	22, // 32: signer.v1.KeyService.RotateKey:input_type -> signer.v1.RotateKeyRequest
+	24, // 33: signer.v1.KeyService.RetireKey:input_type -> signer.v1.RetireKeyRequest
+	9,  // 34: signer.v1.LedgerService.GetEntry:input_type -> signer.v1.GetEntryRequest
+	11, // 35: signer.v1.LedgerService.ListEntries:input_type -> signer.v1.ListEntriesRequest
+	29, // 36: signer.v1.LedgerService.GetCheckpoint:input_type -> signer.v1.GetCheckpointRequest
+	30, // 37: signer.v1.LedgerService.ListCheckpoints:input_type -> signer.v1.ListCheckpointsRequest
+	31, // 38: signer.v1.LedgerService.GetInclusionProof:input_type -> signer.v1.GetInclusionProofRequest
+	32, // 39: signer.v1.LedgerService.GetConsistencyProof:input_type -> signer.v1.GetConsistencyProofRequest
+	33, // 40: signer.v1.LedgerService.StreamLogEntries:input_type -> signer.v1.StreamLogEntriesRequest
+	34, // 41: signer.v1.LedgerService.ListSigningCertificates:input_type -> signer.v1.ListSigningCertificatesRequest
+	4,  // 42: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
+	6,  // 43: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
+	14, // 44: signer.v1.SignerService.SignDigest:output_type -> signer.v1.SignDigestResponse
+	19, // 45: signer.v1.KeyService.CreateKey:output_type -> signer.v1.CreateKeyResponse
+	21, // 46: signer.v1.KeyService.ListKeys:output_type -> signer.v1.ListKeysResponse
+	23, // 47: signer.v1.KeyService.RotateKey:output_type -> signer.v1.RotateKeyResponse
+	25, // 48: signer.v1.KeyService.RetireKey:output_type -> signer.v1.RetireKeyResponse
+	10, // 49: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
+	12, // 50: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
+	35, // 51: signer.v1.LedgerService.GetCheckpoint:output_type -> signer.v1.GetCheckpointResponse
+	36, // 52: signer.v1.LedgerService.ListCheckpoints:output_type -> signer.v1.ListCheckpointsResponse
+	37, // 53: signer.v1.LedgerService.GetInclusionProof:output_type -> signer.v1.GetInclusionProofResponse
+	38, // 54: signer.v1.LedgerService.GetConsistencyProof:output_type -> signer.v1.GetConsistencyProofResponse
+	39, // 55: signer.v1.LedgerService.StreamLogEntries:output_type -> signer.v1.StreamLogEntriesResponse
+	40, // 56: signer.v1.LedgerService.ListSigningCertificates:output_type -> signer.v1.ListSigningCertificatesResponse
+	42, // [42:57] is the sub-list for method output_type
+	27, // [27:42] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_signer_v1_signer_proto_init() }
@@ -2080,6 +2283,7 @@ func file_signer_v1_signer_proto_init() {
 	if File_signer_v1_signer_proto != nil {
 		return
 	}
+	file_signer_v1_ledger_proto_init()
 	file_signer_v1_signer_proto_msgTypes[1].OneofWrappers = []any{
 		(*SignArchiveRequest_Metadata)(nil),
 		(*SignArchiveRequest_Chunk)(nil),

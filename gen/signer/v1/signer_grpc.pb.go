@@ -445,20 +445,42 @@ var KeyService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	LedgerService_GetEntry_FullMethodName    = "/signer.v1.LedgerService/GetEntry"
-	LedgerService_ListEntries_FullMethodName = "/signer.v1.LedgerService/ListEntries"
+	LedgerService_GetEntry_FullMethodName                = "/signer.v1.LedgerService/GetEntry"
+	LedgerService_ListEntries_FullMethodName             = "/signer.v1.LedgerService/ListEntries"
+	LedgerService_GetCheckpoint_FullMethodName           = "/signer.v1.LedgerService/GetCheckpoint"
+	LedgerService_ListCheckpoints_FullMethodName         = "/signer.v1.LedgerService/ListCheckpoints"
+	LedgerService_GetInclusionProof_FullMethodName       = "/signer.v1.LedgerService/GetInclusionProof"
+	LedgerService_GetConsistencyProof_FullMethodName     = "/signer.v1.LedgerService/GetConsistencyProof"
+	LedgerService_StreamLogEntries_FullMethodName        = "/signer.v1.LedgerService/StreamLogEntries"
+	LedgerService_ListSigningCertificates_FullMethodName = "/signer.v1.LedgerService/ListSigningCertificates"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// LedgerService answers read-only queries over the signature ledger.
+// LedgerService answers read-only queries over the signature ledger and
+// serves its tamper-evident log: signed checkpoints, proofs and leaves
+// (docs/ledger.md).
 type LedgerServiceClient interface {
 	// GetEntry returns one ledger entry by its id.
 	GetEntry(ctx context.Context, in *GetEntryRequest, opts ...grpc.CallOption) (*GetEntryResponse, error)
 	// ListEntries returns entries in ascending id order, filtered and paginated.
 	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
+	// GetCheckpoint returns the latest signed checkpoint and the ledger key.
+	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
+	// ListCheckpoints returns stored signed checkpoints, smallest first.
+	ListCheckpoints(ctx context.Context, in *ListCheckpointsRequest, opts ...grpc.CallOption) (*ListCheckpointsResponse, error)
+	// GetInclusionProof proves a leaf is in a signed tree.
+	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves a signed tree extends a smaller one.
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
+	// StreamLogEntries streams the log's leaves and stored leaf hashes in
+	// index order, for auditors who recompute the tree.
+	StreamLogEntries(ctx context.Context, in *StreamLogEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamLogEntriesResponse], error)
+	// ListSigningCertificates returns every archive-signing key version's
+	// public key and certificate, to check ledger signatures with.
+	ListSigningCertificates(ctx context.Context, in *ListSigningCertificatesRequest, opts ...grpc.CallOption) (*ListSigningCertificatesResponse, error)
 }
 
 type ledgerServiceClient struct {
@@ -489,16 +511,101 @@ func (c *ledgerServiceClient) ListEntries(ctx context.Context, in *ListEntriesRe
 	return out, nil
 }
 
+func (c *ledgerServiceClient) GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCheckpointResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetCheckpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) ListCheckpoints(ctx context.Context, in *ListCheckpointsRequest, opts ...grpc.CallOption) (*ListCheckpointsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCheckpointsResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListCheckpoints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInclusionProofResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetInclusionProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, LedgerService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ledgerServiceClient) StreamLogEntries(ctx context.Context, in *StreamLogEntriesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamLogEntriesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LedgerService_ServiceDesc.Streams[0], LedgerService_StreamLogEntries_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamLogEntriesRequest, StreamLogEntriesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LedgerService_StreamLogEntriesClient = grpc.ServerStreamingClient[StreamLogEntriesResponse]
+
+func (c *ledgerServiceClient) ListSigningCertificates(ctx context.Context, in *ListSigningCertificatesRequest, opts ...grpc.CallOption) (*ListSigningCertificatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSigningCertificatesResponse)
+	err := c.cc.Invoke(ctx, LedgerService_ListSigningCertificates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
 //
-// LedgerService answers read-only queries over the signature ledger.
+// LedgerService answers read-only queries over the signature ledger and
+// serves its tamper-evident log: signed checkpoints, proofs and leaves
+// (docs/ledger.md).
 type LedgerServiceServer interface {
 	// GetEntry returns one ledger entry by its id.
 	GetEntry(context.Context, *GetEntryRequest) (*GetEntryResponse, error)
 	// ListEntries returns entries in ascending id order, filtered and paginated.
 	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
+	// GetCheckpoint returns the latest signed checkpoint and the ledger key.
+	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
+	// ListCheckpoints returns stored signed checkpoints, smallest first.
+	ListCheckpoints(context.Context, *ListCheckpointsRequest) (*ListCheckpointsResponse, error)
+	// GetInclusionProof proves a leaf is in a signed tree.
+	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves a signed tree extends a smaller one.
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
+	// StreamLogEntries streams the log's leaves and stored leaf hashes in
+	// index order, for auditors who recompute the tree.
+	StreamLogEntries(*StreamLogEntriesRequest, grpc.ServerStreamingServer[StreamLogEntriesResponse]) error
+	// ListSigningCertificates returns every archive-signing key version's
+	// public key and certificate, to check ledger signatures with.
+	ListSigningCertificates(context.Context, *ListSigningCertificatesRequest) (*ListSigningCertificatesResponse, error)
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -514,6 +621,24 @@ func (UnimplementedLedgerServiceServer) GetEntry(context.Context, *GetEntryReque
 }
 func (UnimplementedLedgerServiceServer) ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEntries not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
+}
+func (UnimplementedLedgerServiceServer) ListCheckpoints(context.Context, *ListCheckpointsRequest) (*ListCheckpointsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCheckpoints not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInclusionProof not implemented")
+}
+func (UnimplementedLedgerServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
+}
+func (UnimplementedLedgerServiceServer) StreamLogEntries(*StreamLogEntriesRequest, grpc.ServerStreamingServer[StreamLogEntriesResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamLogEntries not implemented")
+}
+func (UnimplementedLedgerServiceServer) ListSigningCertificates(context.Context, *ListSigningCertificatesRequest) (*ListSigningCertificatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSigningCertificates not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -572,6 +697,107 @@ func _LedgerService_ListEntries_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_GetCheckpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCheckpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetCheckpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetCheckpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetCheckpoint(ctx, req.(*GetCheckpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_ListCheckpoints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCheckpointsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListCheckpoints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListCheckpoints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListCheckpoints(ctx, req.(*ListCheckpointsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetInclusionProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInclusionProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetInclusionProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetInclusionProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetInclusionProof(ctx, req.(*GetInclusionProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LedgerService_StreamLogEntries_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamLogEntriesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LedgerServiceServer).StreamLogEntries(m, &grpc.GenericServerStream[StreamLogEntriesRequest, StreamLogEntriesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LedgerService_StreamLogEntriesServer = grpc.ServerStreamingServer[StreamLogEntriesResponse]
+
+func _LedgerService_ListSigningCertificates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSigningCertificatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).ListSigningCertificates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_ListSigningCertificates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).ListSigningCertificates(ctx, req.(*ListSigningCertificatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -587,7 +813,33 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListEntries",
 			Handler:    _LedgerService_ListEntries_Handler,
 		},
+		{
+			MethodName: "GetCheckpoint",
+			Handler:    _LedgerService_GetCheckpoint_Handler,
+		},
+		{
+			MethodName: "ListCheckpoints",
+			Handler:    _LedgerService_ListCheckpoints_Handler,
+		},
+		{
+			MethodName: "GetInclusionProof",
+			Handler:    _LedgerService_GetInclusionProof_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _LedgerService_GetConsistencyProof_Handler,
+		},
+		{
+			MethodName: "ListSigningCertificates",
+			Handler:    _LedgerService_ListSigningCertificates_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamLogEntries",
+			Handler:       _LedgerService_StreamLogEntries_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "signer/v1/signer.proto",
 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/softkms"
+	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/translog"
+)
+
+// devLedgerOrigin is the log origin of `signer dev`.
+const devLedgerOrigin = "appsign.dev/ledger"
+
+// ensureDevLedgerKey creates the dev ledger key (a software Ed25519 key) under
+// the data dir on first start and returns its signer. It is not in the key
+// store: dev's key list shows the signing key only.
+func ensureDevLedgerKey(ctx context.Context, reg *kms.Registry, dataDir string) (kms.Signer, error) {
+	path := filepath.Join(dataDir, "keys", "ledger.key")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := softkms.WriteKeyFile(path, priv); err != nil {
+			return nil, fmt.Errorf("create dev ledger key: %w", err)
+		}
+	}
+	s, err := reg.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": path}))
+	if err != nil {
+		return nil, fmt.Errorf("load dev ledger key: %w", err)
+	}
+	return s, nil
+}
+
+// ledgerSigner resolves keys.ledger: a key URI (it has a colon) is loaded
+// from its backend, anything else names a keystore key. Empty means none.
+func ledgerSigner(ctx context.Context, keys *keystore.Store, reg *kms.Registry, name string) (kms.Signer, error) {
+	switch {
+	case name == "":
+		return nil, nil
+	case strings.Contains(name, ":"):
+		uri, err := kms.ParseURI(name)
+		if err != nil {
+			return nil, fmt.Errorf("keys.ledger: %w", err)
+		}
+		s, err := reg.LoadSigner(ctx, uri)
+		if err != nil {
+			return nil, fmt.Errorf("keys.ledger: %w", err)
+		}
+		return s, nil
+	}
+	loaded, err := keys.Active(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("keys.ledger %q: %w", name, err)
+	}
+	return loaded.Signer, nil
+}
+
+// startLedgerLog gives the store's log its origin and ledger key and starts
+// the checkpoint publisher, which stops when ctx ends or the store closes.
+func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, interval time.Duration, log *slog.Logger) (*translog.Log, error) {
+	l, err := store.OpenLog(ctx, translog.Options{Origin: origin, Signer: signer, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if signer == nil {
+		log.Warn("no ledger key (keys.ledger): this replica appends but signs no checkpoints")
+		return l, nil
+	}
+	// A first checkpoint at once, so auditors have one before the first append.
+	// A log that fails its checks (translog.ErrCorrupt) gets no signature,
+	// but is still served, so auditors can find what is wrong.
+	if _, err := l.Checkpoint(ctx); err != nil {
+		log.Error("ledger checkpoint refused", "error", err.Error())
+	}
+	go l.Publish(ctx, translog.PublishOptions{Interval: interval})
+	return l, nil
+}

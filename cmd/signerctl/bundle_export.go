@@ -1,0 +1,201 @@
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/bundle"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/softkms"
+)
+
+type bundleExportOptions struct {
+	server, key, signerCert, out, revocationList string
+	version                                      uint64
+	roots, intermediates, crls                   []string
+}
+
+func newBundleExportCommand() *cobra.Command {
+	var o bundleExportOptions
+	cmd := &cobra.Command{
+		Use:   "export --key URI --signer-cert FILE --version N --out DIR [--roots FILE…] [--intermediates FILE…] [--revocation-list FILE] [--crl FILE…]",
+		Short: "Write a signed, versioned trust bundle directory",
+		Long: `Write DIR (which must not exist): the CA certificates, the manifest signer's
+certificate, optionally the signed revocation list and CRLs, manifest.json
+describing every file with its SHA-256 and SHA-512, manifest.sig (pure Ed25519
+over manifest.json by the key --key), and SHA256SUMS / SHA512SUMS.
+
+--key names the bundle-signing key: a key URI (softkms:path=/abs/file.key) or
+simply a key file path. --signer-cert is its certificate: a bundle-signing
+certificate (policy .1) under a root of the bundle, or the root itself.
+Without --roots/--intermediates the CAs come from the server's trust bundle
+(--server). --version must grow with every bundle you publish.
+
+Prints each root's SHA-256 fingerprint (publish it out of band for first
+installs) and the SHA-256 of SHA256SUMS.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBundleExport(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	serverFlag(cmd, &o.server)
+	f.StringVar(&o.key, "key", "", "bundle-signing key: URI or key file (required)")
+	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of --key, PEM (required)")
+	f.Uint64Var(&o.version, "version", 0, "bundle version, greater than the last one published (required)")
+	f.StringVar(&o.out, "out", "", "bundle directory to create (required)")
+	f.StringArrayVar(&o.roots, "roots", nil, "PEM file of root CA certificates (repeatable)")
+	f.StringArrayVar(&o.intermediates, "intermediates", nil, "PEM file of intermediate CA certificates (repeatable)")
+	f.StringVar(&o.revocationList, "revocation-list", "", "signed revocation list to include (revocation.json)")
+	f.StringArrayVar(&o.crls, "crl", nil, "DER CRL to include (repeatable)")
+	return cmd
+}
+
+func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
+	if o.key == "" || o.signerCert == "" || o.version == 0 || o.out == "" {
+		return usagef("--key, --signer-cert, --version and --out are required")
+	}
+	b := bundle.Bundle{Version: o.version}
+	var err error
+	if b.SignerCertificate, err = readOneCertificate(o.signerCert); err != nil {
+		return err
+	}
+	if len(o.roots) == 0 && len(o.intermediates) == 0 {
+		if b.Roots, b.Intermediates, err = serverCAs(cmd, o.server); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range o.roots {
+			cs, err := readPEMCertificates(p)
+			if err != nil {
+				return err
+			}
+			b.Roots = append(b.Roots, cs...)
+		}
+		for _, p := range o.intermediates {
+			cs, err := readPEMCertificates(p)
+			if err != nil {
+				return err
+			}
+			b.Intermediates = append(b.Intermediates, cs...)
+		}
+	}
+	if o.revocationList != "" {
+		if b.RevocationList, err = os.ReadFile(o.revocationList); err != nil {
+			return withCode(exitError, err)
+		}
+	}
+	for _, p := range o.crls {
+		der, err := os.ReadFile(p)
+		if err != nil {
+			return withCode(exitError, err)
+		}
+		b.CRLs = append(b.CRLs, der)
+	}
+	signer, closeSigner, err := loadKey(cmd, o.key)
+	if err != nil {
+		return err
+	}
+	defer closeSigner()
+	if err := bundle.Export(cmd.Context(), o.out, b, signer, time.Now()); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "wrote bundle version %d to %s\n", o.version, o.out)
+	for _, r := range b.Roots {
+		fmt.Fprintf(w, "root %q SHA-256 fingerprint %s\n", r.Subject.String(), colonHex(bundle.Fingerprint(r)))
+	}
+	sums, err := os.ReadFile(filepath.Join(o.out, bundle.SHA256SumsFile))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "sha256(%s) = %x\n", bundle.SHA256SumsFile, sha256.Sum256(sums))
+	return nil
+}
+
+// loadKey loads a signing key named by a URI or a plain key file path.
+// signerctl knows software keys only; HSM and KMS keys sign through the
+// server or their own tools.
+func loadKey(cmd *cobra.Command, s string) (kms.Signer, func(), error) {
+	var uri kms.URI
+	if strings.HasPrefix(s, softkms.Scheme+":") {
+		u, err := kms.ParseURI(s)
+		if err != nil {
+			return nil, nil, usagef("--key: %v", err)
+		}
+		uri = u
+	} else {
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			return nil, nil, usagef("--key: %v", err)
+		}
+		uri = kms.NewURI(softkms.Scheme, map[string]string{"path": abs})
+	}
+	reg, err := kms.NewRegistry(softkms.New(softkms.Options{PassphraseEnv: "SIGNER_KEY_PASSPHRASE"}))
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := reg.LoadSigner(cmd.Context(), uri)
+	if err != nil {
+		reg.Close()
+		return nil, nil, withCode(exitError, fmt.Errorf("--key: %w", err))
+	}
+	return signer, func() { signer.Close(); reg.Close() }, nil
+}
+
+// serverCAs returns the roots and intermediates of the server's trust bundle.
+func serverCAs(cmd *cobra.Command, server string) (roots, inters []*x509.Certificate, err error) {
+	conn, err := dial(server)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	resp, err := signerv1.NewSignerServiceClient(conn).GetTrustBundle(cmd.Context(), &signerv1.GetTrustBundleRequest{})
+	if err != nil {
+		return nil, nil, rpcError("get trust bundle", err)
+	}
+	for _, tc := range resp.GetCertificates() {
+		c, err := chain.ParseCertificatePEM([]byte(tc.GetPem()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trust bundle %s: %w", tc.GetFileName(), err)
+		}
+		if tc.GetRole() == chain.RoleRoot {
+			roots = append(roots, c)
+		} else {
+			inters = append(inters, c)
+		}
+	}
+	return roots, inters, nil
+}
+
+func readOneCertificate(path string) (*x509.Certificate, error) {
+	cs, err := readPEMCertificates(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) != 1 {
+		return nil, usagef("%s: want one certificate, found %d", path, len(cs))
+	}
+	return cs[0], nil
+}
+
+// colonHex prints a hex fingerprint as OpenSSL does (AA:BB:…).
+func colonHex(h string) string {
+	var b strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToUpper(h[i : i+2]))
+	}
+	return b.String()
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+)
+
+func newLedgerExportCommand() *cobra.Command {
+	var (
+		server, output, out string
+		quiet               bool
+		filter              ledgerFilter
+	)
+	cmd := &cobra.Command{
+		Use:   "export --server ADDR [filters] [--output json|csv] [--out FILE]",
+		Short: "Stream every matching ledger entry, as JSON lines or CSV",
+		Long: `Export streams every ledger entry matching the filters (all of them without
+filters), oldest first, as JSON lines (default) or CSV, to --out or stdout.
+A progress bar on stderr counts the entries (--quiet hides it).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "json" && output != "csv" {
+				return usagef("--output %q: use json or csv", output)
+			}
+			req, err := filter.request()
+			if err != nil {
+				return err
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			client := signerv1.NewLedgerServiceClient(conn)
+
+			var w io.Writer = cmd.OutOrStdout()
+			if out != "" {
+				f, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			// The log's size bounds the count (it also holds other events).
+			total := int64(-1)
+			if cp, err := client.GetCheckpoint(cmd.Context(), &signerv1.GetCheckpointRequest{}); err == nil {
+				total = cp.GetLogSize()
+			}
+			bar := newProgress(cmd.ErrOrStderr(), total, "exporting", quiet)
+			p := newEntryPrinter(w, output)
+			n := 0
+			for e, err := range listEntries(cmd.Context(), client, req, 0) {
+				if err != nil {
+					return err
+				}
+				if err := p.print(e); err != nil {
+					return err
+				}
+				n++
+				_ = bar.Add(1)
+			}
+			_ = bar.Finish()
+			if err := p.flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d entries\n", n)
+			return nil
+		},
+	}
+	serverFlag(cmd, &server)
+	filter.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&output, "output", "json", "json (one object per line) or csv")
+	f.StringVar(&out, "out", "", "file to write (default stdout)")
+	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+// newProgress returns a progress bar on w (a spinner when total is
+// unknown, -1), or a silent one.
+func newProgress(w io.Writer, total int64, what string, quiet bool) *progressbar.ProgressBar {
+	if quiet {
+		return progressbar.DefaultSilent(total, what)
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("entries"),
+		progressbar.OptionThrottle(200_000_000), // 200 ms
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/revocation"
+)
+
+func newRevokePublishCommand() *cobra.Command {
+	var server, out string
+	var next time.Duration
+	var latest bool
+	cmd := &cobra.Command{
+		Use:   "publish --server ADDR [--next-update DURATION] --out FILE",
+		Short: "Sign the next revocation list version and write it (revocation.json)",
+		Long: `Have the signer build the next version of the revocation list from every
+recorded revocation, sign it with the revocation signer and keep it; write it
+to FILE. Ship it in the next trust bundle (bundle export --revocation-list).
+With --latest, fetch the latest published list instead of publishing one.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usagef("--out FILE is required")
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			client := signerv1.NewTrustServiceClient(conn)
+			var data []byte
+			var version uint64
+			var issued, nextUpdate time.Time
+			if latest {
+				resp, err := client.GetRevocationList(cmd.Context(), &signerv1.GetRevocationListRequest{})
+				if err != nil {
+					return rpcError("get revocation list", err)
+				}
+				data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
+			} else {
+				resp, err := client.PublishRevocationList(cmd.Context(), &signerv1.PublishRevocationListRequest{NextUpdate: durationpb.New(next)})
+				if err != nil {
+					return rpcError("publish revocation list", err)
+				}
+				data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
+			}
+			if err := os.WriteFile(out, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revocation list version %d, issued %s, next update %s: wrote %s\n",
+				version, issued.Format(time.RFC3339), nextUpdate.Format(time.RFC3339), out)
+			return nil
+		},
+	}
+	serverFlag(cmd, &server)
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "file to write the signed list to (required)")
+	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the list stays fresh (at most 90 days)")
+	f.BoolVar(&latest, "latest", false, "fetch the latest published list instead of publishing a new one")
+	return cmd
+}
+
+func newRevokeCRLCommand() *cobra.Command {
+	var server, ca, out string
+	var next time.Duration
+	var latest bool
+	cmd := &cobra.Command{
+		Use:   "crl --server ADDR --ca NAME [--next-update DURATION] --out FILE",
+		Short: "Issue the next X.509 CRL of a CA (root, marketplace, private-build)",
+		Long: `Have the CA (by name: root, marketplace or private-build) sign its next CRL:
+the certificates it issued that are revoked, each from its effective time.
+Written as DER; check it with
+  openssl crl -inform DER -in FILE -CAfile CA.pem -noout
+With --latest, fetch the CA's latest CRL instead of issuing one.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ca == "" || out == "" {
+				return usagef("--ca NAME and --out FILE are required")
+			}
+			conn, err := dial(server)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			client := signerv1.NewTrustServiceClient(conn)
+			var der []byte
+			var number int64
+			if latest {
+				resp, err := client.GetCrl(cmd.Context(), &signerv1.GetCrlRequest{Ca: ca})
+				if err != nil {
+					return rpcError("get crl", err)
+				}
+				der, number = resp.GetCrl(), resp.GetNumber()
+			} else {
+				resp, err := client.IssueCrl(cmd.Context(), &signerv1.IssueCrlRequest{Ca: ca, NextUpdate: durationpb.New(next)})
+				if err != nil {
+					return rpcError("issue crl", err)
+				}
+				der, number = resp.GetCrl(), resp.GetNumber()
+			}
+			if err := os.WriteFile(out, der, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "CRL number %d of CA %s: wrote %s\n", number, ca, out)
+			return nil
+		},
+	}
+	serverFlag(cmd, &server)
+	f := cmd.Flags()
+	f.StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build (required)")
+	f.StringVar(&out, "out", "", "file to write the DER CRL to (required)")
+	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the CRL stays fresh (at most 90 days)")
+	f.BoolVar(&latest, "latest", false, "fetch the latest CRL instead of issuing a new one")
+	return cmd
+}
+
+func newRevokeShowCommand() *cobra.Command {
+	var truststore string
+	cmd := &cobra.Command{
+		Use:   "show --truststore DIR FILE",
+		Short: "Verify a signed revocation list against a trust store and print it",
+		Args:  exactArgs(1, "one revocation list FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if truststore == "" {
+				return usagef("--truststore DIR is required")
+			}
+			ts, err := chain.LoadTrustStore(truststore)
+			if err != nil {
+				return withCode(exitMalformed, err)
+			}
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			l, signer, err := revocation.VerifyTrusted(b, ts.Roots(), ts.Intermediates(), time.Now())
+			if l == nil {
+				return revocationFailure(err)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "revocation list %q version %d, issued %s, next update %s, signed by %q\n",
+				l.Issuer, l.Version, l.IssuedAt.Format(time.RFC3339), l.NextUpdate.Format(time.RFC3339), signer.Subject.String())
+			for _, a := range l.Archives {
+				fmt.Fprintf(w, "  archive %s (%s), ledger entry %d\n", a.SHA256, a.Reason, a.LedgerEntryID)
+			}
+			for _, c := range l.Certificates {
+				fmt.Fprintf(w, "  certificate %q serial %s (%s) from %s\n", c.Issuer, c.Serial, c.Reason, c.EffectiveFrom.Format(time.RFC3339Nano))
+			}
+			for _, k := range l.Keys {
+				fmt.Fprintf(w, "  key %s (%s) from %s\n", k.Fingerprint, k.Reason, k.EffectiveFrom.Format(time.RFC3339Nano))
+			}
+			if errors.Is(err, revocation.ErrStale) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&truststore, "truststore", "", "trust-store folder whose roots the list signer must chain to (required)")
+	return cmd
+}
+
+// revocationFailure gives a revocation-list error its exit status.
+func revocationFailure(err error) error {
+	switch {
+	case errors.Is(err, revocation.ErrBadSignature):
+		return withCode(exitBadSig, err)
+	case errors.Is(err, revocation.ErrUntrusted):
+		return withCode(exitUntrusted, err)
+	case errors.Is(err, revocation.ErrExpired):
+		return withCode(exitExpired, err)
+	case errors.Is(err, revocation.ErrMalformed):
+		return withCode(exitMalformed, err)
+	case errors.Is(err, revocation.ErrRollback), errors.Is(err, revocation.ErrStale), errors.Is(err, revocation.ErrRevoked):
+		return withCode(exitRevoked, err)
+	}
+	return err
+}

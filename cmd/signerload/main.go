@@ -1,0 +1,28 @@
+// Command signerload drives load against a signer on loopback and reports
+// throughput and latency percentiles, for `make bench` and capacity checks.
+//
+//	signerload --server 127.0.0.1:7420 --mode archive --size 1024 --concurrency 32 --duration 20s
+//	signerload --server 127.0.0.1:7420 --mode batch --batch-size 500 --concurrency 4 --duration 20s
+//
+// Every request has a fresh idempotency key, so each one is a new ledger
+// entry. Traffic goes to loopback addresses only, in plaintext, as `signer
+// dev` serves it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "signerload:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,211 @@
+package chain
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// This file holds the private-build profile (vendor certificates scoped to
+// app keys, and the CA that issues them) and the development PKI's extra
+// certificates: the private-build CA and the trust-metadata signers.
+
+// Origins of an app, each with its own verification policy.
+const (
+	OriginMarketplace  = "marketplace"
+	OriginPrivateBuild = "private-build"
+	OriginCustom       = "custom"
+)
+
+// PrivateBuildPolicyOID is the certificate policy of the private-build CA
+// and of every vendor certificate it issues: the signer's UUID arc
+// (revocation.PolicyArc) + ".3".
+const PrivateBuildPolicyOID = "2.25.295465786072241152305637901735596287484.3"
+
+// AppKeyURIPrefix starts each URI subject alternative name of a vendor
+// certificate; the rest is one app key the certificate may sign private
+// builds of, e.g. "urn:appsign:app-key:com.example.timesheets".
+const AppKeyURIPrefix = "urn:appsign:app-key:"
+
+// DevPrivateBuildCN is the development private-build CA's common name.
+const DevPrivateBuildCN = "signer dev private-build CA"
+
+// ErrOutOfScope reports a private-build certificate used for an app key it
+// is not scoped to, or with no app key to check.
+var ErrOutOfScope = errors.New("app key outside the certificate's scope")
+
+// PrivateBuildPolicy returns PrivateBuildPolicyOID parsed.
+func PrivateBuildPolicy() x509.OID {
+	oid, err := x509.ParseOID(PrivateBuildPolicyOID)
+	if err != nil {
+		panic("chain: bad built-in OID")
+	}
+	return oid
+}
+
+// NewPrivateBuildCA issues the private-build intermediate CA for pub under
+// root (MaxPathLen 0, the private-build policy). It is a sibling of the
+// marketplace CA, so a compromise of one does not touch the other, and
+// customers need no trust-store change: the chain ends at the same root.
+func NewPrivateBuildCA(rand io.Reader, root *x509.Certificate, rootKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if err := checkIssuer(root, rootKey, true); err != nil {
+		return nil, fmt.Errorf("chain: issue private-build CA: %w", err)
+	}
+	tmpl, err := template(rand, pub, cn, now, validity)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue private-build CA: %w", err)
+	}
+	tmpl.IsCA = true
+	tmpl.MaxPathLen = 0
+	tmpl.MaxPathLenZero = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+	tmpl.Policies = []x509.OID{PrivateBuildPolicy()}
+	capNotAfter(tmpl, root)
+	return create(rand, tmpl, root, pub, rootKey, "private-build CA")
+}
+
+// NewPrivateBuildCertificate issues a vendor's code-signing certificate for
+// pub (the vendor's own key) under the private-build CA, scoped to appKeys:
+// one URI SAN AppKeyURIPrefix+key each, and the private-build policy.
+func NewPrivateBuildCertificate(rand io.Reader, ca *x509.Certificate, caKey crypto.Signer, pub ed25519.PublicKey, vendor string, appKeys []string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if err := checkIssuer(ca, caKey, false); err != nil {
+		return nil, fmt.Errorf("chain: issue private-build certificate: %w", err)
+	}
+	if len(appKeys) == 0 {
+		return nil, fmt.Errorf("chain: issue private-build certificate: %w: no app keys", ErrOutOfScope)
+	}
+	tmpl, err := template(rand, pub, "private build: "+vendor, now, validity)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue private-build certificate: %w", err)
+	}
+	for _, k := range appKeys {
+		u, err := url.Parse(AppKeyURIPrefix + k)
+		if err != nil || strings.ContainsAny(k, " /?#") {
+			return nil, fmt.Errorf("chain: issue private-build certificate: app key %q cannot be a URI", k)
+		}
+		tmpl.URIs = append(tmpl.URIs, u)
+	}
+	tmpl.Subject.OrganizationalUnit = []string{vendor}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	tmpl.Policies = []x509.OID{PrivateBuildPolicy()}
+	capNotAfter(tmpl, ca)
+	return create(rand, tmpl, ca, pub, caKey, "private-build certificate")
+}
+
+// AppKeyScope returns the app keys a certificate is scoped to and whether
+// it is a private-build certificate at all (policy or app-key URIs).
+func AppKeyScope(c *x509.Certificate) (appKeys []string, scoped bool) {
+	scoped = slices.ContainsFunc(c.Policies, PrivateBuildPolicy().Equal)
+	for _, u := range c.URIs {
+		if s := u.String(); strings.HasPrefix(s, AppKeyURIPrefix) {
+			appKeys = append(appKeys, strings.TrimPrefix(s, AppKeyURIPrefix))
+			scoped = true
+		}
+	}
+	return appKeys, scoped
+}
+
+// OriginOf names the origin of a verified signature: custom when the
+// certificate came from the trust store or signed itself, private-build
+// for a scoped certificate, marketplace otherwise.
+func OriginOf(r *Result) string {
+	switch {
+	case r == nil || r.Certificate == nil:
+		return ""
+	case r.FromTrustStore || isSelfSigned(r.Certificate):
+		return OriginCustom
+	}
+	if _, scoped := AppKeyScope(r.Certificate); scoped {
+		return OriginPrivateBuild
+	}
+	return OriginMarketplace
+}
+
+// CheckAppKeyScope enforces a private-build certificate's scope: appKey
+// must be one of its app keys. A certificate without scope passes.
+func CheckAppKeyScope(c *x509.Certificate, appKey string) error {
+	keys, scoped := AppKeyScope(c)
+	switch {
+	case !scoped:
+		return nil
+	case len(keys) == 0:
+		return fmt.Errorf("%w: private-build certificate %q names no app key", ErrOutOfScope, c.Subject)
+	case appKey == "":
+		return fmt.Errorf("%w: private-build certificate %q is scoped to app keys %s; name the app being installed (--app-key)", ErrOutOfScope, c.Subject, strings.Join(keys, ", "))
+	case !slices.Contains(keys, appKey):
+		return fmt.Errorf("%w: private-build certificate %q may sign %s, not %s", ErrOutOfScope, c.Subject, strings.Join(keys, ", "), appKey)
+	}
+	return nil
+}
+
+// DevIssued is a development key and the certificate the dev root issued
+// for it.
+type DevIssued struct {
+	Cert     *x509.Certificate
+	KeyPath  string
+	CertPath string
+}
+
+// IssueFunc issues a certificate for pub under the dev root.
+type IssueFunc func(root *x509.Certificate, rootKey ed25519.PrivateKey, pub ed25519.PublicKey) (*x509.Certificate, error)
+
+// EnsureDevIssued creates (once) dir/keys/name.key and dir/pki/name.crt,
+// a certificate issued by the dev root of EnsureDevPKI, which must have
+// run first. Like EnsureDevPKI it re-issues a certificate within
+// RenewWindow of expiry, one not issued by the current root, or (for a
+// leaf) one for another key; a CA certificate for another key is an error.
+func EnsureDevIssued(rand io.Reader, dir, name string, isCA bool, now time.Time, issue IssueFunc) (*DevIssued, error) {
+	rootKey, err := loadDevKey(filepath.Join(dir, "keys", "root-ca.key"))
+	if err != nil {
+		return nil, err
+	}
+	root, err := loadDevCert(filepath.Join(dir, "pki", "root-ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	e := devEntry{filepath.Join(dir, "keys", name+".key"), filepath.Join(dir, "pki", name+".crt"), name, 0}
+	key, err := ensureDevKey(rand, e, isCA)
+	if err != nil {
+		return nil, err
+	}
+	mint := func() (*x509.Certificate, error) { return issue(root, rootKey, key.Public().(ed25519.PublicKey)) }
+	cert, err := ensureDevCert(e, key, now, isCA, mint)
+	if err != nil {
+		return nil, err
+	}
+	if cert.CheckSignatureFrom(root) != nil {
+		if cert, err = issueDevCert(e, mint); err != nil {
+			return nil, err
+		}
+	}
+	return &DevIssued{Cert: cert, KeyPath: e.keyPath, CertPath: e.certPath}, nil
+}
+
+// EnsureDevPrivateBuildCA is EnsureDevIssued for the private-build CA
+// ("private-build-ca", DevIntermediateValidity).
+func EnsureDevPrivateBuildCA(rand io.Reader, dir string, now time.Time) (*DevIssued, error) {
+	return EnsureDevIssued(rand, dir, "private-build-ca", true, now, func(root *x509.Certificate, rootKey ed25519.PrivateKey, pub ed25519.PublicKey) (*x509.Certificate, error) {
+		return NewPrivateBuildCA(rand, root, rootKey, pub, DevPrivateBuildCN, now, DevIntermediateValidity)
+	})
+}
+
+func loadDevCert(path string) (*x509.Certificate, error) {
+	b, err := readTrustFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("chain: dev pki: %w", err)
+	}
+	c, err := ParseCertificatePEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("chain: dev pki: %s: %w", path, err)
+	}
+	return c, nil
+}

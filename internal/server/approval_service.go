@@ -1,0 +1,138 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/auth"
+)
+
+// Actions that need a second security admin's approval.
+const (
+	ActionRotateCAKey = "rotate-ca-key"
+	ActionRevokeKey   = "revoke-key"
+	ActionRevokeCA    = "revoke-ca-certificate"
+)
+
+type approvalService struct {
+	signerv1.UnimplementedApprovalServiceServer
+	cfg *Config
+}
+
+// RequestApproval implements signerv1.ApprovalServiceServer.
+func (s *approvalService) RequestApproval(ctx context.Context, req *signerv1.RequestApprovalRequest) (*signerv1.RequestApprovalResponse, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, "RequestApproval", err)
+	}
+	switch req.GetAction() {
+	case ActionRotateCAKey, ActionRevokeKey, ActionRevokeCA:
+	default:
+		return nil, s.fail(ctx, "RequestApproval", invalidArg("action %q: use %s, %s or %s", req.GetAction(), ActionRotateCAKey, ActionRevokeKey, ActionRevokeCA))
+	}
+	a, err := s.cfg.Approvals.Request(ctx, id, auth.ApprovalRequest{Action: req.GetAction(), Target: req.GetTarget(), Reason: req.GetReason()})
+	if err != nil {
+		return nil, s.fail(ctx, "RequestApproval", err)
+	}
+	return &signerv1.RequestApprovalResponse{Approval: approvalProto(a)}, nil
+}
+
+// Approve implements signerv1.ApprovalServiceServer.
+func (s *approvalService) Approve(ctx context.Context, req *signerv1.ApproveRequest) (*signerv1.ApproveResponse, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, "Approve", err)
+	}
+	a, err := s.cfg.Approvals.Approve(ctx, id, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, "Approve", err)
+	}
+	return &signerv1.ApproveResponse{Approval: approvalProto(a)}, nil
+}
+
+// GetApproval implements signerv1.ApprovalServiceServer.
+func (s *approvalService) GetApproval(ctx context.Context, req *signerv1.GetApprovalRequest) (*signerv1.GetApprovalResponse, error) {
+	a, err := s.cfg.Approvals.Get(ctx, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, "GetApproval", err)
+	}
+	return &signerv1.GetApprovalResponse{Approval: approvalProto(a)}, nil
+}
+
+func (s *approvalService) fail(ctx context.Context, method string, err error) error {
+	return toStatus(ctx, s.cfg.Logger, method, approvalError(err))
+}
+
+// approvalError maps the approval sentinels to client errors with their
+// own (fixed, identity-free) texts.
+func approvalError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "auth: ")
+	switch {
+	case errors.Is(err, auth.ErrInvalidApproval):
+		return clientErrorf(codes.InvalidArgument, "%s", msg)
+	case errors.Is(err, auth.ErrApprovalNotFound):
+		return clientErrorf(codes.NotFound, "approval not found")
+	case errors.Is(err, auth.ErrSelfApproval):
+		return clientErrorf(codes.PermissionDenied, "an approval must come from a second security admin, not the one who requested it")
+	case errors.Is(err, auth.ErrAlreadyApproved), errors.Is(err, auth.ErrAlreadyConsumed):
+		return clientErrorf(codes.FailedPrecondition, "%s", msg)
+	case errors.Is(err, auth.ErrNotApproved), errors.Is(err, auth.ErrApprovalExpired), errors.Is(err, auth.ErrApprovalMismatch):
+		return clientErrorf(codes.FailedPrecondition, "%s", msg)
+	}
+	return err
+}
+
+// identity is the authenticated caller; every approval names its people.
+func identity(ctx context.Context) (auth.Identity, error) {
+	id, ok := auth.IdentityFromContext(ctx)
+	if !ok {
+		return auth.Identity{}, clientErrorf(codes.Unauthenticated, "no caller identity")
+	}
+	return id, nil
+}
+
+// requireApproval uses up the approval named by approvalID for action on
+// target, or explains what is missing. It runs before the action, so an
+// approval is never used twice even if the action then fails.
+func (c *Config) requireApproval(ctx context.Context, approvalID, action, target string) error {
+	if c.SingleOperator {
+		c.Logger.WarnContext(ctx, "two-person approval waived (single-operator dev mode)", "action", action, "target", target)
+		return nil
+	}
+	if c.Approvals == nil {
+		return clientErrorf(codes.FailedPrecondition, "%s needs a two-person approval, and this server has no approval store configured", action)
+	}
+	if approvalID == "" {
+		return clientErrorf(codes.FailedPrecondition,
+			"%s of %q needs a second security admin: request an approval (action %s, target %s), have another admin approve it, then pass its id",
+			action, target, action, target)
+	}
+	id, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Approvals.Consume(ctx, id, approvalID, action, target); err != nil {
+		return approvalError(err)
+	}
+	return nil
+}
+
+func approvalProto(a auth.Approval) *signerv1.Approval {
+	ts := func(t time.Time) *timestamppb.Timestamp {
+		if t.IsZero() {
+			return nil
+		}
+		return timestamppb.New(t)
+	}
+	return &signerv1.Approval{
+		Id: a.ID, Action: a.Action, Target: a.Target, Reason: a.Reason,
+		RequestedBy: a.RequestedBy, RequestedAt: ts(a.RequestedAt), ExpiresAt: ts(a.ExpiresAt),
+		ApprovedBy: a.ApprovedBy, ApprovedAt: ts(a.ApprovedAt), ConsumedAt: ts(a.ConsumedAt),
+	}
+}

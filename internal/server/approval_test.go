@@ -1,0 +1,254 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/auth/approvalpg"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/softkms"
+	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/pgtest"
+	"github.com/appsign/signer/internal/revocationstore"
+	"github.com/appsign/signer/internal/server"
+)
+
+// asAdmin makes the call as the named security admin (the test stands in
+// for the mTLS authenticator, which has its own tests).
+func asAdmin(ctx context.Context, name string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "x-test-admin", name)
+}
+
+func adminFromMetadata(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-test-admin")) == 1 {
+		ctx = auth.ContextWithIdentity(ctx, auth.Identity{Subject: "spiffe://appsign/security-admin/" + md.Get("x-test-admin")[0], Roles: []auth.Role{auth.RoleSecurityAdmin}})
+	}
+	return h(ctx, req)
+}
+
+// TestCAKeyRotationNeedsTwoAdmins: rotating a CA key needs an approval that
+// a second admin approved; it is used up by the rotation.
+func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	if err := ledger.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	store, err := ledger.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dir := t.TempDir()
+	pki, err := chain.EnsureDevPKI(rand.Reader, dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := softkms.ReadKeyFile(filepath.Join(dir, "keys", "marketplace-ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "more-keys")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := keystore.New(store.Pool(), reg, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: time.Hour, Rand: rand.Reader}, keystore.Options{})
+	t.Cleanup(func() { keys.Close() })
+	if _, err := keys.Import(ctx, "signing", keystore.RoleArchiveSigning, kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath}), pki.Signing, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Create(ctx, "ledger-ca", keystore.RoleCA, keystore.BackendSpec{Scheme: softkms.Scheme}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
+		Approvals: approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Trust:     server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
+		Caller:    auth.Caller,
+	}, grpc.ChainUnaryInterceptor(adminFromMetadata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	go srv.GRPC.Serve(lis)
+	t.Cleanup(srv.GRPC.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	keysC, approvals := signerv1.NewKeyServiceClient(conn), signerv1.NewApprovalServiceClient(conn)
+	alice, bob := asAdmin(ctx, "alice"), asAdmin(ctx, "bob")
+
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca"}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "second security admin") {
+		t.Fatalf("CA rotation without approval: %v, want FailedPrecondition", err)
+	}
+	req, err := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: "ledger-ca", Reason: "scheduled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := req.GetApproval().GetId()
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: id}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("rotation with an unapproved approval: %v, want FailedPrecondition", err)
+	}
+	if _, err := approvals.Approve(alice, &signerv1.ApproveRequest{Id: id}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("self-approval: %v, want PermissionDenied", err)
+	}
+	ok, err := approvals.Approve(bob, &signerv1.ApproveRequest{Id: id})
+	if err != nil || !strings.HasSuffix(ok.GetApproval().GetApprovedBy(), "/bob") || !strings.HasSuffix(ok.GetApproval().GetRequestedBy(), "/alice") {
+		t.Fatalf("approve by a second admin: %v, %v", ok, err)
+	}
+	other, _ := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: "other-ca"})
+	_, _ = approvals.Approve(bob, &signerv1.ApproveRequest{Id: other.GetApproval().GetId()})
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: other.GetApproval().GetId()}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("approval for another target: %v, want FailedPrecondition", err)
+	}
+	rotated, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: id})
+	if err != nil || len(rotated.GetKey().GetVersions()) != 2 {
+		t.Fatalf("approved rotation: %v, %v", rotated, err)
+	}
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: id}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("reused approval: %v, want FailedPrecondition", err)
+	}
+	// Archive-signing keys rotate without a second admin.
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "signing", Backend: &signerv1.BackendSpec{Scheme: softkms.Scheme}}); err != nil {
+		t.Fatalf("archive-signing rotation: %v", err)
+	}
+}
+
+// TestRevocationNeedsTwoAdmins: revoking a key or a CA certificate needs a
+// second admin's approval for exactly that target; a signing certificate
+// does not; the revocation is logged in the ledger's transparency log.
+func TestRevocationNeedsTwoAdmins(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	if err := ledger.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	store, err := ledger.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	dir := t.TempDir()
+	now := time.Now()
+	pki, err := chain.EnsureDevPKI(rand.Reader, dir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "keys")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := server.NewDevTrust(ctx, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{
+		Ledger: store, Keys: server.StaticKeys{Key: &server.SigningKey{ID: "signing", Version: 1, Signer: mustLoad(t, reg, pki.SigningKeyPath), Cert: pki.Signing}},
+		Approvals:  approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		TrustAdmin: trust.Admin,
+		Trust:      server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
+		Caller:     auth.Caller,
+	}, grpc.ChainUnaryInterceptor(adminFromMetadata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	go srv.GRPC.Serve(lis)
+	t.Cleanup(srv.GRPC.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	trustC, approvals := signerv1.NewTrustServiceClient(conn), signerv1.NewApprovalServiceClient(conn)
+	alice, bob := asAdmin(ctx, "alice"), asAdmin(ctx, "bob")
+	approve := func(action, target string) string {
+		t.Helper()
+		r, err := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: "drill"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := approvals.Approve(bob, &signerv1.ApproveRequest{Id: r.GetApproval().GetId()}); err != nil {
+			t.Fatal(err)
+		}
+		return r.GetApproval().GetId()
+	}
+	from := timestamppb.New(now.Add(-time.Minute))
+	sum := sha256.Sum256(pki.Signing.RawSubjectPublicKeyInfo)
+	fp := hex.EncodeToString(sum[:])
+	sizeBefore := logSize(t, store)
+
+	key := &signerv1.RevokeKeyRequest{Fingerprint: fp, EffectiveFrom: from, Reason: "key-compromise"}
+	if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "second security admin") {
+		t.Fatalf("key revocation without approval: %v, want FailedPrecondition", err)
+	}
+	key.ApprovalId = approve(server.ActionRevokeKey, strings.Repeat("0", 64))
+	if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("key revocation with an approval for another key: %v, want FailedPrecondition", err)
+	}
+	key.ApprovalId = approve(server.ActionRevokeKey, fp)
+	if r, err := trustC.RevokeKey(alice, key); err != nil || !r.GetChanged() {
+		t.Fatalf("approved key revocation: %v, %v", r, err)
+	}
+
+	ca := &signerv1.RevokeCertificateRequest{Issuer: pki.Intermediate.Issuer.String(), Serial: pki.Intermediate.SerialNumber.Text(16), EffectiveFrom: from, Reason: "ca-compromise"}
+	if _, err := trustC.RevokeCertificate(alice, ca); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("CA revocation by issuer and serial without approval: %v, want FailedPrecondition", err)
+	}
+	ca.ApprovalId = approve(server.ActionRevokeCA, pki.Intermediate.SerialNumber.Text(16))
+	if _, err := trustC.RevokeCertificate(alice, ca); err != nil {
+		t.Fatalf("approved CA revocation: %v", err)
+	}
+	// A leaf certificate needs no second admin.
+	leaf := &signerv1.RevokeCertificateRequest{Certificate: chain.CertificatePEM(pki.Signing), EffectiveFrom: from, Reason: "superseded"}
+	if _, err := trustC.RevokeCertificate(alice, leaf); err != nil {
+		t.Fatalf("signing certificate revocation: %v", err)
+	}
+	// Three revocations, three log leaves.
+	if got := logSize(t, store); got != sizeBefore+3 {
+		t.Fatalf("log grew from %d to %d leaves, want +3 (one per revocation)", sizeBefore, got)
+	}
+}
+
+func mustLoad(t *testing.T, reg *kms.Registry, path string) kms.Signer {
+	t.Helper()
+	s, err := reg.LoadSigner(t.Context(), kms.NewURI(softkms.Scheme, map[string]string{"path": path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func logSize(t *testing.T, store *ledger.Store) int64 {
+	t.Helper()
+	tree, err := store.Log().Size(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree.N
+}

@@ -1,0 +1,315 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/revocation"
+	"github.com/appsign/signer/internal/revocationstore"
+)
+
+// maxAffectedListed bounds the ledger entries a revocation response
+// carries in full; the event in the store lists all of them.
+const maxAffectedListed = 10000
+
+// RevokeSignature implements signerv1.TrustServiceServer.
+func (s *trustService) RevokeSignature(ctx context.Context, req *signerv1.RevokeSignatureRequest) (*signerv1.RevokeSignatureResponse, error) {
+	resp, err := s.revokeSignature(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.cfg.Logger, "RevokeSignature", trustError(err))
+	}
+	return resp, nil
+}
+
+func (s *trustService) revokeSignature(ctx context.Context, req *signerv1.RevokeSignatureRequest) (*signerv1.RevokeSignatureResponse, error) {
+	reason, err := parseReason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	var t revocationstore.ArchiveTarget
+	switch {
+	case req.GetLedgerEntryId() > 0:
+		t.LedgerEntryID = req.GetLedgerEntryId()
+	case len(req.GetSha256()) == sha256.Size:
+		t.SHA256 = hex.EncodeToString(req.GetSha256())
+	default:
+		return nil, invalidArg("name the archive: a positive ledger_entry_id or a 32-byte sha256")
+	}
+	r, _, ids, err := s.admin.Store.RevokeArchive(ctx, t, reason, s.caller(ctx))
+	if err != nil {
+		return nil, err
+	}
+	affected, err := s.entries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &signerv1.RevokeSignatureResponse{Revocation: revocationProto(r), Affected: affected}, nil
+}
+
+// RevokeCertificate implements signerv1.TrustServiceServer.
+func (s *trustService) RevokeCertificate(ctx context.Context, req *signerv1.RevokeCertificateRequest) (*signerv1.RevokeCertificateResponse, error) {
+	resp, err := s.revokeCertificate(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.cfg.Logger, "RevokeCertificate", trustError(err))
+	}
+	return resp, nil
+}
+
+func (s *trustService) revokeCertificate(ctx context.Context, req *signerv1.RevokeCertificateRequest) (*signerv1.RevokeCertificateResponse, error) {
+	reason, err := parseReason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEffectiveFrom() == nil {
+		return nil, invalidArg("effective_from is required: signatures made at or after it are revoked")
+	}
+	var (
+		t    revocationstore.CertificateTarget
+		isCA bool
+	)
+	if len(req.GetCertificate()) > 0 {
+		c, err := parseCertificateBytes(req.GetCertificate())
+		if err != nil {
+			return nil, err
+		}
+		t = revocationstore.CertificateTarget{Issuer: c.Issuer.String(), Serial: hex.EncodeToString(c.SerialNumber.Bytes()), Subject: c.Subject.String()}
+		isCA = c.IsCA
+	} else {
+		n, ok := new(big.Int).SetString(req.GetSerial(), 16)
+		if req.GetIssuer() == "" || !ok || n.Sign() <= 0 {
+			return nil, invalidArg("name the certificate: certificate (DER or PEM), or issuer (DN) and serial (hex)")
+		}
+		t = revocationstore.CertificateTarget{Issuer: req.GetIssuer(), Serial: hex.EncodeToString(n.Bytes())}
+	}
+	// A CA certificate's revocation takes down everything under it: a
+	// second security admin must agree.
+	if isCA || s.knownCA(t) {
+		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeCA, serialNumber(t.Serial).Text(16)); err != nil {
+			return nil, err
+		}
+	}
+	match := s.pathMatcher(func(c *x509.Certificate) bool {
+		return c.Issuer.String() == t.Issuer && strings.EqualFold(hex.EncodeToString(c.SerialNumber.Bytes()), strings.TrimLeft(t.Serial, "0"))
+	})
+	r, changed, ids, err := s.admin.Store.RevokeCertificate(ctx, t, req.GetEffectiveFrom().AsTime(), reason, s.caller(ctx), match)
+	if err != nil {
+		return nil, err
+	}
+	affected, err := s.entries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &signerv1.RevokeCertificateResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected}, nil
+}
+
+// knownCA reports whether t names one of the service's CA certificates:
+// those it publishes in trust bundles and those it holds keys for.
+func (s *trustService) knownCA(t revocationstore.CertificateTarget) bool {
+	var cas []*x509.Certificate
+	cas = append(cas, s.cfg.Trust.Roots...)
+	cas = append(cas, s.cfg.Trust.Intermediates...)
+	for _, c := range s.admin.CAs {
+		cas = append(cas, c.Cert)
+	}
+	for _, c := range cas {
+		if c.Issuer.String() == t.Issuer && c.SerialNumber.Cmp(serialNumber(t.Serial)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// serialNumber parses a hex serial; a malformed one is -1, which no
+// certificate has.
+func serialNumber(hexSerial string) *big.Int {
+	n, ok := new(big.Int).SetString(hexSerial, 16)
+	if !ok {
+		return big.NewInt(-1)
+	}
+	return n
+}
+
+// RevokeKey implements signerv1.TrustServiceServer.
+func (s *trustService) RevokeKey(ctx context.Context, req *signerv1.RevokeKeyRequest) (*signerv1.RevokeKeyResponse, error) {
+	resp, err := s.revokeKey(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.cfg.Logger, "RevokeKey", trustError(err))
+	}
+	return resp, nil
+}
+
+func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyRequest) (*signerv1.RevokeKeyResponse, error) {
+	reason, err := parseReason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEffectiveFrom() == nil {
+		return nil, invalidArg("effective_from is required: signatures made at or after it are revoked")
+	}
+	fp, subject := strings.ToLower(req.GetFingerprint()), ""
+	if len(req.GetCertificate()) > 0 {
+		c, err := parseCertificateBytes(req.GetCertificate())
+		if err != nil {
+			return nil, err
+		}
+		fp, subject = keyFingerprint(c), c.Subject.String()
+	}
+	if b, err := hex.DecodeString(fp); err != nil || len(b) != sha256.Size {
+		return nil, invalidArg("name the key: a certificate for it, or fingerprint (64 hex digits, SHA-256 of the DER SubjectPublicKeyInfo)")
+	}
+	// Revoking a key revokes every signature it made from effective_from
+	// on, across apps: a second security admin must agree.
+	if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeKey, fp); err != nil {
+		return nil, err
+	}
+	match := s.pathMatcher(func(c *x509.Certificate) bool { return keyFingerprint(c) == fp })
+	r, changed, ids, err := s.admin.Store.RevokeKey(ctx, fp, subject, req.GetEffectiveFrom().AsTime(), reason, s.caller(ctx), match)
+	if err != nil {
+		return nil, err
+	}
+	affected, err := s.entries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &signerv1.RevokeKeyResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected}, nil
+}
+
+// ListRevocations implements signerv1.TrustServiceServer.
+func (s *trustService) ListRevocations(ctx context.Context, _ *signerv1.ListRevocationsRequest) (*signerv1.ListRevocationsResponse, error) {
+	revs, err := s.admin.Store.List(ctx)
+	if err != nil {
+		return nil, toStatus(ctx, s.cfg.Logger, "ListRevocations", trustError(err))
+	}
+	resp := &signerv1.ListRevocationsResponse{}
+	for _, r := range revs {
+		resp.Revocations = append(resp.Revocations, revocationProto(r))
+	}
+	return resp, nil
+}
+
+// pathMatcher returns a matcher that selects signatures whose certificate,
+// or a CA on its path to a root the service knows, satisfies hit: so an
+// entry for an intermediate CA revokes what it issued.
+func (s *trustService) pathMatcher(hit func(*x509.Certificate) bool) revocationstore.Matcher {
+	cas := append(append([]*x509.Certificate(nil), s.cfg.Trust.Intermediates...), s.cfg.Trust.Roots...)
+	for _, ca := range s.admin.CAs {
+		cas = append(cas, ca.Cert)
+	}
+	return func(sc revocationstore.SignedCert) bool {
+		c := sc.Cert
+		for depth := 0; c != nil && depth < 4; depth++ {
+			if hit(c) {
+				return true
+			}
+			var parent *x509.Certificate
+			for _, ca := range cas {
+				if ca.Equal(c) {
+					continue
+				}
+				if c.CheckSignatureFrom(ca) == nil {
+					parent = ca
+					break
+				}
+			}
+			c = parent
+		}
+		return false
+	}
+}
+
+func (s *trustService) entries(ctx context.Context, ids []int64) ([]*signerv1.LedgerEntry, error) {
+	var out []*signerv1.LedgerEntry
+	for i, id := range ids {
+		if i == maxAffectedListed {
+			break
+		}
+		e, err := s.cfg.Ledger.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entryProto(e))
+	}
+	return out, nil
+}
+
+func parseReason(s string) (revocation.Reason, error) {
+	r, err := revocation.ParseReason(s)
+	if err != nil {
+		names := make([]string, 0, len(revocation.Reasons()))
+		for _, r := range revocation.Reasons() {
+			names = append(names, string(r))
+		}
+		return "", invalidArg("reason %q is not one of %s", s, strings.Join(names, ", "))
+	}
+	return r, nil
+}
+
+// parseCertificateBytes accepts one certificate as DER or PEM.
+func parseCertificateBytes(b []byte) (*x509.Certificate, error) {
+	if block, _ := pem.Decode(b); block != nil {
+		if block.Type != "CERTIFICATE" {
+			return nil, invalidArg("certificate: PEM block is %q, want CERTIFICATE", block.Type)
+		}
+		b = block.Bytes
+	}
+	c, err := x509.ParseCertificate(b)
+	if err != nil {
+		return nil, invalidArg("certificate does not parse as X.509 (DER or PEM)")
+	}
+	return c, nil
+}
+
+func keyFingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
+}
+
+func revocationProto(r revocationstore.Revocation) *signerv1.Revocation {
+	p := &signerv1.Revocation{
+		Id: r.ID, ArchiveSha256: r.ArchiveSHA256, LedgerEntryId: r.LedgerEntryID, Issuer: r.Issuer, Serial: r.Serial,
+		KeyFingerprint: r.Fingerprint, Subject: r.Subject, Reason: string(r.Reason),
+		RevokedAt: timestamppb.New(r.RevokedAt), RevokedBy: r.RevokedBy,
+	}
+	switch r.Kind {
+	case revocationstore.KindArchive:
+		p.Kind = signerv1.RevocationKind_REVOCATION_KIND_ARCHIVE
+	case revocationstore.KindCertificate:
+		p.Kind = signerv1.RevocationKind_REVOCATION_KIND_CERTIFICATE
+	case revocationstore.KindKey:
+		p.Kind = signerv1.RevocationKind_REVOCATION_KIND_KEY
+	}
+	if !r.EffectiveFrom.IsZero() {
+		p.EffectiveFrom = timestamppb.New(r.EffectiveFrom)
+	}
+	return p
+}
+
+// trustError gives the revocation store's errors their client messages;
+// anything else goes to toStatus's classification.
+func trustError(err error) error {
+	switch {
+	case errors.Is(err, revocationstore.ErrNotFound):
+		return clientErrorf(codes.NotFound, "%s", storeMessage(err))
+	case errors.Is(err, revocationstore.ErrInvalid):
+		return clientErrorf(codes.InvalidArgument, "%s", storeMessage(err))
+	case errors.Is(err, revocationstore.ErrUnavailable):
+		return clientErrorf(codes.Unavailable, "revocation database unavailable; nothing was recorded, retry later")
+	}
+	return err
+}
+
+// storeMessage is a store error's text without package prefixes; the
+// store's errors name what was asked for, never secrets.
+func storeMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), "revocationstore: ", "")
+}

@@ -1,0 +1,174 @@
+package translog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// commit appends a batch in one transaction:
+//
+//  1. lock log_head (SELECT ... FOR UPDATE): Logs on other replicas wait
+//     here, so indexes never fork, repeat or skip;
+//  2. check the frontier stored in log_head hashes to the stored root, so
+//     a batch never extends a tree it cannot vouch for;
+//  3. give the entries consecutive indexes from the stored size, run their
+//     callbacks, and compute their leaf hashes and tlog stored hashes;
+//  4. insert the leaves and hashes, move log_head (size, root, frontier),
+//     in one round trip, and commit.
+//
+// Appends queued while it waited for the lock join the batch. It returns
+// the batch and one outcome per request; a request whose callback failed
+// has its error there while the others commit. An error return fails them
+// all.
+func (l *Log) commit(ctx context.Context, batch []*request) ([]*request, []outcome, error) {
+	tx, err := l.pool.Begin(ctx)
+	if err != nil {
+		return batch, nil, wrap("append: begin", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	h, err := scanHead(tx.QueryRow(ctx, headQuery+` FOR UPDATE`))
+	if err != nil {
+		return batch, nil, wrap("append: lock log head", err)
+	}
+	batch = l.topUp(batch)
+	edge, err := h.edge()
+	if err != nil {
+		return batch, nil, fmt.Errorf("translog: append: %w", err)
+	}
+
+	// One timestamp per batch, never earlier than the last leaf's, so leaf
+	// times never decrease with the index even across replicas' clocks.
+	at := l.stamp(h)
+
+	outcomes := make([]outcome, len(batch))
+	var lv leafColumns
+	var hv hashColumns
+	for i, r := range batch {
+		pos := Position{Index: edge.n, At: at}
+		payload := r.payload
+		if r.fn != nil {
+			payload, err = l.callback(ctx, tx, r, pos)
+			if err != nil {
+				if errors.Is(err, errBatchBroken) {
+					return batch, nil, err
+				}
+				outcomes[i].err = err
+				continue
+			}
+		}
+		leaf := EncodeLeaf(r.kind, payload, at)
+		leafHash := tlog.RecordHash(leaf)
+		first := tlog.StoredHashIndex(0, pos.Index)
+		stored, err := edge.append(leafHash)
+		if err != nil {
+			return batch, nil, fmt.Errorf("translog: append: hash leaf %d: %w", pos.Index, err)
+		}
+		lv.add(pos.Index, r.kind, payload, leaf, leafHash)
+		for k, sh := range stored {
+			hv.id = append(hv.id, first+int64(k))
+			hv.hash = append(hv.hash, sh[:])
+		}
+		outcomes[i].appended = Appended{Index: pos.Index, LeafHash: leafHash, At: at}
+	}
+	if len(lv.idx) == 0 {
+		return batch, outcomes, nil
+	}
+
+	if err := writeLeaves(ctx, tx, edge, &lv, &hv, at); err != nil {
+		return batch, nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return batch, nil, wrap("append: commit", err)
+	}
+	return batch, outcomes, nil
+}
+
+// stamp returns the timestamp of leaves appended after h: the log's clock
+// at microsecond precision, never before the last leaf's.
+func (l *Log) stamp(h head) time.Time {
+	at := time.UnixMicro(l.opts.Now().UnixMicro()).UTC()
+	if at.Before(h.lastAt) {
+		return h.lastAt
+	}
+	return at
+}
+
+// writeLeaves inserts the leaves and stored hashes of a batch and moves
+// log_head to the tree edge now describes, in one round trip. tx must hold
+// the log_head row lock under which edge was read.
+func writeLeaves(ctx context.Context, tx pgx.Tx, edge *frontier, lv *leafColumns, hv *hashColumns, at time.Time) error {
+	root, err := edge.root()
+	if err != nil {
+		return fmt.Errorf("translog: append: hash tree: %w", err)
+	}
+	const (
+		insertLeaves = `INSERT INTO log_leaves (idx, kind, payload, leaf, leaf_hash, appended_at)
+			SELECT idx, kind, payload, leaf, leaf_hash, $6 FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[])
+				AS t (idx, kind, payload, leaf, leaf_hash)`
+		insertHashes = `INSERT INTO log_hashes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`
+		moveHead     = `UPDATE log_head SET tree_size = $1, root_hash = $2, frontier = $3, last_at = $4`
+	)
+	var writes pgx.Batch
+	writes.Queue(insertLeaves, lv.idx, lv.kind, lv.payload, lv.leaf, lv.hash, at)
+	writes.Queue(insertHashes, hv.id, hv.hash)
+	writes.Queue(moveHead, edge.n, root[:], edge.bytes(), at)
+	if err := tx.SendBatch(ctx, &writes).Close(); err != nil {
+		return wrap("append: write leaves, hashes and head", err)
+	}
+	return nil
+}
+
+// errBatchBroken marks a callback failure the batch transaction cannot
+// recover from (its savepoint would not roll back).
+var errBatchBroken = errors.New("batch transaction broken")
+
+// callback runs r.fn in a savepoint and returns its payload. An error from
+// fn is returned with the savepoint rolled back; an error wrapping
+// errBatchBroken means the whole transaction is lost.
+func (l *Log) callback(ctx context.Context, tx pgx.Tx, r *request, pos Position) ([]byte, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("translog: append: savepoint: %w: %w", errBatchBroken, err)
+	}
+	payload, err := r.fn(ctx, sp, pos)
+	if err == nil && len(payload) > l.opts.MaxPayload {
+		err = fmt.Errorf("translog: append: %d-byte payload, at most %d: %w", len(payload), l.opts.MaxPayload, ErrPayloadTooLarge)
+	}
+	if err != nil {
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return nil, fmt.Errorf("translog: append: roll back callback of leaf %d: %w: %w", pos.Index, errBatchBroken, rbErr)
+		}
+		return nil, fmt.Errorf("translog: append callback: %w", err)
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("translog: append: release savepoint: %w: %w", errBatchBroken, err)
+	}
+	return payload, nil
+}
+
+// leafColumns are the columns of the leaves a batch inserts.
+type leafColumns struct {
+	idx                 []int64
+	kind                []string
+	payload, leaf, hash [][]byte
+}
+
+func (c *leafColumns) add(idx int64, kind string, payload, leaf []byte, hash tlog.Hash) {
+	c.idx = append(c.idx, idx)
+	c.kind = append(c.kind, kind)
+	c.payload = append(c.payload, payload)
+	c.leaf = append(c.leaf, leaf)
+	c.hash = append(c.hash, hash[:])
+}
+
+// hashColumns are the columns of the stored hashes a batch inserts.
+type hashColumns struct {
+	id   []int64
+	hash [][]byte
+}
