@@ -94,10 +94,18 @@ func startServe(t *testing.T) *prodEnv {
 	must(t, err)
 	inter, err := chain.NewIntermediateCA(rand.Reader, root, rootKey, caKey.Public().(ed25519.PublicKey), "test marketplace CA", now, 24*time.Hour)
 	must(t, err)
+	pbURI, err := be.CreateKey(t.Context(), kms.CreateKeyRequest{Name: "private-build-ca"})
+	must(t, err)
+	pbKey, err := softkms.ReadKeyFile(pbURI.Get("path"))
+	must(t, err)
+	pb, err := chain.NewPrivateBuildCA(rand.Reader, root, rootKey, pbKey.Public().(ed25519.PublicKey), "test private-build CA", now, 24*time.Hour)
+	must(t, err)
 	e.trustRT = filepath.Join(e.dir, "root.crt")
 	interFile := filepath.Join(e.dir, "inter.crt")
+	pbFile := filepath.Join(e.dir, "private-build.crt")
 	must(t, os.WriteFile(e.trustRT, chain.CertificatePEM(root), 0o644))
 	must(t, os.WriteFile(interFile, chain.CertificatePEM(inter), 0o644))
+	must(t, os.WriteFile(pbFile, chain.CertificatePEM(pb), 0o644))
 
 	// Transport PKI: server certificate and one client certificate per caller.
 	e.tlsCA = transporttest.NewCA(t, "signer clients")
@@ -115,7 +123,7 @@ func startServe(t *testing.T) *prodEnv {
 	// An HSM token for the pkcs11 backend; its PINs are secrets.
 	tok := softhsmtest.New(t)
 	e.secrets = append(e.secrets, tok.UserPIN, tok.SOPIN)
-	for _, p := range []string{rootURI.Get("path"), caURI.Get("path")} {
+	for _, p := range []string{rootURI.Get("path"), caURI.Get("path"), pbURI.Get("path")} {
 		e.secrets = append(e.secrets, keyFileSecrets(t, p)...)
 	}
 
@@ -138,11 +146,12 @@ trust:
     cas:
       - {name: root, uri: %q, certificate: %s}
       - {name: marketplace, uri: %q, certificate: %s}
+      - {name: private-build, uri: %q, certificate: %s}
 auth: {policy_file: %s}
 metrics: {listen: 127.0.0.1:0}
 shutdown_grace: 10s
 `, srvCert, srvKey, e.caFile, e.dir, keysDir, tok.Options.ModulePath, tok.Label, tok.Options.PINFile, caURI.String(), interFile,
-		e.trustRT, interFile, rootURI.String(), e.trustRT, rootURI.String(), e.trustRT, caURI.String(), interFile, policyFile)
+		e.trustRT, interFile, rootURI.String(), e.trustRT, rootURI.String(), e.trustRT, caURI.String(), interFile, pbURI.String(), pbFile, policyFile)
 	cfgFile := filepath.Join(e.dir, "signer.yaml")
 	must(t, os.WriteFile(cfgFile, []byte(cfg), 0o600))
 
@@ -188,6 +197,7 @@ func TestServeRolesAndTransport(t *testing.T) {
 	dir := t.TempDir()
 	archive := writeArchive(t, dir, "app.jar", 64<<10, 5)
 	truststore := filepath.Join(dir, "ts")
+	vendorKey, vendorCert := filepath.Join(dir, "vendor.key"), filepath.Join(dir, "vendor.crt")
 
 	steps := []struct {
 		name     string
@@ -206,6 +216,10 @@ func TestServeRolesAndTransport(t *testing.T) {
 		{"bad key name is a clear error", "security-admin", []string{"key", "create", "--server", e.srv.Addr, "--backend", "softkms", "Bad Name"}, 1, "InvalidArgument"},
 		{"vendor cannot sign a marketplace release", "vendor", []string{"sign", "--server", e.srv.Addr, "--app-key", "com.acme.app", "--version", "1.0.0", archive}, 1, "PermissionDenied"},
 		{"vendor cannot sign another vendor's app", "vendor", []string{"sign", "--server", e.srv.Addr, "--track", "private-build", "--app-key", "com.globex.app", "--version", "1.0.0", archive}, 1, "PermissionDenied"},
+		{"vendor makes a key", "vendor", []string{"vendor", "keygen", "--out", vendorKey}, 0, ""},
+		{"vendor gets a private-build certificate for its app", "vendor", []string{"vendor", "certify", "--server", e.srv.Addr, "--key", vendorKey, "--app-key", "com.acme.app", "--out-cert", vendorCert}, 0, ""},
+		{"vendor cannot get a certificate for another vendor's app", "vendor", []string{"vendor", "certify", "--server", e.srv.Addr, "--key", vendorKey, "--app-key", "com.globex.app", "--out-cert", filepath.Join(dir, "stolen.crt")}, 1, "PermissionDenied"},
+		{"key revocation needs a second security admin", "security-admin", []string{"revoke", "key", "--server", e.srv.Addr, "--fingerprint", strings.Repeat("ab", 32), "--effective-from", "now", "--reason", "key-compromise"}, 1, "second security admin"},
 		{"suspended vendor refused", "suspended", []string{"bundle", "get", "--server", e.srv.Addr, "--out", filepath.Join(dir, "x")}, 1, "PermissionDenied"},
 		{"unknown identity refused", "unknown", []string{"bundle", "get", "--server", e.srv.Addr, "--out", filepath.Join(dir, "y")}, 1, "Unauthenticated"},
 		{"pipeline gets the bundle", "pipeline", []string{"bundle", "get", "--server", e.srv.Addr, "--out", truststore}, 0, "wrote"},

@@ -16,6 +16,7 @@ targets=(
   "FuzzValidateMetadata ./internal/server"
   "FuzzParse ./internal/revocation"
   "FuzzParseManifest ./internal/bundle"
+  "FuzzParseVendorCSR ./internal/server"
 )
 # Targets that live in other packages are found by name, so new ones are not forgotten.
 while read -r file; do

@@ -196,6 +196,8 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor(), lim.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
+	approvals := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
+	approvals.OnConsume = store.ApprovalEventHook()
 	srv, err := server.New(ctx, server.Config{
 		Ledger:     store,
 		Keys:       server.StoreKeys{Store: keys, Name: devKeyName},

@@ -154,11 +154,13 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor(), lim.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
+	approvals := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
+	approvals.OnConsume = store.ApprovalEventHook()
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         store,
 		Keys:           server.StoreKeys{Store: keys, Name: cfg.Keys.ArchiveSigning},
 		KeyStore:       keys,
-		Approvals:      approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Approvals:      approvals,
 		Trust:          trust,
 		TrustAdmin:     trustAdmin,
 		Metrics:        m,

@@ -165,9 +165,11 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
+	approvalStore.OnConsume = store.ApprovalEventHook()
 	srv, err := server.New(ctx, server.Config{
 		Ledger: store, Keys: server.StaticKeys{Key: &server.SigningKey{ID: "signing", Version: 1, Signer: mustLoad(t, reg, pki.SigningKeyPath), Cert: pki.Signing}},
-		Approvals:  approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Approvals:  approvalStore,
 		TrustAdmin: trust.Admin,
 		Trust:      server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:     auth.Caller,
@@ -229,9 +231,23 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	if _, err := trustC.RevokeCertificate(alice, leaf); err != nil {
 		t.Fatalf("signing certificate revocation: %v", err)
 	}
-	// Three revocations, three log leaves.
-	if got := logSize(t, store); got != sizeBefore+3 {
-		t.Fatalf("log grew from %d to %d leaves, want +3 (one per revocation)", sizeBefore, got)
+	// Three revocations and two used approvals, five log leaves; the
+	// approvals' leaves name both admins.
+	if got := logSize(t, store); got != sizeBefore+5 {
+		t.Fatalf("log grew from %d to %d leaves, want +5 (one per revocation and per used approval)", sizeBefore, got)
+	}
+	var approvalLeaves int
+	for l, err := range store.Log().Entries(ctx, sizeBefore, sizeBefore+5) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leaf := string(l.Leaf); strings.Contains(leaf, `"approved_by":"spiffe://appsign/security-admin/bob"`) &&
+			strings.Contains(leaf, `"requested_by":"spiffe://appsign/security-admin/alice"`) {
+			approvalLeaves++
+		}
+	}
+	if approvalLeaves != 2 {
+		t.Fatalf("%d log leaves record a used approval with both admins, want 2", approvalLeaves)
 	}
 }
 

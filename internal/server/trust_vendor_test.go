@@ -51,3 +51,27 @@ func TestParseVendorCSR(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseVendorCSR: a vendor's CSR is outside input. Whatever the bytes,
+// the parser returns a key or an INVALID_ARGUMENT client error, and a key
+// only when the CSR's signature proves possession of it.
+func FuzzParseVendorCSR(f *testing.F) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "v"}}, priv)
+	f.Add(der)
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	f.Add([]byte("-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		key, err := parseVendorCSR(b)
+		if err != nil {
+			var ce *clientError
+			if !errors.As(err, &ce) || ce.code != codes.InvalidArgument {
+				t.Fatalf("err = %v, want an INVALID_ARGUMENT client error", err)
+			}
+			return
+		}
+		if len(key) != ed25519.PublicKeySize {
+			t.Fatalf("accepted a key of %d bytes", len(key))
+		}
+	})
+}

@@ -16,6 +16,10 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	opts auth.ApprovalOptions
+	// OnConsume, if set, runs inside the transaction that uses up an
+	// approval; an error leaves it unused. The ledger records there who
+	// requested and who approved the action (ledger.Store.ApprovalEventHook).
+	OnConsume func(ctx context.Context, tx pgx.Tx, a auth.Approval) error
 }
 
 var _ auth.Approvals = (*Store)(nil)
@@ -94,6 +98,11 @@ func (s *Store) ConsumeTx(ctx context.Context, tx pgx.Tx, by auth.Identity, id, 
 	}
 	if _, err := tx.Exec(ctx, `UPDATE approvals SET consumed_at = $2 WHERE id = $1`, id, out.ConsumedAt); err != nil {
 		return auth.Approval{}, fmt.Errorf("approvalpg: consume: %w", err)
+	}
+	if s.OnConsume != nil {
+		if err := s.OnConsume(ctx, tx, out); err != nil {
+			return auth.Approval{}, fmt.Errorf("approvalpg: consume: record: %w", err)
+		}
 	}
 	return out, nil
 }
