@@ -92,6 +92,13 @@ func archiveItem(archive []byte, idem string) *signerv1.BatchItem {
 func TestSignBatch(t *testing.T) {
 	e := newBatchEnv(t)
 	small := []byte("PK small archive for the batch test")
+	// Items of one batch run concurrently, so a key's first use must come
+	// from an earlier call for "same key, other archive" to be the loser.
+	first, err := e.batch.SignBatch(t.Context(), &signerv1.SignBatchRequest{Items: []*signerv1.BatchItem{archiveItem([]byte("PK first archive"), "a-0")}})
+	must(t, err)
+	if first.GetResults()[0].GetError() != nil {
+		t.Fatalf("first batch: %v", first.GetResults()[0].GetError())
+	}
 	badDigest := digestReq(small, "bad-digest")
 	badDigest.Sha512 = badDigest.Sha512[:10]
 	items := []struct {
@@ -106,7 +113,7 @@ func TestSignBatch(t *testing.T) {
 		{"archive with the statement prefix", archiveItem([]byte(statement.ReservedPrefix+" not an archive"), "a-2"), codes.InvalidArgument},
 		{"empty archive", archiveItem(nil, "a-3"), codes.InvalidArgument},
 		{"item without content", &signerv1.BatchItem{}, codes.InvalidArgument},
-		{"same key, other archive", archiveItem([]byte("PK another archive"), "a-1"), codes.AlreadyExists},
+		{"key of an earlier call, other archive", archiveItem([]byte("PK another archive"), "a-0"), codes.AlreadyExists},
 	}
 	req := &signerv1.SignBatchRequest{}
 	for _, it := range items {
@@ -140,8 +147,8 @@ func TestSignBatch(t *testing.T) {
 	}
 	entries, err := e.store.List(t.Context(), ledger.Filter{Limit: 100})
 	must(t, err)
-	if len(entries) != 2 {
-		t.Errorf("ledger has %d entries, want 2 (one digest, one archive)", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("ledger has %d entries, want 3 (the first call's archive, one digest, one archive)", len(entries))
 	}
 }
 
