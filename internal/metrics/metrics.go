@@ -61,7 +61,7 @@ func New() *Metrics {
 		}),
 		ledgerAppend: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ledger_append_duration_seconds",
-			Help:    "Time from asking the ledger to record an entry to its commit, by result (ok, error).",
+			Help:    "Time from asking the ledger to record an entry to its commit, by result (ok, replay, error).",
 			Buckets: latencyBuckets,
 		}, []string{"result"}),
 		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -112,14 +112,19 @@ func (m *Metrics) Signed(backend, key string) {
 }
 
 // LedgerAppend records how long one entry took to commit (what the
-// signing request waited for), and whether it did.
-func (m *Metrics) LedgerAppend(d time.Duration, err error) {
+// signing request waited for), and whether it did: "ok", "replay" (the
+// idempotency key was already recorded for the same request, nothing new
+// was written) or "error".
+func (m *Metrics) LedgerAppend(d time.Duration, replayed bool, err error) {
 	if m == nil {
 		return
 	}
 	result := "ok"
-	if err != nil {
+	switch {
+	case err != nil:
 		result = "error"
+	case replayed:
+		result = "replay"
 	}
 	m.ledgerAppend.WithLabelValues(result).Observe(d.Seconds())
 }

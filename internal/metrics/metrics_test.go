@@ -39,8 +39,8 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 		return status.Error(codes.InvalidArgument, "bad")
 	})
 	m.Signed("softkms", "dev-signing")
-	m.LedgerAppend(0, nil)
-	m.LedgerAppend(0, errors.New("down"))
+	m.LedgerAppend(0, false, nil)
+	m.LedgerAppend(0, false, errors.New("down"))
 	m.LedgerBatch(16)
 	m.OnFault(nil)(kms.URI{Scheme: "pkcs11"})
 	m.CountRetries("awskms", nil)("retrying %d", 1)
@@ -70,7 +70,7 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *metrics.Metrics
 	m.Signed("softkms", "k")
-	m.LedgerAppend(0, nil)
+	m.LedgerAppend(0, false, nil)
 	m.LedgerBatch(3)
 	m.BackendError("awskms", "unavailable")
 	m.OnFault(nil)(kms.URI{Scheme: "softkms"})

@@ -178,8 +178,9 @@ func TestSignBatchRejectsBadBatches(t *testing.T) {
 }
 
 // TestMetricsCountBatchWork checks what one batch adds to the metrics:
-// the call by method and code, a signature per new entry by backend and
-// key (replays sign nothing), and one timed ledger append per new entry.
+// the call by method and code, a signature per signing operation by backend
+// and key (a replay of a small item signs once and discards it: no lookup
+// precedes signing), and one timed ledger append per item, ok or replay.
 func TestMetricsCountBatchWork(t *testing.T) {
 	e := newBatchEnv(t)
 	a, b := []byte("PK metrics a"), []byte("PK metrics b")
@@ -191,8 +192,9 @@ func TestMetricsCountBatchWork(t *testing.T) {
 
 	want := map[string]float64{
 		`signer_grpc_requests_total{code="OK",method="/signer.v1.BatchService/SignBatch"}`: 2,
-		`signer_signatures_total{backend="softkms",key="batch-signing"}`:                   3,
+		`signer_signatures_total{backend="softkms",key="batch-signing"}`:                   6,
 		`signer_ledger_append_duration_seconds_count{result="ok"}`:                         3,
+		`signer_ledger_append_duration_seconds_count{result="replay"}`:                     3,
 		`signer_grpc_requests_in_flight`:                                                   0,
 	}
 	got := scrape(t, e.metrics)

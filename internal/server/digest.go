@@ -47,14 +47,10 @@ func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigest
 		ArchiveSize: req.GetArchiveSize(), SHA256: req.GetSha256(), SHA512: req.GetSha512(),
 	}
 	caller := s.cfg.Caller(ctx)
-	if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, req.GetIdempotencyKey()); err == nil {
-		if !prev.SameRequest(want) {
-			return nil, fmt.Errorf("idempotency key %q: %w", req.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
-		}
-		return s.digestResponse(ctx, prev, true)
-	} else if !errors.Is(err, ledger.ErrNotFound) {
-		return nil, err
-	}
+	// No lookup of the idempotency key first: Record resolves a reused key
+	// (the same request gets the recorded signature, a different one
+	// ErrIdempotencyConflict), so a replay costs one discarded signature
+	// and a fresh request, the common case, saves a round trip.
 
 	key, err := s.cfg.Keys.Active(ctx)
 	if err != nil {

@@ -20,6 +20,6 @@ type meteredLedger struct {
 func (l meteredLedger) Record(ctx context.Context, e ledger.Entry) (ledger.Entry, bool, error) {
 	start := time.Now()
 	out, replayed, err := l.Ledger.Record(ctx, e)
-	l.m.LedgerAppend(time.Since(start), err)
+	l.m.LedgerAppend(time.Since(start), replayed, err)
 	return out, replayed, err
 }

@@ -52,10 +52,7 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 	}
 	track, _ := trackName(meta.GetTrack())
 
-	sp, err := newSpool(s.cfg.SpoolDir, s.cfg.MaxArchiveSize)
-	if err != nil {
-		return nil, err
-	}
+	sp := newSpool(s.cfg.SpoolDir, s.cfg.MaxArchiveSize)
 	defer sp.Close()
 	if err := receiveArchive(stream, sp); err != nil {
 		return nil, err
@@ -72,13 +69,20 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 	}
 
 	caller := s.cfg.Caller(ctx)
-	if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, meta.GetIdempotencyKey()); err == nil {
-		if !prev.SameRequest(ledger.Entry{AppKey: meta.GetAppKey(), Version: meta.GetVersion(), Track: track, Profile: ledger.ProfileUPM, SHA256: sum256}) {
-			return nil, fmt.Errorf("idempotency key %q: %w", meta.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
+	// A retry of a large archive is answered from the ledger before any
+	// signing work. A small one is not looked up first: Record resolves a
+	// reused key itself (the same request gets the recorded signature, a
+	// different one ErrIdempotencyConflict), and a replay then costs one
+	// discarded signature instead of every request paying a round trip.
+	if !sp.inMemory() {
+		if prev, err := s.cfg.Ledger.FindByIdempotencyKey(ctx, caller, meta.GetIdempotencyKey()); err == nil {
+			if !prev.SameRequest(ledger.Entry{AppKey: meta.GetAppKey(), Version: meta.GetVersion(), Track: track, Profile: ledger.ProfileUPM, SHA256: sum256}) {
+				return nil, fmt.Errorf("idempotency key %q: %w", meta.GetIdempotencyKey(), ledger.ErrIdempotencyConflict)
+			}
+			return s.response(ctx, prev, true)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return nil, err
 		}
-		return s.response(ctx, prev, true)
-	} else if !errors.Is(err, ledger.ErrNotFound) {
-		return nil, err
 	}
 
 	key, err := s.cfg.Keys.Active(ctx)
@@ -159,9 +163,9 @@ func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error
 	if ss, ok := signer.(kms.StreamSigner); ok {
 		return ss.SignStream(ctx, sp.ReaderAt(), sp.size)
 	}
-	buf := make([]byte, sp.size)
-	if _, err := sp.f.ReadAt(buf, 0); err != nil {
-		return nil, fmt.Errorf("spool: read: %w", err)
+	buf, err := sp.bytes()
+	if err != nil {
+		return nil, err
 	}
 	return signer.SignMessage(ctx, buf)
 }
