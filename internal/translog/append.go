@@ -28,9 +28,13 @@ type Position struct {
 // that records them, knowing the leaf's index and timestamp, and build the
 // payload from what it wrote: both commit, or neither does.
 //
-// tx is a savepoint of the batch transaction: when fn returns an error its
-// writes are rolled back, no leaf is appended for it, AppendWith returns the
-// error, and the other entries of the batch are unaffected. fn must use only
+// When fn returns an error its writes are rolled back, no leaf is appended
+// for it, AppendWith returns the error, and the other entries of the batch
+// are unaffected. To keep the common case cheap, fn may run twice: first
+// directly in the batch transaction, then — when any callback of the batch
+// failed and that attempt was rolled back — again, in a savepoint of its
+// own. So fn's effects must be confined to tx, and what it records for its
+// caller must come from its last run. fn must use only
 // tx, must not keep it, must not wait on anything that waits for the log
 // (it runs while the sequencer lock is held), and should be quick: the
 // batch's other entries wait for it. ctx is the batch's context, not the

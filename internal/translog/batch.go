@@ -26,6 +26,24 @@ import (
 // has its error there while the others commit. An error return fails them
 // all.
 func (l *Log) commit(ctx context.Context, batch []*request) ([]*request, []outcome, error) {
+	// Callbacks first run directly in the batch transaction: a savepoint
+	// per entry costs two round trips under the lock, and callbacks rarely
+	// fail. If one does, the whole attempt is rolled back and the batch
+	// runs again with a savepoint per callback, so only the failing
+	// entries fail.
+	batch, outcomes, err := l.commitAttempt(ctx, batch, false)
+	if errors.Is(err, errRetryCareful) {
+		return l.commitAttempt(ctx, batch, true)
+	}
+	return batch, outcomes, err
+}
+
+// errRetryCareful ends a fast attempt whose callback failed.
+var errRetryCareful = errors.New("translog: a callback failed; retry with savepoints")
+
+// commitAttempt is one try at commit; careful runs each callback in its
+// own savepoint.
+func (l *Log) commitAttempt(ctx context.Context, batch []*request, careful bool) ([]*request, []outcome, error) {
 	tx, err := l.pool.Begin(ctx)
 	if err != nil {
 		return batch, nil, wrap("append: begin", err)
@@ -52,7 +70,12 @@ func (l *Log) commit(ctx context.Context, batch []*request) ([]*request, []outco
 	for i, r := range batch {
 		pos := Position{Index: edge.n, At: at}
 		payload := r.payload
-		if r.fn != nil {
+		if r.fn != nil && !careful {
+			if payload, err = l.runCallback(ctx, tx, r, pos); err != nil {
+				return batch, nil, errRetryCareful
+			}
+		}
+		if r.fn != nil && careful {
 			payload, err = l.callback(ctx, tx, r, pos)
 			if err != nil {
 				if errors.Is(err, errBatchBroken) {
@@ -128,6 +151,15 @@ func writeLeaves(ctx context.Context, tx pgx.Tx, edge *frontier, lv *leafColumns
 // recover from (its savepoint would not roll back).
 var errBatchBroken = errors.New("batch transaction broken")
 
+// runCallback runs r.fn in tx and checks the payload's size.
+func (l *Log) runCallback(ctx context.Context, tx pgx.Tx, r *request, pos Position) ([]byte, error) {
+	payload, err := r.fn(ctx, tx, pos)
+	if err == nil && len(payload) > l.opts.MaxPayload {
+		err = fmt.Errorf("translog: append: %d-byte payload, at most %d: %w", len(payload), l.opts.MaxPayload, ErrPayloadTooLarge)
+	}
+	return payload, err
+}
+
 // callback runs r.fn in a savepoint and returns its payload. An error from
 // fn is returned with the savepoint rolled back; an error wrapping
 // errBatchBroken means the whole transaction is lost.
@@ -136,10 +168,7 @@ func (l *Log) callback(ctx context.Context, tx pgx.Tx, r *request, pos Position)
 	if err != nil {
 		return nil, fmt.Errorf("translog: append: savepoint: %w: %w", errBatchBroken, err)
 	}
-	payload, err := r.fn(ctx, sp, pos)
-	if err == nil && len(payload) > l.opts.MaxPayload {
-		err = fmt.Errorf("translog: append: %d-byte payload, at most %d: %w", len(payload), l.opts.MaxPayload, ErrPayloadTooLarge)
-	}
+	payload, err := l.runCallback(ctx, sp, r, pos)
 	if err != nil {
 		if rbErr := sp.Rollback(ctx); rbErr != nil {
 			return nil, fmt.Errorf("translog: append: roll back callback of leaf %d: %w: %w", pos.Index, errBatchBroken, rbErr)
