@@ -47,7 +47,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, query, args...)
+	// Plan with the values (QueryExecModeExec: no cached generic plan). A
+	// generic plan cannot tell a one-hour range from the whole table and
+	// walked the primary key for both: 316 ms p99 at 1M entries, 1–2 ms
+	// with a plan for the actual range.
+	rows, err := s.pool.Query(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, wrap("list", err)
 	}
@@ -117,17 +121,21 @@ func (s *Store) listQuery(f Filter) (string, []any, error) {
 	if !f.SignedTo.IsZero() {
 		cond("s.signed_at < ?", f.SignedTo)
 	}
-	if !f.SignedFrom.IsZero() {
-		// Ids grow with time, so the planner walks the primary key; this
-		// bound, one (signed_at, id) index probe, starts that walk at the
-		// range instead of at the table's beginning.
+	if !f.SignedFrom.IsZero() && f.AfterID == 0 {
+		// Ids grow with time, and PostgreSQL, not knowing that, walks the
+		// primary key from the table's start to the range (316 ms p99 for
+		// a one-hour range at 1M entries). Start the walk at the range's
+		// smallest id: "m.id + 0" makes that an index-only scan of the
+		// (signed_at, id) index over the range, not that same walk. Later
+		// pages need no bound: their cursor is already inside the range.
+		// No row in the range: start past every id.
 		args = append(args, f.SignedFrom)
-		bound := `s.id >= coalesce((SELECT min(m.id) FROM signatures m WHERE m.signed_at >= $` + strconv.Itoa(len(args))
+		bound := `s.id >= coalesce((SELECT min(m.id + 0) FROM signatures m WHERE m.signed_at >= $` + strconv.Itoa(len(args))
 		if !f.SignedTo.IsZero() {
 			args = append(args, f.SignedTo)
 			bound += ` AND m.signed_at < $` + strconv.Itoa(len(args))
 		}
-		where = append(where, bound+`), 0)`)
+		where = append(where, bound+`), 9223372036854775807)`)
 	}
 	if f.Revoked != nil {
 		if *f.Revoked {
