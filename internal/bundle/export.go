@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/appsign/signer/internal/atomicfile"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/revocation"
@@ -189,11 +190,11 @@ func writeDirAtomic(ctx context.Context, dir string, files map[string][]byte) er
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(tmp, name, data, 0o444); err != nil {
+		if err := atomicfile.Write(filepath.Join(tmp, name), data, 0o444); err != nil {
 			return err
 		}
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -203,5 +204,5 @@ func writeDirAtomic(ctx context.Context, dir string, files map[string][]byte) er
 		return err
 	}
 	ok = true
-	return syncDir(parent)
+	return atomicfile.SyncDir(parent)
 }

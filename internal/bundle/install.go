@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/appsign/signer/internal/atomicfile"
 )
 
 // Modes Install leaves behind: nobody may write the trust store; the
@@ -100,7 +102,7 @@ func (inst *installation) apply(ctx context.Context, dir string) (err error) {
 			return err
 		}
 		path := filepath.Join(dir, filepath.FromSlash(c.File))
-		if err := writeFileAtomic(filepath.Dir(path), filepath.Base(path), inst.writes[c.File], StoreFileMode); err != nil {
+		if err := atomicfile.Write(path, inst.writes[c.File], StoreFileMode); err != nil {
 			return fmt.Errorf("%s: %w", c.File, err)
 		}
 	}
@@ -118,17 +120,17 @@ func (inst *installation) apply(ctx context.Context, dir string) (err error) {
 		}
 	}
 	if touchesRevocation(p) {
-		if err := syncDir(revDir); err != nil {
+		if err := atomicfile.SyncDir(revDir); err != nil {
 			return err
 		}
 	}
-	if err := writeFileAtomic(dir, InstalledManifestFile, inst.verified.ManifestBytes, StoreFileMode); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, InstalledManifestFile), inst.verified.ManifestBytes, StoreFileMode); err != nil {
 		return fmt.Errorf("%s: %w", InstalledManifestFile, err)
 	}
-	if err := writeFileAtomic(dir, VersionFile, fmt.Appendf(nil, "%d\n", p.BundleVersion), StoreFileMode); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, VersionFile), fmt.Appendf(nil, "%d\n", p.BundleVersion), StoreFileMode); err != nil {
 		return fmt.Errorf("%s: %w", VersionFile, err)
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 func touchesRevocation(p *Plan) bool {

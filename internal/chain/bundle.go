@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/appsign/signer/internal/atomicfile"
 )
 
 // Trust-store roles.
@@ -77,7 +79,7 @@ func WriteTrustStore(dir string, certs []TrustCert) error {
 		return fmt.Errorf("chain: write trust store: %w", err)
 	}
 	for _, tc := range certs {
-		if err := writeFileAtomic(filepath.Join(dir, tc.FileName), []byte(tc.PEM), 0o444); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, tc.FileName), []byte(tc.PEM), 0o444); err != nil {
 			return fmt.Errorf("chain: write trust store: %w", err)
 		}
 	}

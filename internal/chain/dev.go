@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/appsign/signer/internal/atomicfile"
 )
 
 // Development PKI names and lifetimes.
@@ -150,7 +152,7 @@ func ensureDevKey(rand io.Reader, e devEntry, isCA bool) (ed25519.PrivateKey, er
 	if err != nil {
 		return nil, fmt.Errorf("chain: dev pki: %s: %w", e.keyPath, err)
 	}
-	if err := createFileAtomic(e.keyPath, pemKey, 0o600); err != nil {
+	if err := atomicfile.Create(e.keyPath, pemKey, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			// Another process created it first: use theirs.
 			return loadDevKey(e.keyPath)
@@ -204,7 +206,7 @@ func issueDevCert(e devEntry, issue func() (*x509.Certificate, error)) (*x509.Ce
 	if err != nil {
 		return nil, fmt.Errorf("chain: dev pki: %s: %w", e.certPath, err)
 	}
-	if err := writeFileAtomic(e.certPath, CertificatePEM(cert), 0o644); err != nil {
+	if err := atomicfile.Write(e.certPath, CertificatePEM(cert), 0o644); err != nil {
 		return nil, fmt.Errorf("chain: dev pki: write certificate: %w", err)
 	}
 	return cert, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -27,7 +24,6 @@ import (
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
-	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
 )
@@ -49,20 +45,8 @@ func adminFromMetadata(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h 
 // a second admin approved; it is used up by the rotation.
 func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.URL(t)
-	if err := ledger.Migrate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
-	store, err := ledger.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
 	dir := t.TempDir()
-	pki, err := chain.EnsureDevPKI(rand.Reader, dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, pki := newLedgerAndPKI(t, dir)
 	caKey, err := softkms.ReadKeyFile(filepath.Join(dir, "keys", "marketplace-ca.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -88,16 +72,7 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis := bufconn.Listen(1 << 20)
-	go srv.GRPC.Serve(lis)
-	t.Cleanup(srv.GRPC.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dial(t, srv)
 	keysC, approvals := signerv1.NewKeyServiceClient(conn), signerv1.NewApprovalServiceClient(conn)
 	alice, bob := asAdmin(ctx, "alice"), asAdmin(ctx, "bob")
 
@@ -142,21 +117,9 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 // does not; the revocation is logged in the ledger's transparency log.
 func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	ctx := t.Context()
-	url := pgtest.URL(t)
-	if err := ledger.Migrate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
-	store, err := ledger.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
 	dir := t.TempDir()
 	now := time.Now()
-	pki, err := chain.EnsureDevPKI(rand.Reader, dir, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, pki := newLedgerAndPKI(t, dir)
 	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "keys")}))
 	if err != nil {
 		t.Fatal(err)
@@ -177,16 +140,7 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis := bufconn.Listen(1 << 20)
-	go srv.GRPC.Serve(lis)
-	t.Cleanup(srv.GRPC.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dial(t, srv)
 	trustC, approvals := signerv1.NewTrustServiceClient(conn), signerv1.NewApprovalServiceClient(conn)
 	alice, bob := asAdmin(ctx, "alice"), asAdmin(ctx, "bob")
 	approve := func(action, target string) string {

@@ -3,16 +3,12 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/chain"
@@ -57,14 +53,7 @@ func newBatchEnv(t *testing.T) *batchEnv {
 		Metrics:  m,
 	})
 	must(t, err)
-	lis := bufconn.Listen(1 << 20)
-	go srv.GRPC.Serve(lis)
-	t.Cleanup(srv.GRPC.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	must(t, err)
-	t.Cleanup(func() { conn.Close() })
+	conn := dial(t, srv)
 	return &batchEnv{batch: signerv1.NewBatchServiceClient(conn), store: store, metrics: m, pki: pki}
 }
 
