@@ -19,6 +19,7 @@ import (
 
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/auth/approvalpg"
+	"github.com/appsign/signer/internal/backends"
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/keystore"
@@ -74,7 +75,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	defer store.Close()
 
 	m := metrics.New()
-	registry, err := buildRegistry(ctx, cfg.Backends, log, m.OnFault(func(u kms.URI) {
+	registry, err := backends.Open(ctx, cfg.Backends, log, m.OnFault(func(u kms.URI) {
 		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
 	}))
 	if err != nil {

@@ -80,6 +80,7 @@ Exit statuses:
 	root.AddCommand(withLocalSign(newSignCommand()), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand(), newApprovalCommand(),
 		newCustomCommand(), newRevokeCommand(), newVendorCommand())
 	root.AddCommand(newBackfillCommand())
+	root.AddCommand(newCACommand())
 	return root
 }
 

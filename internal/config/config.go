@@ -226,8 +226,40 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// LoadBackends reads the file at path as strictly as Load but validates
+// only its backends section: offline tools (`signerctl ca`) open keys with
+// the service's own file, or with a ceremony file that holds nothing else.
+func LoadBackends(path string) (Backends, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Backends{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := decode(io.LimitReader(f, maxConfigSize))
+	if err == nil {
+		err = c.Backends.validate()
+	}
+	if err != nil {
+		return Backends{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c.Backends, nil
+}
+
 // Parse reads a configuration strictly, applies defaults and validates it.
 func Parse(r io.Reader) (*Config, error) {
+	c, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decode reads a configuration strictly: unknown fields are errors.
+func decode(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -239,10 +271,6 @@ func Parse(r io.Reader) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty configuration")
 		}
-		return nil, err
-	}
-	c.setDefaults()
-	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +62,39 @@ func TestParse(t *testing.T) {
 			}
 			if err != nil && strings.Contains(err.Error(), "1234") {
 				t.Fatalf("error echoes a secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadBackends(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		yaml     string
+		wantSoft string
+		wantErr  string
+	}{
+		{"the service's own file", minimal, "/var/lib/signer/keys", ""},
+		{"backends only", "backends:\n  softkms: {dir: /srv/ceremony/keys}\n", "/srv/ceremony/keys", ""},
+		{"unknown field", "backends:\n  softkms: {dir: /k, colour: blue}\n", "", "field colour not found"},
+		{"no backend", "listen: 127.0.0.1:7443\n", "", "configure at least one"},
+		{"relative dir", "backends:\n  softkms: {dir: keys}\n", "", "backends.softkms.dir"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("c%d.yaml", i))
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b, err := LoadBackends(path)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("got %v, want error containing %q", err, tt.wantErr)
+			case tt.wantErr == "" && (b.Soft == nil || b.Soft.Dir != tt.wantSoft):
+				t.Fatalf("softkms section %+v, want dir %s", b.Soft, tt.wantSoft)
 			}
 		})
 	}

@@ -39,33 +39,8 @@ func (c *Config) Validate() error {
 	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		bad("log.level", "%q: use debug, info, warn or error", c.Log.Level)
 	}
-	b := c.Backends
-	if b.Soft == nil && b.Sealed == nil && b.AWS == nil && b.PKCS11 == nil {
-		bad("backends", "configure at least one of softkms, sealedkms, awskms, pkcs11")
-	}
-	if b.Soft != nil {
-		requireAbs(bad, "backends.softkms.dir", b.Soft.Dir)
-		if b.Soft.PassphraseFile != "" && b.Soft.PassphraseEnv != "" {
-			bad("backends.softkms", "set passphrase_file or passphrase_env, not both")
-		}
-	}
-	if b.Sealed != nil {
-		if b.Sealed.KEK == "" {
-			bad("backends.sealedkms.kek", "required: the KMS symmetric key id, ARN or alias that seals keys")
-		}
-		if b.Sealed.Environment == "" {
-			bad("backends.sealedkms.environment", "required (e.g. prod): it is bound into every sealed key's encryption context")
-		}
-		requireAbs(bad, "backends.sealedkms.dir", b.Sealed.Dir)
-	}
-	if b.PKCS11 != nil {
-		requireAbs(bad, "backends.pkcs11.module", b.PKCS11.Module)
-		if b.PKCS11.Token == "" {
-			bad("backends.pkcs11.token", "required: the token label")
-		}
-		if (b.PKCS11.PINFile == "") == (b.PKCS11.PINEnv == "") {
-			bad("backends.pkcs11", "set exactly one of pin_file or pin_env (never the PIN itself)")
-		}
+	if err := c.Backends.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Keys.ArchiveSigning == "" {
 		bad("keys.archive_signing", "required: the name of the key that signs archives")
@@ -174,4 +149,40 @@ func requireAbs(bad func(string, string, ...any), field, path string) {
 	case strings.Contains(path, "\x00"):
 		bad(field, "contains a NUL byte")
 	}
+}
+
+// validate checks the backends section, naming each field at fault.
+func (b Backends) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if b.Soft == nil && b.Sealed == nil && b.AWS == nil && b.PKCS11 == nil {
+		bad("backends", "configure at least one of softkms, sealedkms, awskms, pkcs11")
+	}
+	if b.Soft != nil {
+		requireAbs(bad, "backends.softkms.dir", b.Soft.Dir)
+		if b.Soft.PassphraseFile != "" && b.Soft.PassphraseEnv != "" {
+			bad("backends.softkms", "set passphrase_file or passphrase_env, not both")
+		}
+	}
+	if b.Sealed != nil {
+		if b.Sealed.KEK == "" {
+			bad("backends.sealedkms.kek", "required: the KMS symmetric key id, ARN or alias that seals keys")
+		}
+		if b.Sealed.Environment == "" {
+			bad("backends.sealedkms.environment", "required (e.g. prod): it is bound into every sealed key's encryption context")
+		}
+		requireAbs(bad, "backends.sealedkms.dir", b.Sealed.Dir)
+	}
+	if b.PKCS11 != nil {
+		requireAbs(bad, "backends.pkcs11.module", b.PKCS11.Module)
+		if b.PKCS11.Token == "" {
+			bad("backends.pkcs11.token", "required: the token label")
+		}
+		if (b.PKCS11.PINFile == "") == (b.PKCS11.PINEnv == "") {
+			bad("backends.pkcs11", "set exactly one of pin_file or pin_env (never the PIN itself)")
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,4 +1,4 @@
-package main
+package backends
 
 import (
 	"context"
@@ -15,19 +15,28 @@ import (
 	"github.com/appsign/signer/internal/kms/softkms"
 )
 
-// buildRegistry registers one backend per configured section. The caller
-// closes the registry, which closes every backend.
-func buildRegistry(ctx context.Context, b config.Backends, log *slog.Logger, onFault func(kms.URI)) (*kms.Registry, error) {
+// ErrNone is returned when the section configures no backend.
+var ErrNone = errors.New("backends: no key backend configured")
+
+// Open registers one backend per configured section of b. Backends log
+// their warnings (retries, session recovery) to log, which may be nil.
+// onFault, if set, is called for every signature that fails
+// verify-after-sign. The caller closes the registry, which closes every
+// backend; on error every backend opened so far is closed.
+func Open(ctx context.Context, b config.Backends, log *slog.Logger, onFault func(kms.URI)) (*kms.Registry, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	logf := func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
-	var backends []kms.Backend
+	var opened []kms.Backend
 	fail := func(err error) (*kms.Registry, error) {
-		for _, be := range backends {
+		for _, be := range opened {
 			_ = be.Close()
 		}
 		return nil, err
 	}
 	if s := b.Soft; s != nil {
-		backends = append(backends, softkms.New(softkms.Options{Dir: s.Dir, PassphraseFile: s.PassphraseFile, PassphraseEnv: s.PassphraseEnv}))
+		opened = append(opened, softkms.New(softkms.Options{Dir: s.Dir, PassphraseFile: s.PassphraseFile, PassphraseEnv: s.PassphraseEnv}))
 	}
 	if a := b.AWS; a != nil {
 		client, err := awskms.NewClient(ctx, awskms.ClientConfig{Region: a.Region, Profile: a.Profile, BaseEndpoint: a.Endpoint})
@@ -38,7 +47,7 @@ func buildRegistry(ctx context.Context, b config.Backends, log *slog.Logger, onF
 		if err != nil {
 			return fail(fmt.Errorf("backends.awskms: %w", err))
 		}
-		backends = append(backends, be)
+		opened = append(opened, be)
 	}
 	if s := b.Sealed; s != nil {
 		client, err := awskms.NewClient(ctx, awskms.ClientConfig{Region: s.Region, Profile: s.Profile, BaseEndpoint: s.Endpoint})
@@ -52,7 +61,7 @@ func buildRegistry(ctx context.Context, b config.Backends, log *slog.Logger, onF
 		if err != nil {
 			return fail(fmt.Errorf("backends.sealedkms: %w", err))
 		}
-		backends = append(backends, be)
+		opened = append(opened, be)
 	}
 	if p := b.PKCS11; p != nil {
 		be, err := pkcs11kms.New(ctx, pkcs11kms.Options{
@@ -62,12 +71,12 @@ func buildRegistry(ctx context.Context, b config.Backends, log *slog.Logger, onF
 		if err != nil {
 			return fail(fmt.Errorf("backends.pkcs11: %w", err))
 		}
-		backends = append(backends, be)
+		opened = append(opened, be)
 	}
-	if len(backends) == 0 {
-		return nil, errors.New("no key backend configured")
+	if len(opened) == 0 {
+		return nil, ErrNone
 	}
-	reg, err := kms.NewRegistry(backends...)
+	reg, err := kms.NewRegistry(opened...)
 	if err != nil {
 		return fail(err)
 	}
