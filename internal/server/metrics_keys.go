@@ -42,6 +42,10 @@ type signerMeter struct {
 	m   *metrics.Metrics
 }
 
+// SignaturesVerified passes on whether the inner signer checks its
+// signatures (kms.SignaturesVerified).
+func (s *signerMeter) SignaturesVerified() bool { return kms.SignaturesVerified(s.Signer) }
+
 func (s *signerMeter) observe(err error) {
 	backend := s.URI().Scheme
 	if err != nil {
