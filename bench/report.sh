@@ -4,7 +4,7 @@
 # summary). Called by bench/run.sh after the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- . ':(exclude)bench/results' ':(exclude)docs/BENCHMARKS.md' 2>/dev/null || echo '+dirty')"
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
 COMMIT="$commit" MACHINE="$machine" GOVERSION="$(go version)" python3 - <<'PY'
 import json, os, re, glob, datetime
@@ -73,6 +73,18 @@ w("\nCommand lines (server flags: `signer dev --metrics-listen … --pprof --log
 w("```")
 w("\n".join(cmds) if cmds else "(no load runs)")
 w("go test -run '^$' -bench BenchmarkArchiveMemory -benchtime 1x -timeout 30m ./integration/   # peak RSS")
+w("```\n")
+try:
+    ledger = [l.rstrip() for l in open(f"{res}/ledger.txt") if not l.startswith("#")]
+except OSError:
+    ledger = ["(not run)"]
+w("## The ledger at 1M entries\n")
+w("`make seed-ledger BENCH=1` (`go run ./cmd/ledgerseed -n 1000000 -bench`): one million signature entries")
+w("appended through the real write path (group commit, 256 concurrent writers, durable PostgreSQL), then")
+w("the auditor queries (first page of 100 entries per filter, planned with the actual values) and")
+w("`ledger verify`'s checks over every entry, with and without re-checking each Ed25519 signature.\n")
+w("```")
+w("\n".join(ledger).strip())
 w("```\n")
 w("## Where the time goes (CPU profile of the signer, 1 KB archives, 32 callers)\n")
 w("`bench/results/cpu-archive-1k-c32.pprof` (10 s, `go tool pprof -top`):\n")

@@ -8,7 +8,7 @@ mkdir -p "$out"
 header() {
   echo "# $1"
   echo "# date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "# commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "# commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- . ':(exclude)bench/results' ':(exclude)docs/BENCHMARKS.md' 2>/dev/null || echo '+dirty')"
   echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
   echo "# go:      $(go version)"
   echo "# command: $2"
