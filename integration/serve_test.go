@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -45,6 +46,8 @@ type prodEnv struct {
 	tlsCA   *transporttest.CA
 	policy  *auth.Policy
 	trustRT string // root CA file of the signing PKI
+	// What TestServeRefusesCAOutsideTheTrustRoots changes and reruns.
+	config, configFile, interFile, caKeyPath, dbURL string
 }
 
 const testPolicy = `version: 1
@@ -154,6 +157,7 @@ shutdown_grace: 10s
 		e.trustRT, interFile, rootURI.String(), e.trustRT, rootURI.String(), e.trustRT, caURI.String(), interFile, pbURI.String(), pbFile, policyFile)
 	cfgFile := filepath.Join(e.dir, "signer.yaml")
 	must(t, os.WriteFile(cfgFile, []byte(cfg), 0o600))
+	e.config, e.configFile, e.interFile, e.caKeyPath = cfg, cfgFile, interFile, caURI.Get("path")
 
 	// The test cluster trusts its socket, so a password in the URL is
 	// ignored by PostgreSQL but still a secret the signer must not print.
@@ -164,6 +168,7 @@ shutdown_grace: 10s
 	if r := runEnv(t, []string{"DATABASE_URL=" + dbURL}, signer, "migrate"); r.code != 0 {
 		t.Fatalf("signer migrate: %d %s", r.code, r.stderr)
 	}
+	e.dbURL = dbURL
 	e.srv = startSigner(t, []string{"DATABASE_URL=" + dbURL}, e.dir, "serve", "--config", cfgFile)
 	return e
 }
@@ -341,4 +346,42 @@ func serviceInfo(t *testing.T) map[string]grpc.ServiceInfo {
 		t.Fatal("signer.v1 descriptors are not linked into the test")
 	}
 	return out
+}
+
+// TestServeRefusesCAOutsideTheTrustRoots: an issuing CA whose certificate
+// (for the right key) was issued by a root the trust bundle does not list
+// would issue signing certificates no trust store accepts. signer serve
+// refuses to start with it and says why.
+func TestServeRefusesCAOutsideTheTrustRoots(t *testing.T) {
+	e := startServe(t)
+	caKey, err := softkms.ReadKeyFile(e.caKeyPath)
+	must(t, err)
+	_, otherRootKey, err := ed25519.GenerateKey(rand.Reader)
+	must(t, err)
+	now := time.Now()
+	otherRoot, err := chain.NewRootCA(rand.Reader, otherRootKey, "some other root", now, 24*time.Hour)
+	must(t, err)
+	foreign, err := chain.NewIntermediateCA(rand.Reader, otherRoot, otherRootKey, caKey.Public().(ed25519.PublicKey), "test marketplace CA", now, time.Hour)
+	must(t, err)
+	foreignFile := filepath.Join(e.dir, "foreign-inter.crt")
+	must(t, os.WriteFile(foreignFile, chain.CertificatePEM(foreign), 0o644))
+	caLine := "certificate: " + e.interFile + "}\ntrust:"
+	if !strings.Contains(e.config, caLine) {
+		t.Fatalf("the test config changed shape; no %q in:\n%s", caLine, e.config)
+	}
+	cfgFile := filepath.Join(e.dir, "foreign.yaml")
+	must(t, os.WriteFile(cfgFile, []byte(strings.Replace(e.config, caLine, "certificate: "+foreignFile+"}\ntrust:", 1)), 0o600))
+
+	signer, _ := binaries(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, signer, "serve", "--config", cfgFile)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+e.dbURL)
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("signer serve with a foreign issuing CA: err %v (timed out: %v)\n%s", err, ctx.Err() != nil, out)
+	}
+	if !strings.Contains(string(out), "keys.ca") || !strings.Contains(string(out), "does not chain to a configured root") {
+		t.Fatalf("the refusal does not say which CA and why:\n%s", out)
+	}
 }

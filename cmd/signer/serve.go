@@ -89,7 +89,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	}
 	var issuer keystore.Issuer
 	if cfg.Keys.CA.URI != "" {
-		if issuer, err = loadIssuer(ctx, registry, cfg.Keys.CA, time.Duration(cfg.Keys.SigningCertValidity)); err != nil {
+		if issuer, err = loadIssuer(ctx, registry, cfg.Keys.CA, time.Duration(cfg.Keys.SigningCertValidity), trust); err != nil {
 			return err
 		}
 	}
@@ -113,7 +113,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 
 	var trustAdmin *server.TrustAdmin
 	if cfg.Trust.Revocation != nil {
-		if trustAdmin, err = loadTrustAdmin(ctx, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), *cfg.Trust.Revocation); err != nil {
+		if trustAdmin, err = loadTrustAdmin(ctx, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), *cfg.Trust.Revocation, trust); err != nil {
 			return err
 		}
 	} else {
@@ -282,38 +282,38 @@ func loadTrust(t config.Trust) (server.Trust, error) {
 	if out.Roots, err = load(t.Roots); err != nil {
 		return out, err
 	}
-	out.Intermediates, err = load(t.Intermediates)
-	return out, err
+	if out.Intermediates, err = load(t.Intermediates); err != nil {
+		return out, err
+	}
+	for i, c := range out.Intermediates {
+		if c.NotAfter.Before(time.Now()) {
+			continue // published until withdrawn; the start-up expiry warning names it
+		}
+		if err := chain.ChainsToRoots(c, out.Roots, out.Intermediates, time.Now()); err != nil {
+			return out, fmt.Errorf("trust.intermediates[%d] %s: %w", i, t.Intermediates[i], err)
+		}
+	}
+	return out, nil
 }
 
 // loadIssuer loads the issuing CA's key from its backend and checks it
-// against the CA certificate before trusting either.
-func loadIssuer(ctx context.Context, reg *kms.Registry, ca config.CAKey, validity time.Duration) (keystore.Issuer, error) {
-	uri, err := kms.ParseURI(ca.URI)
+// against the CA certificate, and that certificate against the trust
+// bundle's roots, before trusting either.
+func loadIssuer(ctx context.Context, reg *kms.Registry, ca config.CAKey, validity time.Duration, trust server.Trust) (keystore.Issuer, error) {
+	signer, cert, err := loadCAKey(ctx, reg, "keys.ca", ca.URI, ca.Certificate, trust)
 	if err != nil {
-		return nil, fmt.Errorf("keys.ca.uri: %w", err)
+		return nil, err
 	}
-	b, err := os.ReadFile(ca.Certificate)
-	if err != nil {
-		return nil, fmt.Errorf("keys.ca.certificate: %w", err)
-	}
-	cert, err := chain.ParseCertificatePEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("keys.ca.certificate: %w", err)
-	}
-	signer, err := reg.LoadSigner(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("keys.ca: %w", err)
-	}
-	if !cert.IsCA || !signer.Public().Equal(cert.PublicKey) {
-		return nil, fmt.Errorf("keys.ca: the certificate %s is not a CA certificate for the key %s", ca.Certificate, uri)
+	if !cert.IsCA {
+		return nil, fmt.Errorf("keys.ca: %s is not a CA certificate", ca.Certificate)
 	}
 	return chain.Issuer{CA: cert, Key: kms.CryptoSigner(context.WithoutCancel(ctx), signer), Validity: validity, Rand: rand.Reader}, nil
 }
 
 // loadCAKey loads a key from its backend with its certificate, and checks
-// that the certificate is for that key before trusting either.
-func loadCAKey(ctx context.Context, reg *kms.Registry, field, uriText, certFile string) (kms.Signer, *x509.Certificate, error) {
+// that the certificate is for that key and chains to the trust bundle's
+// roots before trusting either.
+func loadCAKey(ctx context.Context, reg *kms.Registry, field, uriText, certFile string, trust server.Trust) (kms.Signer, *x509.Certificate, error) {
 	uri, err := kms.ParseURI(uriText)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s.uri: %w", field, err)
@@ -333,20 +333,23 @@ func loadCAKey(ctx context.Context, reg *kms.Registry, field, uriText, certFile 
 	if !signer.Public().Equal(cert.PublicKey) {
 		return nil, nil, fmt.Errorf("%s: the certificate %s is not for the key %s", field, certFile, uri)
 	}
+	if err := chain.ChainsToRoots(cert, trust.Roots, trust.Intermediates, time.Now()); err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: %w (list its issuers in trust.roots and trust.intermediates)", field, certFile, err)
+	}
 	return signer, cert, nil
 }
 
 // loadTrustAdmin loads the keys TrustService signs revocation lists and
 // CRLs with.
-func loadTrustAdmin(ctx context.Context, reg *kms.Registry, store *revocationstore.Store, r config.Revocation) (*server.TrustAdmin, error) {
+func loadTrustAdmin(ctx context.Context, reg *kms.Registry, store *revocationstore.Store, r config.Revocation, trust server.Trust) (*server.TrustAdmin, error) {
 	admin := &server.TrustAdmin{Store: store, ListIssuer: r.Issuer, Rand: rand.Reader}
 	var err error
-	if admin.ListSigner, admin.ListSignerCert, err = loadCAKey(ctx, reg, "trust.revocation.list_signer", r.ListSigner.URI, r.ListSigner.Certificate); err != nil {
+	if admin.ListSigner, admin.ListSignerCert, err = loadCAKey(ctx, reg, "trust.revocation.list_signer", r.ListSigner.URI, r.ListSigner.Certificate, trust); err != nil {
 		return nil, err
 	}
 	for i, ca := range r.CAs {
 		field := fmt.Sprintf("trust.revocation.cas[%d]", i)
-		signer, cert, err := loadCAKey(ctx, reg, field, ca.URI, ca.Certificate)
+		signer, cert, err := loadCAKey(ctx, reg, field, ca.URI, ca.Certificate, trust)
 		if err != nil {
 			return nil, err
 		}
