@@ -19,24 +19,29 @@ import (
 )
 
 type bundleExportOptions struct {
-	server, key, signerCert, out, revocationList string
-	version                                      uint64
-	roots, intermediates, crls                   []string
+	server, key, config, keyURI, signerCert, out, revocationList string
+	version                                                      uint64
+	roots, intermediates, crls                                   []string
 }
 
 func newBundleExportCommand() *cobra.Command {
 	var o bundleExportOptions
 	cmd := &cobra.Command{
-		Use:   "export --key URI --signer-cert FILE --version N --out DIR [--roots FILE…] [--intermediates FILE…] [--revocation-list FILE] [--crl FILE…]",
+		Use:   "export (--key FILE | --config FILE --key-uri URI) --signer-cert FILE --version N --out DIR [--roots FILE…] [--intermediates FILE…] [--revocation-list FILE] [--crl FILE…]",
 		Short: "Write a signed, versioned trust bundle directory",
 		Long: `Write DIR (which must not exist): the CA certificates, the manifest signer's
 certificate, optionally the signed revocation list and CRLs, manifest.json
 describing every file with its SHA-256 and SHA-512, manifest.sig (pure Ed25519
-over manifest.json by the key --key), and SHA256SUMS / SHA512SUMS.
+over manifest.json by the bundle-signing key), and SHA256SUMS / SHA512SUMS.
 
---key names the bundle-signing key: a key URI (softkms:path=/abs/file.key) or
-simply a key file path. --signer-cert is its certificate: a bundle-signing
-certificate (policy .1) under a root of the bundle, or the root itself.
+The bundle-signing key is either a software key, --key (a key file path or a
+softkms: URI; an encrypted file reads $SIGNER_KEY_PASSPHRASE), or a key in
+any backend, --key-uri (e.g. pkcs11:token=T;object=O), reached through the
+backends section of --config as 'signerctl ca' does; give exactly one.
+--signer-cert is its certificate: a bundle-signing certificate (policy .1)
+under a root of the bundle, or the root itself; a certificate of another
+key is refused before anything is signed.
+
 Without --roots/--intermediates the CAs come from the server's trust bundle
 (--server). --version must grow with every bundle you publish.
 
@@ -49,8 +54,10 @@ installs) and the SHA-256 of SHA256SUMS.`,
 	}
 	f := cmd.Flags()
 	serverFlag(cmd, &o.server)
-	f.StringVar(&o.key, "key", "", "bundle-signing key: URI or key file (required)")
-	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of --key, PEM (required)")
+	f.StringVar(&o.key, "key", "", "bundle-signing software key: key file or softkms: URI")
+	f.StringVar(&o.config, "config", "", "configuration file with a backends section, for --key-uri")
+	f.StringVar(&o.keyURI, "key-uri", "", "bundle-signing key in any backend of --config, e.g. pkcs11:token=T;object=O")
+	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of the bundle-signing key, PEM (required)")
 	f.Uint64Var(&o.version, "version", 0, "bundle version, greater than the last one published (required)")
 	f.StringVar(&o.out, "out", "", "bundle directory to create (required)")
 	f.StringArrayVar(&o.roots, "roots", nil, "PEM file of root CA certificates (repeatable)")
@@ -61,8 +68,8 @@ installs) and the SHA-256 of SHA256SUMS.`,
 }
 
 func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
-	if o.key == "" || o.signerCert == "" || o.version == 0 || o.out == "" {
-		return usagef("--key, --signer-cert, --version and --out are required")
+	if err := o.check(); err != nil {
+		return err
 	}
 	b := bundle.Bundle{Version: o.version}
 	var err error
@@ -101,7 +108,7 @@ func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
 		}
 		b.CRLs = append(b.CRLs, der)
 	}
-	signer, closeSigner, err := loadKey(cmd, o.key)
+	signer, closeSigner, err := o.loadSigner(cmd)
 	if err != nil {
 		return err
 	}
@@ -122,11 +129,47 @@ func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
 	return nil
 }
 
-// loadKey loads a signing key named by a URI or a plain key file path.
-// signerctl knows software keys only; HSM and KMS keys sign through the
-// server or their own tools.
+// check validates the flags before any file is read or key touched.
+func (o bundleExportOptions) check() error {
+	switch {
+	case o.key != "" && o.keyURI != "":
+		return usagef("give --key FILE or --config FILE --key-uri URI, not both")
+	case o.key == "" && o.keyURI == "":
+		return usagef("the bundle-signing key is required: --key FILE (software key) or --config FILE --key-uri URI (any backend)")
+	case o.keyURI != "" && o.config == "":
+		return usagef("--key-uri needs --config FILE: the YAML whose backends section holds the key")
+	case o.key != "" && o.config != "":
+		return usagef("--config goes with --key-uri; --key names a software key file")
+	case o.signerCert == "" || o.version == 0 || o.out == "":
+		return usagef("--signer-cert, --version and --out are required")
+	}
+	if o.keyURI != "" {
+		if _, err := kms.ParseURI(o.keyURI); err != nil {
+			return usagef("--key-uri: %v", err)
+		}
+	}
+	// Export refuses it too; say so before the server or a backend is asked.
+	if _, err := os.Lstat(o.out); err == nil {
+		return withCode(exitError, fmt.Errorf("--out %s already exists: a bundle directory is never replaced; choose a new one", o.out))
+	}
+	return nil
+}
+
+// loadSigner loads the bundle-signing key of --key or --key-uri.
+func (o bundleExportOptions) loadSigner(cmd *cobra.Command) (kms.Signer, func(), error) {
+	if o.keyURI == "" {
+		return loadKey(cmd, o.key)
+	}
+	return openBackendKey(cmd, o.config, "--key-uri", o.keyURI)
+}
+
+// loadKey loads a software signing key named by a softkms URI or a plain
+// key file path; keys in other backends take --config and --key-uri.
 func loadKey(cmd *cobra.Command, s string) (kms.Signer, func(), error) {
 	var uri kms.URI
+	if u, err := kms.ParseURI(s); err == nil && u.Scheme != softkms.Scheme {
+		return nil, nil, usagef("--key %s: a %s key takes --config FILE --key-uri URI", u, u.Scheme)
+	}
 	if strings.HasPrefix(s, softkms.Scheme+":") {
 		u, err := kms.ParseURI(s)
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,10 +22,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/appsign/signer/internal/atomicfile"
-	"github.com/appsign/signer/internal/backends"
 	"github.com/appsign/signer/internal/bundle"
 	"github.com/appsign/signer/internal/chain"
-	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/revocation"
 )
@@ -49,6 +46,7 @@ backend of the configuration (softkms, sealedkms, awskms, pkcs11):
   signerctl ca root          self-signed root CA
   signerctl ca intermediate  marketplace or private-build CA under the root
   signerctl ca signer        bundle or revocation-list signer under the root
+  signerctl ca crl           X.509 CRL signed by a CA key (the offline root's CRL)
   signerctl ca show          inspect certificates, warn before they expire
 
 --config is the service's YAML (only its backends section is read; a file
@@ -58,7 +56,7 @@ command checks that --parent-key is the key of --parent-cert, writes --out
 through a temporary file (0644), and refuses to replace it without --force.
 See docs/trust.md, "Setting up the CA hierarchy".`,
 	}
-	cmd.AddCommand(newCAKeygenCommand(), newCARootCommand(), newCAIntermediateCommand(), newCASignerCommand(), newCAShowCommand())
+	cmd.AddCommand(newCAKeygenCommand(), newCARootCommand(), newCAIntermediateCommand(), newCASignerCommand(), newCACRLCommand(), newCAShowCommand())
 	return cmd
 }
 
@@ -92,7 +90,7 @@ name is refused. --purpose is recorded with the key where the backend can
 			if err != nil {
 				return err
 			}
-			reg, err := openCABackends(cmd, configPath)
+			reg, err := openBackends(cmd, configPath)
 			if err != nil {
 				return err
 			}
@@ -189,14 +187,18 @@ func (o *caIssue) check(withParent bool) error {
 
 // checkOut refuses an existing --out (without --force) or a missing
 // directory before anything is signed.
-func (o *caIssue) checkOut() error {
-	if fi, err := os.Stat(filepath.Dir(o.out)); err != nil || !fi.IsDir() {
-		return usagef("--out %s: directory %s does not exist", o.out, filepath.Dir(o.out))
+func (o *caIssue) checkOut() error { return checkOutFile(o.out, "a certificate", o.force) }
+
+// checkOutFile refuses an existing out (what it holds, for the message)
+// without force, or a missing directory, before anything is signed.
+func checkOutFile(out, what string, force bool) error {
+	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+		return usagef("--out %s: directory %s does not exist", out, filepath.Dir(out))
 	}
-	_, err := os.Lstat(o.out)
+	_, err := os.Lstat(out)
 	switch {
-	case err == nil && !o.force:
-		return withCode(exitError, fmt.Errorf("--out %s already exists: refusing to replace a certificate (pass --force to replace it)", o.out))
+	case err == nil && !force:
+		return withCode(exitError, fmt.Errorf("--out %s already exists: refusing to replace %s (pass --force to replace it)", out, what))
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return withCode(exitError, err)
 	}
@@ -210,7 +212,7 @@ type issueFunc func(parent *x509.Certificate, parentKey crypto.Signer, pub ed255
 // run loads the keys, checks the parent, issues, writes and prints.
 func (o *caIssue) run(cmd *cobra.Command, wantNotAfter time.Time, issue issueFunc) error {
 	ctx := cmd.Context()
-	reg, err := openCABackends(cmd, o.config)
+	reg, err := openBackends(cmd, o.config)
 	if err != nil {
 		return err
 	}
@@ -238,7 +240,7 @@ func (o *caIssue) run(cmd *cobra.Command, wantNotAfter time.Time, issue issueFun
 	if err != nil {
 		return withCode(exitError, err)
 	}
-	if err := writeCertificate(o.out, cert, o.force); err != nil {
+	if err := writeOutFile(o.out, chain.CertificatePEM(cert), o.force); err != nil {
 		return withCode(exitError, fmt.Errorf("write %s: %w", o.out, err))
 	}
 	warnings := []string{}
@@ -264,21 +266,40 @@ func (o *caIssue) run(cmd *cobra.Command, wantNotAfter time.Time, issue issueFun
 // with parentPub, before the parent key signs.
 func (o *caIssue) checkParent(parent *x509.Certificate, parentPub, subjectPub ed25519.PublicKey) error {
 	name := fmt.Sprintf("--parent-cert %s (%s)", o.parentCert, parent.Subject)
-	switch {
-	case !parent.IsCA || parent.KeyUsage&x509.KeyUsageCertSign == 0:
-		return withCode(exitError, fmt.Errorf("%s is not a CA certificate: it cannot issue certificates", name))
-	case time.Now().After(parent.NotAfter):
-		return withCode(exitError, fmt.Errorf("%s expired at %s", name, parent.NotAfter.Format(time.RFC3339)))
+	if err := checkIssuerCert(parent, name, x509.KeyUsageCertSign, "issue certificates", time.Now()); err != nil {
+		return err
 	}
-	if certPub, ok := parent.PublicKey.(ed25519.PublicKey); !ok || !certPub.Equal(parentPub) {
-		certFP := hex.EncodeToString(spkiSHA256(parent))
-		keyFP, _ := chain.KeyFingerprint(parentPub)
-		return withCode(exitError, fmt.Errorf("--parent-key %s is not the key of %s: key fingerprint %s, the certificate's is %s", o.parentKey, name, keyFP, certFP))
+	if err := checkIssuerKey(parent, name, "--parent-key", o.parentKey, parentPub); err != nil {
+		return err
 	}
 	if subjectPub.Equal(parentPub) {
 		return withCode(exitError, fmt.Errorf("--key %s is the parent's own key: give the new certificate a key of its own", o.key))
 	}
 	return nil
+}
+
+// checkIssuerCert refuses an issuing certificate (name: how errors call it)
+// that is not a CA with key usage usage (what: what that lets it do) or has
+// expired.
+func checkIssuerCert(c *x509.Certificate, name string, usage x509.KeyUsage, what string, now time.Time) error {
+	switch {
+	case !c.IsCA || c.KeyUsage&usage == 0:
+		return withCode(exitError, fmt.Errorf("%s is not a CA certificate allowed to %s", name, what))
+	case now.After(c.NotAfter):
+		return withCode(exitError, fmt.Errorf("%s expired at %s", name, c.NotAfter.Format(time.RFC3339)))
+	}
+	return nil
+}
+
+// checkIssuerKey refuses a key (keyURI, given by keyFlag) that is not the
+// key of certificate c, naming both fingerprints.
+func checkIssuerKey(c *x509.Certificate, name, keyFlag, keyURI string, pub ed25519.PublicKey) error {
+	if certPub, ok := c.PublicKey.(ed25519.PublicKey); ok && certPub.Equal(pub) {
+		return nil
+	}
+	keyFP, _ := chain.KeyFingerprint(pub)
+	return withCode(exitError, fmt.Errorf("%s %s is not the key of %s: key fingerprint %s, the certificate's is %s",
+		keyFlag, keyURI, name, keyFP, hex.EncodeToString(spkiSHA256(c))))
 }
 
 func newCARootCommand() *cobra.Command {
@@ -561,47 +582,13 @@ func checkTextOrJSON(output string) error {
 	return nil
 }
 
-// openCABackends opens the backends section of the configuration file.
-func openCABackends(cmd *cobra.Command, path string) (*kms.Registry, error) {
-	if path == "" {
-		return nil, usagef("--config FILE is required: the YAML whose backends section holds the keys")
-	}
-	b, err := config.LoadBackends(path)
-	if err != nil {
-		return nil, withCode(exitUsage, err)
-	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	reg, err := backends.Open(cmd.Context(), b, log, nil)
-	if err != nil {
-		return nil, withCode(exitError, err)
-	}
-	return reg, nil
-}
-
-// loadBackendKey loads the key a flag names; the registry checks every
-// signature it makes in software.
-func loadBackendKey(cmd *cobra.Command, reg *kms.Registry, flag, uriText string) (kms.Signer, error) {
-	uri, err := kms.ParseURI(uriText)
-	if err != nil {
-		return nil, usagef("%s: %v", flag, err)
-	}
-	s, err := reg.LoadSigner(cmd.Context(), uri)
-	switch {
-	case errors.Is(err, kms.ErrUnknownBackend):
-		return nil, usagef("%s %s: the configuration has no backends.%s section", flag, uri, uri.Scheme)
-	case err != nil:
-		return nil, withCode(exitError, fmt.Errorf("%s %s: %w", flag, uri, err))
-	}
-	return s, nil
-}
-
-// writeCertificate writes cert as PEM (0644) atomically. Without replace
-// an existing path is refused, even one created meanwhile.
-func writeCertificate(path string, cert *x509.Certificate, replace bool) error {
+// writeOutFile writes data to path (0644) atomically. Without replace an
+// existing path is refused, even one created meanwhile.
+func writeOutFile(path string, data []byte, replace bool) error {
 	if replace {
-		return atomicfile.Write(path, chain.CertificatePEM(cert), 0o644)
+		return atomicfile.Write(path, data, 0o644)
 	}
-	err := atomicfile.Create(path, chain.CertificatePEM(cert), 0o644)
+	err := atomicfile.Create(path, data, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s appeared while issuing; pass --force to replace it", path)
 	}
