@@ -18,7 +18,15 @@ type URI struct {
 	values map[string]string
 }
 
-var schemeRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
+var (
+	schemeRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
+	// attrRE is an attribute name: letters, digits, '-' and '_', as in
+	// RFC 7512's pkcs11 attributes; names are case-insensitive.
+	attrRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+)
+
+// maxURILen bounds a key URI, as given and in its canonical form.
+const maxURILen = 2048
 
 // secretAttrs are attribute names that must never appear in a key URI.
 var secretAttrs = map[string]bool{
@@ -29,8 +37,8 @@ var secretAttrs = map[string]bool{
 // ParseURI parses a key URI. It returns an error wrapping ErrInvalidURI
 // that names what is wrong but never echoes attribute values.
 func ParseURI(s string) (URI, error) {
-	if len(s) > 2048 {
-		return URI{}, fmt.Errorf("%w: longer than 2048 bytes", ErrInvalidURI)
+	if len(s) > maxURILen {
+		return URI{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidURI, maxURILen)
 	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || !schemeRE.MatchString(scheme) {
@@ -45,6 +53,9 @@ func ParseURI(s string) (URI, error) {
 		if !ok || name == "" {
 			return URI{}, fmt.Errorf("%w: attribute %q has no value", ErrInvalidURI, name)
 		}
+		if !attrRE.MatchString(name) {
+			return URI{}, fmt.Errorf("%w: attribute name %q: use letters, digits, '-' and '_' (at most 64)", ErrInvalidURI, name)
+		}
 		name = strings.ToLower(name)
 		if secretAttrs[name] {
 			return URI{}, fmt.Errorf("%w: attribute %q would put a secret in a key URI; use a file or environment variable", ErrInvalidURI, name)
@@ -57,6 +68,11 @@ func ParseURI(s string) (URI, error) {
 			return URI{}, fmt.Errorf("%w: attribute %q is not percent-encoded correctly", ErrInvalidURI, name)
 		}
 		u.values[name] = v
+	}
+	// Percent-encoding can lengthen what was given decoded; the canonical
+	// form, which logs and the ledger carry, keeps the same bound.
+	if len(u.String()) > maxURILen {
+		return URI{}, fmt.Errorf("%w: longer than %d bytes in canonical form", ErrInvalidURI, maxURILen)
 	}
 	return u, nil
 }

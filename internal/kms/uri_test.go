@@ -24,6 +24,9 @@ func TestParseURI(t *testing.T) {
 		{"pin refused", "pkcs11:token=a;pin-value=1234", true, nil},
 		{"passphrase refused", "softkms:path=/x;passphrase=hunter2", true, nil},
 		{"bad escape", "softkms:path=/x%zz", true, nil},
+		{"attr name with a space", "pkcs11:to ken=a", true, nil},
+		{"attr name not ASCII", "pkcs11:t\xbdken=a", true, nil},
+		{"too long once encoded", "softkms:path=/" + strings.Repeat("\xbd", 700), true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
