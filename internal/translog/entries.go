@@ -46,8 +46,12 @@ func (l *Log) Entries(ctx context.Context, from, to int64) iter.Seq2[Entry, erro
 		if from >= to {
 			return
 		}
-		leaves := &cursor[Entry]{fetch: func(at int64) ([]Entry, error) { return l.leafPage(ctx, at, to) }, next: from}
-		hashes := &cursor[Entry]{fetch: func(at int64) ([]Entry, error) { return l.hashPage(ctx, at, to) }, next: from}
+		// Each cursor reads its next page while this one is consumed, so
+		// the database and the caller work at the same time.
+		leaves := &cursor[Entry]{fetch: func(at int64) ([]Entry, error) { return l.leafPage(ctx, at, to) }, next: from, end: to}
+		hashes := &cursor[Entry]{fetch: func(at int64) ([]Entry, error) { return l.hashPage(ctx, at, to) }, next: from, end: to}
+		defer leaves.close()
+		defer hashes.close()
 		for {
 			le, lok, err := leaves.peek()
 			if err != nil {
@@ -146,12 +150,22 @@ func (l *Log) hashPage(ctx context.Context, from, to int64) ([]Entry, error) {
 	}
 }
 
-// cursor reads a sequence ordered by Index a page at a time.
+// cursor reads a sequence ordered by Index a page at a time, below end,
+// fetching the next page in the background while the current one is
+// consumed. close waits for a fetch still running.
 type cursor[T interface{ index() int64 }] struct {
 	fetch func(from int64) ([]T, error)
 	next  int64 // where the next page starts
+	end   int64 // no page starts at or past it
 	buf   []T
 	done  bool
+	ahead chan page[T] // the fetch of the page at next, when one runs
+}
+
+// page is a fetched page or the error fetching it.
+type page[T any] struct {
+	items []T
+	err   error
 }
 
 func (e Entry) index() int64 { return e.Index }
@@ -159,15 +173,16 @@ func (e Entry) index() int64 { return e.Index }
 func (c *cursor[T]) peek() (T, bool, error) {
 	var zero T
 	if len(c.buf) == 0 && !c.done {
-		page, err := c.fetch(c.next)
+		items, err := c.load()
 		if err != nil {
 			return zero, false, err
 		}
-		if len(page) == 0 {
+		if len(items) == 0 {
 			c.done = true
 		} else {
-			c.buf = page
-			c.next = page[len(page)-1].index() + 1
+			c.buf = items
+			c.next = items[len(items)-1].index() + 1
+			c.prefetch()
 		}
 	}
 	if len(c.buf) == 0 {
@@ -177,3 +192,37 @@ func (c *cursor[T]) peek() (T, bool, error) {
 }
 
 func (c *cursor[T]) pop() { c.buf = c.buf[1:] }
+
+// load returns the page at next: the one fetched ahead, or a fresh one.
+func (c *cursor[T]) load() ([]T, error) {
+	if c.ahead != nil {
+		p := <-c.ahead
+		c.ahead = nil
+		return p.items, p.err
+	}
+	if c.next >= c.end {
+		return nil, nil
+	}
+	return c.fetch(c.next)
+}
+
+// prefetch starts fetching the page at next, unless the range is done.
+func (c *cursor[T]) prefetch() {
+	if c.next >= c.end {
+		return
+	}
+	ch := make(chan page[T], 1)
+	go func(from int64) {
+		items, err := c.fetch(from)
+		ch <- page[T]{items, err}
+	}(c.next)
+	c.ahead = ch
+}
+
+// close waits for a fetch started ahead, so none outlives Entries.
+func (c *cursor[T]) close() {
+	if c.ahead != nil {
+		<-c.ahead
+		c.ahead = nil
+	}
+}
