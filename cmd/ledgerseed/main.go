@@ -25,7 +25,7 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 256, "concurrent appenders")
 	flag.BoolVar(&o.bench, "bench", false, "after seeding, measure query latency and verification rate")
 	flag.IntVar(&o.queries, "queries", 300, "queries per filter when benchmarking")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the -bench phase (queries and verify) to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (seeding and -bench) to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o, os.Stdout)

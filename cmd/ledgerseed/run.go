@@ -24,7 +24,7 @@ type options struct {
 	workers     int
 	bench       bool
 	queries     int
-	cpuProfile  string // CPU profile of the benchmark phase, when set
+	cpuProfile  string // CPU profile of the whole run, when set
 }
 
 // seedKey signs every seeded entry; its public key goes to the audit.
@@ -38,6 +38,17 @@ const (
 )
 
 func run(ctx context.Context, o options, out io.Writer) error {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	url := o.databaseURL
 	if url == "" {
 		c, err := pgcluster.Start(ctx, pgcluster.Options{})
@@ -84,17 +95,6 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "append: %d entries in %s: %.0f entries/s (%d workers, group commit)\n", o.n, took.Round(time.Millisecond), float64(o.n)/took.Seconds(), o.workers)
 	if !o.bench {
 		return nil
-	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
 	}
 	if err := benchQueries(ctx, store, o.queries, out); err != nil {
 		return err

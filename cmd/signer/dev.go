@@ -167,7 +167,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, 10*time.Second, log)
+	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, 10*time.Second, log, m)
 	if err != nil {
 		return err
 	}

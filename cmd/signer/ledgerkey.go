@@ -17,6 +17,7 @@ import (
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/metrics"
 	"github.com/appsign/signer/internal/translog"
 )
 
@@ -73,8 +74,8 @@ func ledgerSigner(ctx context.Context, keys *keystore.Store, reg *kms.Registry, 
 
 // startLedgerLog gives the store's log its origin and ledger key and starts
 // the checkpoint publisher, which stops when ctx ends or the store closes.
-func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, interval time.Duration, log *slog.Logger) (*translog.Log, error) {
-	l, err := store.OpenLog(ctx, translog.Options{Origin: origin, Signer: signer, Logger: log})
+func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, interval time.Duration, log *slog.Logger, m *metrics.Metrics) (*translog.Log, error) {
+	l, err := store.OpenLog(ctx, translog.Options{Origin: origin, Signer: signer, Logger: log, OnCommit: m.LedgerCommit})
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, time.Duration(cfg.Ledger.PublishInterval), log)
+	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, time.Duration(cfg.Ledger.PublishInterval), log, m)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,11 @@ var errReplay = errors.New("ledger: idempotency key already recorded")
 // Record inserts e (its ID, LogIndex and Revoked are ignored) together with
 // the log leaf that records it, and returns the stored entry once both have
 // committed. The row is written inside the log's append transaction
-// (translog.AppendWith), so the row and its leaf commit together, in
+// (translog.AppendGroup), so the row and its leaf commit together, in
 // batches shared with concurrent Records (group commit), and the row's
-// log_index names its leaf. The leaf's payload is EncodeSignature of the
+// log_index names its leaf. A batch's rows go in with one INSERT; when it
+// cannot take them all (an idempotency key already used), the batch runs
+// again row by row, so each Record gets its own answer. The leaf's payload is EncodeSignature of the
 // stored entry.
 //
 // When the caller already used e.IdempotencyKey, nothing is inserted and no
@@ -36,32 +38,22 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 
 	// ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
 	// commit, then inserts nothing; the callback then reports a replay.
-	const insert = `
-		INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
-			key_id, key_version, cert_serial, signature, caller, review_ref,
-			idempotency_key, signed_at, profile, statement, log_index)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-		ON CONFLICT (caller, idempotency_key) DO NOTHING
-		RETURNING id`
-	in := e
-	var out Entry // written by the callback, read only after AppendWith returns nil
-	_, err = s.Log().AppendWith(ctx, translog.KindSignature, func(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
-		row := in
-		row.LogIndex = pos.Index
-		err := tx.QueryRow(ctx, insert,
-			row.AppKey, row.Version, row.Track, row.ArchiveSize, row.SHA256, row.SHA512,
-			row.KeyID, row.KeyVersion, row.CertSerial, row.Signature, row.Caller, row.ReviewRef,
-			row.IdempotencyKey, row.SignedAt, row.Profile, row.Statement, row.LogIndex,
-		).Scan(&row.ID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, errReplay
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = row
-		return EncodeSignature(row), nil
-	})
+	item := &recordItem{in: e}
+	_, err = s.Log().AppendGroup(ctx, translog.KindSignature, signatureGroup{}, item,
+		func(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
+			row := item.in
+			row.LogIndex = pos.Index
+			err := tx.QueryRow(ctx, insertSignature+` RETURNING id`, signatureArgs(row)...).Scan(&row.ID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil, errReplay
+			}
+			if err != nil {
+				return nil, err
+			}
+			item.out = row
+			return EncodeSignature(row), nil
+		})
+	out := item.out // written by the batch, read only after AppendGroup returns nil
 	switch {
 	case err == nil:
 		return out, false, nil
@@ -77,4 +69,98 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 		return Entry{}, false, fmt.Errorf("ledger: record: entry %d: %w", first.ID, ErrIdempotencyConflict)
 	}
 	return first, true, nil
+}
+
+// insertSignature inserts one signatures row; a used idempotency key
+// inserts nothing.
+const insertSignature = `
+	INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
+		key_id, key_version, cert_serial, signature, caller, review_ref,
+		idempotency_key, signed_at, profile, statement, log_index)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	ON CONFLICT (caller, idempotency_key) DO NOTHING`
+
+func signatureArgs(e Entry) []any {
+	return []any{e.AppKey, e.Version, e.Track, e.ArchiveSize, e.SHA256, e.SHA512,
+		e.KeyID, e.KeyVersion, e.CertSerial, e.Signature, e.Caller, e.ReviewRef,
+		e.IdempotencyKey, e.SignedAt, e.Profile, e.Statement, e.LogIndex}
+}
+
+// recordItem is one Record in a batch: the entry to insert and, once the
+// batch has written it, the stored row.
+type recordItem struct {
+	in, out Entry
+}
+
+// signatureGroup writes the signatures rows of a batch in one statement
+// (translog.Group); the per-row callback of Record is its fallback.
+type signatureGroup struct{}
+
+// insertSignatures inserts a batch of rows from column arrays, in index
+// order, so that ids grow with log_index as the audit requires.
+const insertSignatures = `
+	INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
+		key_id, key_version, cert_serial, signature, caller, review_ref,
+		idempotency_key, signed_at, profile, statement, log_index)
+	SELECT app_key, version, track, archive_size, sha256, sha512,
+		key_id, key_version, cert_serial, signature, caller, review_ref,
+		idempotency_key, signed_at, profile, statement, log_index
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[],
+		$7::text[], $8::integer[], $9::text[], $10::bytea[], $11::text[], $12::text[],
+		$13::text[], $14::timestamptz[], $15::text[], $16::bytea[], $17::bigint[])
+		AS t (app_key, version, track, archive_size, sha256, sha512,
+			key_id, key_version, cert_serial, signature, caller, review_ref,
+			idempotency_key, signed_at, profile, statement, log_index)
+	ORDER BY log_index
+	ON CONFLICT (caller, idempotency_key) DO NOTHING
+	RETURNING id, log_index`
+
+// errGroupFallback makes the batch run Record's callbacks one by one: a
+// key was taken (a replay, possibly within the batch), or ids did not come
+// out in index order.
+var errGroupFallback = errors.New("ledger: write the batch row by row")
+
+// Prepare implements translog.Group.
+func (signatureGroup) Prepare(ctx context.Context, tx pgx.Tx, items []*translog.GroupItem) error {
+	n := len(items)
+	cols := make([][]any, 17)
+	for c := range cols {
+		cols[c] = make([]any, 0, n)
+	}
+	for _, it := range items {
+		ri := it.Value.(*recordItem)
+		row := ri.in
+		row.LogIndex = it.Pos.Index
+		ri.out = row
+		for c, v := range signatureArgs(row) {
+			cols[c] = append(cols[c], v)
+		}
+	}
+	args := make([]any, len(cols))
+	for c := range cols {
+		args[c] = cols[c]
+	}
+	rows, err := tx.Query(ctx, insertSignatures, args...)
+	if err != nil {
+		return err
+	}
+	var id, index int64
+	ids := make(map[int64]int64, n)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &index}, func() error { ids[index] = id; return nil }); err != nil {
+		return err
+	}
+	if len(ids) != n {
+		return errGroupFallback
+	}
+	last := int64(0)
+	for _, it := range items { // index order
+		ri := it.Value.(*recordItem)
+		ri.out.ID = ids[it.Pos.Index]
+		if ri.out.ID <= last {
+			return errGroupFallback
+		}
+		last = ri.out.ID
+		it.Payload = EncodeSignature(ri.out)
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ type Metrics struct {
 	inFlight       prometheus.Gauge
 	signatures     *prometheus.CounterVec
 	ledgerBatch    prometheus.Histogram
+	ledgerRowByRow prometheus.Counter
 	ledgerAppend   *prometheus.HistogramVec
 	backendErrors  *prometheus.CounterVec
 	backendRetries *prometheus.CounterVec
@@ -59,6 +60,10 @@ func New() *Metrics {
 			Help:    "Entries written to the ledger per commit (group commit batch size).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
 		}),
+		ledgerRowByRow: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "ledger_batches_entry_by_entry_total",
+			Help: "Ledger commits written entry by entry after the batch's one-statement write failed (an idempotency key replayed, or an entry refused).",
+		}),
 		ledgerAppend: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "ledger_append_duration_seconds",
 			Help:    "Time from asking the ledger to record an entry to its commit, by result (ok, replay, error).",
@@ -78,7 +83,7 @@ func New() *Metrics {
 		}, []string{"backend"}),
 	}
 	m.reg.MustRegister(
-		m.requests, m.latency, m.inFlight, m.signatures, m.ledgerBatch, m.ledgerAppend,
+		m.requests, m.latency, m.inFlight, m.signatures, m.ledgerBatch, m.ledgerRowByRow, m.ledgerAppend,
 		m.backendErrors, m.backendRetries, m.verifyFailures,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -137,6 +142,18 @@ func (m *Metrics) LedgerBatch(n int) {
 		return
 	}
 	m.ledgerBatch.Observe(float64(n))
+}
+
+// LedgerCommit records one committed ledger transaction: its entries, and
+// whether it was written entry by entry. It fits translog.Options.OnCommit.
+func (m *Metrics) LedgerCommit(n int, entryByEntry bool) {
+	if m == nil {
+		return
+	}
+	m.LedgerBatch(n)
+	if entryByEntry {
+		m.ledgerRowByRow.Inc()
+	}
 }
 
 // BackendError counts a failed backend call; class is a fixed word such as

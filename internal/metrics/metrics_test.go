@@ -42,6 +42,8 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 	m.LedgerAppend(0, false, nil)
 	m.LedgerAppend(0, false, errors.New("down"))
 	m.LedgerBatch(16)
+	m.LedgerCommit(4, true)
+	m.LedgerCommit(5, false)
 	m.OnFault(nil)(kms.URI{Scheme: "pkcs11"})
 	m.CountRetries("awskms", nil)("retrying %d", 1)
 
@@ -53,7 +55,9 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 		`signer_grpc_request_duration_seconds_count{code="OK",method="/signer.v1.SignerService/SignDigest"} 2`,
 		`signer_grpc_requests_in_flight 0`,
 		`signer_signatures_total{backend="softkms",key="dev-signing"} 1`,
-		`signer_ledger_batch_size_sum 16`,
+		`signer_ledger_batch_size_sum 25`,
+		`signer_ledger_batch_size_count 3`,
+		`signer_ledger_batches_entry_by_entry_total 1`,
 		`signer_ledger_append_duration_seconds_count{result="ok"} 1`,
 		`signer_ledger_append_duration_seconds_count{result="error"} 1`,
 		`signer_kms_verify_after_sign_failures_total{backend="pkcs11"} 1`,
@@ -72,6 +76,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Signed("softkms", "k")
 	m.LedgerAppend(0, false, nil)
 	m.LedgerBatch(3)
+	m.LedgerCommit(3, true)
 	m.BackendError("awskms", "unavailable")
 	m.OnFault(nil)(kms.URI{Scheme: "softkms"})
 	resp, err := m.UnaryServerInterceptor()(t.Context(), "req", &grpc.UnaryServerInfo{FullMethod: "/x/Y"},

@@ -42,12 +42,37 @@ type Position struct {
 // DEFERRED foreign key: the leaves are written after the callbacks.
 type TxFunc func(ctx context.Context, tx pgx.Tx, pos Position) (payload []byte, err error)
 
+// A Group does the database work of many appends at once. A batch hands
+// it the appends queued with AppendGroup for it, in index order, and the
+// group writes all their rows in one statement instead of a callback's
+// round trip per entry: the difference between about 4,000 and more than
+// 10,000 ledger entries a second.
+type Group interface {
+	// Prepare runs in the batch transaction, under the log lock, after the
+	// batch's TxFuncs and before the leaves are hashed. It writes the
+	// items' rows and sets every item's Payload. Its writes are confined
+	// to tx. An error (a conflict, a constraint, anything) rolls the
+	// attempt back, and the batch runs again with each item's fallback
+	// TxFunc in a savepoint of its own, so that only the failing item
+	// fails.
+	Prepare(ctx context.Context, tx pgx.Tx, items []*GroupItem) error
+}
+
+// GroupItem is one append of a Group in a batch.
+type GroupItem struct {
+	Pos     Position
+	Value   any    // as given to AppendGroup
+	Payload []byte // set by Prepare
+}
+
 // request is one queued append.
 type request struct {
 	ctx     context.Context
 	kind    string
 	payload []byte
 	fn      TxFunc
+	group   Group // with value, when the append is a group's; fn is its fallback
+	value   any
 	result  chan outcome // capacity 1
 }
 
@@ -78,6 +103,18 @@ func (l *Log) AppendWith(ctx context.Context, kind string, fn TxFunc) (Appended,
 		return Appended{}, fmt.Errorf("translog: append: nil callback")
 	}
 	return l.enqueue(ctx, &request{kind: kind, fn: fn})
+}
+
+// AppendGroup appends a leaf whose payload g prepares together with the
+// other appends of g in the batch (see Group); value is handed to
+// Prepare. fallback makes the payload alone, as for AppendWith, when the
+// batch runs again entry by entry; it and Prepare must write the same
+// rows and payload.
+func (l *Log) AppendGroup(ctx context.Context, kind string, g Group, value any, fallback TxFunc) (Appended, error) {
+	if g == nil || fallback == nil {
+		return Appended{}, fmt.Errorf("translog: append: nil group or fallback")
+	}
+	return l.enqueue(ctx, &request{kind: kind, fn: fallback, group: g, value: value})
 }
 
 func (l *Log) enqueue(ctx context.Context, r *request) (Appended, error) {

@@ -266,3 +266,110 @@ func TestAppendClosedOrCancelled(t *testing.T) {
 		t.Errorf("Size = %v, %v; want an empty log", tree, err)
 	}
 }
+
+// eventGroup inserts a batch's events in one statement (translog.Group).
+type eventGroup struct {
+	mu       sync.Mutex
+	prepares int
+}
+
+func (g *eventGroup) Prepare(ctx context.Context, tx pgx.Tx, items []*translog.GroupItem) error {
+	g.mu.Lock()
+	g.prepares++
+	g.mu.Unlock()
+	ids, indexes := make([]string, len(items)), make([]int64, len(items))
+	for i, it := range items {
+		ids[i], indexes[i] = it.Value.(string), it.Pos.Index
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO events (id, log_index) SELECT * FROM unnest($1::text[], $2::bigint[])`, ids, indexes); err != nil {
+		return err
+	}
+	for i, it := range items {
+		it.Payload = fmt.Appendf(nil, "%s@%d", ids[i], indexes[i])
+	}
+	return nil
+}
+
+// TestAppendGroup: a group's appends in one batch are prepared together,
+// with consecutive positions; when the group's statement fails, the batch
+// runs again entry by entry through the fallbacks, and only the entry
+// that fails alone fails. OnCommit says which way each batch went.
+func TestAppendGroup(t *testing.T) {
+	t.Parallel()
+	type commit struct {
+		leaves       int
+		entryByEntry bool
+	}
+	var mu sync.Mutex
+	var commits []commit
+	onCommit := func(n int, byEntry bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		commits = append(commits, commit{n, byEntry})
+	}
+	l, conn := newLog(t, translog.Options{BatchDelay: 200 * time.Millisecond, OnCommit: onCommit})
+	ctx := t.Context()
+	if _, err := conn.Exec(ctx, `CREATE TABLE events (id text PRIMARY KEY, log_index bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	g := &eventGroup{}
+	fallback := func(id string) translog.TxFunc {
+		return func(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
+			if _, err := tx.Exec(ctx, `INSERT INTO events (id, log_index) VALUES ($1, $2)`, id, pos.Index); err != nil {
+				return nil, err
+			}
+			return fmt.Appendf(nil, "%s@%d", id, pos.Index), nil
+		}
+	}
+	appendAll := func(ids ...string) []error {
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { _, errs[i] = l.AppendGroup(ctx, translog.KindSignature, g, id, fallback(id)) })
+		}
+		wg.Wait()
+		return errs
+	}
+
+	// Five at once share a batch (the 200 ms delay) and one Prepare.
+	for i, err := range appendAll("a", "b", "c", "d", "e") {
+		if err != nil {
+			t.Errorf("append %d: %v", i, err)
+		}
+	}
+	if g.prepares != len(commits) || len(commits) == 0 || commits[0].entryByEntry {
+		t.Fatalf("%d prepares for commits %v; want one per commit, none entry by entry", g.prepares, commits)
+	}
+
+	// "c" is taken: the group's statement fails, the fallbacks run, and
+	// only "c" fails.
+	commits, g.prepares = nil, 0
+	errs := appendAll("f", "c", "g")
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Fatalf("errors %v; want only the second (duplicate key)", errs)
+	}
+	if len(commits) == 0 || !commits[len(commits)-1].entryByEntry {
+		t.Errorf("commits %v; want the failed batch written entry by entry", commits)
+	}
+
+	// Every leaf's payload names its own row, at its own index.
+	rows, _ := conn.Query(ctx, `SELECT id, log_index FROM events ORDER BY log_index`)
+	type event struct {
+		ID    string
+		Index int64
+	}
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[event])
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := collect(t, l, 100)
+	if len(events) != 7 || len(entries) != 7 {
+		t.Fatalf("%d rows and %d leaves; want 7 of each", len(events), len(entries))
+	}
+	for _, e := range entries {
+		leaf, _ := translog.DecodeLeaf(e.Leaf)
+		if want := fmt.Sprintf("%s@%d", events[e.Index].ID, e.Index); events[e.Index].Index != e.Index || string(leaf.Payload) != want {
+			t.Errorf("leaf %d payload %q, row %v; want %q", e.Index, leaf.Payload, events[e.Index], want)
+		}
+	}
+}

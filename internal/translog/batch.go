@@ -32,8 +32,18 @@ func (l *Log) commit(ctx context.Context, batch []*request) ([]*request, []outco
 	// runs again with a savepoint per callback, so only the failing
 	// entries fail.
 	batch, outcomes, err := l.commitAttempt(ctx, batch, false)
-	if errors.Is(err, errRetryCareful) {
-		return l.commitAttempt(ctx, batch, true)
+	careful := errors.Is(err, errRetryCareful)
+	if careful {
+		batch, outcomes, err = l.commitAttempt(ctx, batch, true)
+	}
+	if err == nil && l.opts.OnCommit != nil {
+		leaves := 0
+		for _, o := range outcomes {
+			if o.err == nil {
+				leaves++
+			}
+		}
+		l.opts.OnCommit(leaves, careful)
 	}
 	return batch, outcomes, err
 }
@@ -65,15 +75,19 @@ func (l *Log) commitAttempt(ctx context.Context, batch []*request, careful bool)
 	at := l.stamp(h)
 
 	outcomes := make([]outcome, len(batch))
+	var payloads [][]byte
+	if !careful {
+		if payloads, err = l.fastPayloads(ctx, tx, batch, Position{Index: edge.n, At: at}); err != nil {
+			return batch, nil, err
+		}
+	}
 	var lv leafColumns
 	var hv hashColumns
 	for i, r := range batch {
 		pos := Position{Index: edge.n, At: at}
 		payload := r.payload
-		if r.fn != nil && !careful {
-			if payload, err = l.runCallback(ctx, tx, r, pos); err != nil {
-				return batch, nil, errRetryCareful
-			}
+		if !careful {
+			payload = payloads[i]
 		}
 		if r.fn != nil && careful {
 			payload, err = l.callback(ctx, tx, r, pos)
@@ -110,6 +124,51 @@ func (l *Log) commitAttempt(ctx context.Context, batch []*request, careful bool)
 		return batch, nil, wrap("append: commit", err)
 	}
 	return batch, outcomes, nil
+}
+
+// fastPayloads makes the payloads of a fast attempt, where no entry may
+// fail: the TxFuncs run directly in tx, then each Group prepares its items
+// at once. Entry i goes to index base.Index+i. Any failure returns
+// errRetryCareful.
+func (l *Log) fastPayloads(ctx context.Context, tx pgx.Tx, batch []*request, base Position) ([][]byte, error) {
+	payloads := make([][]byte, len(batch))
+	items := make([]*GroupItem, len(batch))
+	var groups []Group
+	members := map[Group][]*GroupItem{}
+	for i, r := range batch {
+		pos := Position{Index: base.Index + int64(i), At: base.At}
+		switch {
+		case r.group != nil:
+			items[i] = &GroupItem{Pos: pos, Value: r.value}
+			if _, ok := members[r.group]; !ok {
+				groups = append(groups, r.group)
+			}
+			members[r.group] = append(members[r.group], items[i])
+		case r.fn != nil:
+			p, err := l.runCallback(ctx, tx, r, pos)
+			if err != nil {
+				return nil, errRetryCareful
+			}
+			payloads[i] = p
+		default:
+			payloads[i] = r.payload
+		}
+	}
+	for _, g := range groups {
+		if err := g.Prepare(ctx, tx, members[g]); err != nil {
+			return nil, errRetryCareful
+		}
+	}
+	for i, it := range items {
+		if it == nil {
+			continue
+		}
+		if it.Payload == nil || len(it.Payload) > l.opts.MaxPayload {
+			return nil, errRetryCareful // the fallback says what is wrong
+		}
+		payloads[i] = it.Payload
+	}
+	return payloads, nil
 }
 
 // stamp returns the timestamp of leaves appended after h: the log's clock

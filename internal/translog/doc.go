@@ -46,7 +46,10 @@
 //
 // AppendWith lets a caller write its own rows in the same transaction as
 // the leaf (the signatures row of a signing, say), knowing the index and
-// timestamp, and build the payload from them: see TxFunc.
+// timestamp, and build the payload from them: see TxFunc. AppendGroup does
+// the same for many appends at once: a Group writes the rows of all its
+// appends in a batch with one statement, and falls back to a TxFunc per
+// entry when that statement fails.
 //
 // # Append-only in the database
 //

@@ -51,6 +51,11 @@ type Options struct {
 	MaxPayload int
 	// Logger receives the publisher's errors; nil discards them.
 	Logger *slog.Logger
+	// OnCommit, when set, is called by the sequencer after each committed
+	// append transaction with its number of leaves, and whether it ran
+	// entry by entry (a callback or group failed in the fast attempt). It
+	// must return quickly: the next batch waits.
+	OnCommit func(leaves int, entryByEntry bool)
 }
 
 func (o Options) withDefaults() (Options, error) {
