@@ -100,59 +100,68 @@ cat >>docs/BENCHMARKS.md <<'MD'
 The load generator, the signer and PostgreSQL share the machine's 2 cores, and the machine is
 CPU-bound during the small-archive runs (no idle time), so every service figure is a lower bound
 for a deployment with the database on its own host. Figures move by about ±10 % between runs (on
-2026-12-04, the same commit gave 2,723 sig/s with p99 23.7 ms for 1 KB at 32 callers, and
-210 MB/s for 100 MB archives, in the run before this one). Met: peak RSS for a 1 GiB archive, and
-every ledger query p99 at 1M entries. Not met: the throughput targets, which ask for 4–15× more
-than 2 shared cores give here.
+2026-12-04, earlier runs of the previous commits gave 2,523–2,723 sig/s with p99 23.7–26.2 ms for
+1 KB at 32 callers, and 181–210 MB/s for 100 MB archives). Met: peak RSS for a 1 GiB archive,
+every ledger query p99 at 1M entries, and verify re-checking every signature (≈ 27,000/s against
+25,000/s); the 1 KB p99 is on the 25 ms line (under it in this run, over it in some earlier ones).
+Not met: the throughput targets, which ask for 3–15× more than 2 shared cores give here.
 
-**1 KB archives (target ≥ 10,000 sig/s at 32 callers, p99 ≤ 25 ms).** About 2,500–2,700 sig/s,
-p99 right at the 25 ms line. Per signature the signer spends ≈ 300 µs of CPU (profile above):
-signing and verify-after-sign ≈ 35 % (two passes of pure Ed25519 plus one verification; the
-verification is required), gRPC and the kernel ≈ 25 %, the ledger's statements ≈ 10 %; PostgreSQL
-spends about as much again per signature, and the load generator ≈ 80 µs. At ≈ 700 µs of CPU per
-signature, 2 cores cap the whole system near 2,800/s, which is what we see. Changes made in this
-round, measured one at a time on this machine: archives up to 64 KiB are spooled in memory (no
-temp file create/unlink), small requests no longer look up their idempotency key before signing
-(the ledger's insert resolves a replay), and the log's per-entry savepoints are gone from the
-common path — together ≈ +25 % over the previous round. What would remove more, largest first:
+**1 KB archives (target ≥ 10,000 sig/s at 32 callers, p99 ≤ 25 ms).** About 2,900 sig/s, p99
+23.3 ms. Per signature the signer spends ≈ 270 µs of CPU (profile above): signing and
+verify-after-sign ≈ 37 % (two passes of pure Ed25519 plus one verification; the verification is
+required), gRPC and the kernel ≈ 25 %, the ledger's Go side ≈ 1 %; PostgreSQL spends about as much
+again per signature, and the load generator ≈ 80 µs. At ≈ 650 µs of CPU per signature, 2 cores
+cap the whole system near 3,000/s, which is what we see. Changes made in this round, measured one
+at a time on this machine: archives up to 64 KiB are spooled in memory (no temp file
+create/unlink), small requests no longer look up their idempotency key before signing (the ledger's
+insert resolves a replay), the log's per-entry savepoints are gone from the common path, and the
+signature rows of a commit go in with one multi-row `INSERT … SELECT FROM unnest(…)` instead of a
+statement per row (`translog.Group`). Together: 2,201 → ≈ 2,900 sig/s here, and the ledger's
+append rate 2,632 → 7,729 entries/s. What would remove more, largest first:
 
-1. **One INSERT per batch.** The sequencer already commits many signatures per transaction (group
-   commit), but each signature row is still its own `INSERT … ON CONFLICT … RETURNING` inside it.
-   A multi-row `INSERT … SELECT FROM unnest(…)` per batch cuts PostgreSQL's per-row statement
-   cost, which is most of its CPU here; it needs the log's callback API to become two-phase
-   (queue rows, read ids back).
-2. **The database on its own cores.** With PostgreSQL elsewhere, the signer's ≈ 300 µs per
-   signature alone allows ≈ 6,500/s on 2 cores.
+1. **The database on its own cores.** With PostgreSQL elsewhere, the signer's ≈ 270 µs per
+   signature alone allows ≈ 7,000/s on 2 cores; more cores scale it, since requests are
+   independent until the ledger's commit.
+2. **Fewer indexes to maintain per row.** `signatures` has 12 (one per auditor filter, each ending
+   in id, plus the keys). Index maintenance is now most of PostgreSQL's work per entry; a
+   deployment that never filters by some column can drop its index.
 3. **Cheaper crypto for small in-memory archives**: crypto/ed25519 signs 1 KiB in 20 µs and
    verifies in 43 µs against the streaming code's 24 µs and 49 µs (`eddsa.txt`); archives held in
    memory could use it.
 
-**SignBatch (target ≥ 40,000 sig/s).** A batch runs each item through the single-item path
-(validation, idempotency, sign, verify-after-sign, its own ledger insert) with 16 items in flight;
-it saves gRPC overhead, not ledger or crypto work, so it lands near the single-item rate. Item 1
-above is what a batch needs most. Even then, sign + verify cost ≈ 70 µs per signature on one
-core, so 40,000/s needs ≈ 3 cores for the cryptography alone with verify-after-sign on — not
-reachable on 2 shared cores.
+**SignBatch (target ≥ 40,000 sig/s).** ≈ 3,700 sig/s (was 2,400–2,600 before the one-INSERT
+commit). A batch runs each item through the single-item path (validation, idempotency, sign,
+verify-after-sign, ledger) with 16 items in flight; it saves gRPC overhead, not ledger or crypto
+work. Sign + verify cost ≈ 70 µs per signature on one core, so 40,000/s needs ≈ 3 cores for the
+cryptography alone with verify-after-sign on — not reachable on 2 shared cores.
 
-**Large archives (target ≥ 250 MB/s for 100 MB).** 180–210 MB/s. Every byte is hashed with
-SHA-512 five times and SHA-256 once: on upload (the recorded digests), the nonce pass of pure
-Ed25519 and its check that the file did not change, the challenge pass, and verify-after-sign.
-That is ≈ 0.75 s of CPU per 100 MB in the signer, plus gRPC and spool I/O, with the client on the
-same cores. What would remove it: compute the nonce hash during upload (the key is known before
-the first chunk; needs a streaming-nonce capability in the key-backend contract), which removes
-one full pass and the re-read; and more cores, since different requests' passes run in parallel.
+**Large archives (target ≥ 250 MB/s for 100 MB).** ≈ 216 MB/s (181–210 in earlier runs). Every
+byte is hashed with SHA-512 five times and SHA-256 once: on upload (the recorded digests), the
+nonce pass of pure Ed25519 and its check that the file did not change, the challenge pass, and
+verify-after-sign. That is ≈ 0.75 s of CPU per 100 MB in the signer, plus gRPC and spool I/O, with
+the client on the same cores. What would remove it: compute the nonce hash during upload (the key
+is known before the first chunk; needs a streaming-nonce capability in the key-backend contract),
+which removes one full pass and the re-read; and more cores, since different requests' passes run
+in parallel.
 
 **Peak RSS while signing a 1 GiB archive (target ≤ 128 MiB).** Met: the archive is spooled to
 an unlinked file and signed in streaming passes, so memory stays flat with size (`memory.txt`:
-54–64 MiB for 16 MiB, 256 MiB and 1 GiB).
+52–71 MiB for 16 MiB, 256 MiB and 1 GiB).
 
 **The ledger (targets: append ≥ 20,000/s; query p99 ≤ 20 ms at 1M; verify ≥ 100,000/s, and
 ≥ 25,000/s re-checking every signature).** Queries are met (every filter p99 ≤ 5 ms; the time
 range fell from 316 ms to under 5 ms in this round once it was planned with its values and
-bounded through the `(signed_at, id)` index). Append (≈ 4,000/s) is limited as in item 1 above
-— the callbacks no longer take two savepoint round trips each, which raised it from ≈ 2,600/s.
-Verify (≈ 34,000/s; ≈ 22,700/s re-checking signatures) decodes and hashes leaves in one
-goroutine; hashing leaves in parallel, with the tree fold kept sequential, would scale with cores.
+bounded through the `(signed_at, id)` index). Verify re-checking signatures is met: ≈ 27,000/s
+(was 22,700). Append, ≈ 7,700/s (was ≈ 2,600 at the start of the round, then 4,000 without the
+savepoints), is short of 20,000: with one INSERT per commit the Go side is ≈ 40 % of one core and
+PostgreSQL uses the rest of the machine, mostly maintaining the 12 indexes of `signatures` and the
+leaves and hashes of the log, with an fsync per commit; 1,024 writers instead of 256 give ≈ 9,800/s
+(bigger batches; measured over 100k entries). Verify without the signature checks, ≈ 69,000/s (was 34,000), is short of
+100,000: it now matches each row to its leaf by encoding the row (decoding the JSON payload was
+≈ 45 % of the time; a row that does not match still gets the full decode and a finding that names
+the field), and reads rows and log pages ahead in background goroutines while the checks run, so
+the rest is PostgreSQL reading 1M rows on the same 2 cores plus hashing. With the database on
+its own host both would rise; we have not measured that here.
 
 ## Component benchmarks
 
@@ -160,9 +169,9 @@ goroutine; hashing leaves in parallel, with the tree fold kept sequential, would
 crypto/ed25519 in memory), `bench/results/kms.txt` (signatures/s per key backend, 1 KiB, with
 verify-after-sign) and `bench/results/memory.txt` (peak RSS for 16 MiB, 256 MiB and 1 GiB
 archives), each with the machine and command line in its header. Per backend on this machine:
-software ≈ 31,300/s, KMS-sealed ≈ 43,700/s (its key is decrypted once and rechecked every 30 s),
-AWS KMS through the repo's wire-protocol emulator ≈ 4,200/s, SoftHSM2 ≈ 4,800/s serial and
-≈ 5,900/s with two callers. The CPU profile file itself (`cpu-archive-1k-c32.pprof`) is written
-next to them and not committed.
+software ≈ 32,000/s, KMS-sealed ≈ 49,900/s (its key is decrypted once and rechecked every 30 s;
+≈ 4,900/s when every signature goes back to KMS), AWS KMS through the repo's wire-protocol
+emulator ≈ 5,000/s, SoftHSM2 ≈ 5,200/s serial and ≈ 6,600/s with two callers. The CPU profile file
+itself (`cpu-archive-1k-c32.pprof`) is written next to them and not committed.
 MD
 echo "wrote docs/BENCHMARKS.md"
