@@ -228,15 +228,7 @@ func TestAppendWith(t *testing.T) {
 		t.Errorf("indexes %v, want [0 1 2]", indexes)
 	}
 
-	rows, _ := conn.Query(ctx, `SELECT id, log_index FROM events ORDER BY log_index`)
-	type event struct {
-		ID    string
-		Index int64
-	}
-	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[event])
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := readEvents(t, conn)
 	if len(events) != 3 {
 		t.Fatalf("events %v, want the three that succeeded", events)
 	}
@@ -353,15 +345,7 @@ func TestAppendGroup(t *testing.T) {
 	}
 
 	// Every leaf's payload names its own row, at its own index.
-	rows, _ := conn.Query(ctx, `SELECT id, log_index FROM events ORDER BY log_index`)
-	type event struct {
-		ID    string
-		Index int64
-	}
-	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[event])
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := readEvents(t, conn)
 	entries := collect(t, l, 100)
 	if len(events) != 7 || len(entries) != 7 {
 		t.Fatalf("%d rows and %d leaves; want 7 of each", len(events), len(entries))
@@ -372,4 +356,21 @@ func TestAppendGroup(t *testing.T) {
 			t.Errorf("leaf %d payload %q, row %v; want %q", e.Index, leaf.Payload, events[e.Index], want)
 		}
 	}
+}
+
+// event is a row of the events table the callback tests write.
+type event struct {
+	ID    string
+	Index int64
+}
+
+// readEvents returns the events table in log_index order.
+func readEvents(t *testing.T, conn *pgx.Conn) []event {
+	t.Helper()
+	rows, _ := conn.Query(t.Context(), `SELECT id, log_index FROM events ORDER BY log_index`)
+	events, err := pgx.CollectRows(rows, pgx.RowToStructByPos[event])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
 }
