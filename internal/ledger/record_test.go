@@ -1,8 +1,11 @@
 package ledger_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/translog"
 )
 
 func countRows(t *testing.T, url string) int {
@@ -233,4 +237,101 @@ func TestRecordDigestProfile(t *testing.T) {
 	if _, _, err := store.Record(t.Context(), bad); !errors.Is(err, ledger.ErrInvalidEntry) {
 		t.Fatalf("digest entry without statement = %v, want ErrInvalidEntry", err)
 	}
+}
+
+// TestRecordBatchesInOneStatement: concurrent Records with distinct keys
+// are written by the group's one INSERT per commit (never entry by entry),
+// ids grow with log indexes, and each row encodes to its leaf; a batch
+// holding a replayed key is written entry by entry and still answers each
+// Record rightly.
+func TestRecordBatchesInOneStatement(t *testing.T) {
+	t.Parallel()
+	s, url := newStore(t)
+	var mu sync.Mutex
+	var leaves, byEntry, commits int
+	_, err := s.OpenLog(t.Context(), translog.Options{Origin: ledger.DefaultOrigin, BatchDelay: 100 * time.Millisecond,
+		OnCommit: func(n int, entryByEntry bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			commits++
+			leaves += n
+			if entryByEntry {
+				byEntry++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(keys ...string) []ledger.Entry {
+		out := make([]ledger.Entry, len(keys))
+		var wg sync.WaitGroup
+		for i, k := range keys {
+			wg.Go(func() {
+				e, _, err := s.Record(t.Context(), entry("com.example.app", "3.0."+k, k))
+				if err != nil {
+					t.Errorf("Record %s: %v", k, err)
+				}
+				out[i] = e
+			})
+		}
+		wg.Wait()
+		return out
+	}
+
+	got := record("k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8")
+	mu.Lock()
+	if byEntry != 0 || leaves != 8 {
+		t.Errorf("%d commits of %d leaves, %d entry by entry; want 8 leaves, none entry by entry", commits, leaves, byEntry)
+	}
+	mu.Unlock()
+	slices.SortFunc(got, func(a, b ledger.Entry) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
+	for i := 1; i < len(got); i++ {
+		if got[i].ID <= got[i-1].ID {
+			t.Errorf("entry %d at leaf %d after entry %d at leaf %d: ids must grow with the index", got[i].ID, got[i].LogIndex, got[i-1].ID, got[i-1].LogIndex)
+		}
+	}
+	for _, e := range got {
+		stored, err := s.Get(t.Context(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := equalEntries(stored, e); d != "" {
+			t.Errorf("entry %d as returned and as stored: %s", e.ID, d)
+		}
+		var leaf []byte
+		for le, err := range s.Log().Entries(t.Context(), e.LogIndex, e.LogIndex+1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf = le.Leaf
+		}
+		decoded, err := translog.DecodeLeaf(leaf)
+		if err != nil || !bytes.Equal(decoded.Payload, ledger.EncodeSignature(stored)) {
+			t.Errorf("leaf %d does not record entry %d as stored (%v)", e.LogIndex, e.ID, err)
+		}
+	}
+
+	// A replayed key in the batch: written entry by entry, the replay
+	// answers with the first entry.
+	again := record("k9", "k3", "k10")
+	mu.Lock()
+	if byEntry == 0 {
+		t.Error("a batch with a replayed key was not written entry by entry")
+	}
+	mu.Unlock()
+	if first := findByKey(got, "k3"); again[1].ID != first.ID {
+		t.Errorf("replay of k3 returned entry %d", again[1].ID)
+	}
+	if rows := countRows(t, url); rows != 10 {
+		t.Errorf("%d rows, want 10", rows)
+	}
+}
+
+func findByKey(es []ledger.Entry, key string) ledger.Entry {
+	for _, e := range es {
+		if e.IdempotencyKey == key {
+			return e
+		}
+	}
+	return ledger.Entry{}
 }
