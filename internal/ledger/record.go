@@ -21,8 +21,8 @@ var errReplay = errors.New("ledger: idempotency key already recorded")
 // batches shared with concurrent Records (group commit), and the row's
 // log_index names its leaf. A batch's rows go in with one INSERT; when it
 // cannot take them all (an idempotency key already used), the batch runs
-// again row by row, so each Record gets its own answer. The leaf's payload is EncodeSignature of the
-// stored entry.
+// again row by row, so each Record gets its own answer. The leaf's payload
+// is EncodeSignature of the stored entry.
 //
 // When the caller already used e.IdempotencyKey, nothing is inserted and no
 // leaf is appended: if the first record has the same AppKey, Version,
@@ -123,7 +123,7 @@ var errGroupFallback = errors.New("ledger: write the batch row by row")
 // Prepare implements translog.Group.
 func (signatureGroup) Prepare(ctx context.Context, tx pgx.Tx, items []*translog.GroupItem) error {
 	n := len(items)
-	cols := make([][]any, 17)
+	cols := make([][]any, len(signatureArgs(Entry{}))) // one array per column
 	for c := range cols {
 		cols[c] = make([]any, 0, n)
 	}
