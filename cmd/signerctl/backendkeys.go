@@ -15,6 +15,12 @@ import (
 // Offline commands (ca, bundle export --key-uri) reach keys in any backend
 // the way signer serve does: through the backends section of its YAML.
 
+// configFlag registers --config, the YAML whose backends section holds the
+// keys a command uses; usage completes the help text.
+func configFlag(cmd *cobra.Command, p *string, usage string) {
+	cmd.Flags().StringVar(p, "config", "", "configuration file with a backends section "+usage)
+}
+
 // openBackends opens the backends section of the configuration file.
 func openBackends(cmd *cobra.Command, path string) (*kms.Registry, error) {
 	if path == "" {

@@ -55,7 +55,7 @@ installs) and the SHA-256 of SHA256SUMS.`,
 	f := cmd.Flags()
 	serverFlag(cmd, &o.server)
 	f.StringVar(&o.key, "key", "", "bundle-signing software key: key file or softkms: URI")
-	f.StringVar(&o.config, "config", "", "configuration file with a backends section, for --key-uri")
+	configFlag(cmd, &o.config, "(for --key-uri)")
 	f.StringVar(&o.keyURI, "key-uri", "", "bundle-signing key in any backend of --config, e.g. pkcs11:token=T;object=O")
 	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of the bundle-signing key, PEM (required)")
 	f.Uint64Var(&o.version, "version", 0, "bundle version, greater than the last one published (required)")

@@ -124,7 +124,7 @@ name is refused. --purpose is recorded with the key where the backend can
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "configuration file with a backends section (required)")
+	configFlag(cmd, &configPath, "(required)")
 	b.add(cmd, true)
 	f.StringVar(&name, "name", "", "key name in the backend: file name, KMS alias or token label (required)")
 	f.StringVar(&purpose, "purpose", "ca", "what the key is for, e.g. root-ca, marketplace-ca, bundle-signer")
@@ -144,7 +144,7 @@ type caIssue struct {
 
 func (o *caIssue) addFlags(cmd *cobra.Command, validity time.Duration, withParent bool) {
 	f := cmd.Flags()
-	f.StringVar(&o.config, "config", "", "configuration file with a backends section (required)")
+	configFlag(cmd, &o.config, "(required)")
 	f.StringVar(&o.key, "key", "", "URI of the new certificate's key, e.g. pkcs11:token=T;object=O (required)")
 	f.StringVar(&o.cn, "cn", "", "subject common name (required)")
 	f.DurationVar(&o.validity, "validity", validity, "lifetime (capped at the parent's)")

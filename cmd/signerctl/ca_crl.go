@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -26,9 +25,6 @@ import (
 // the CA/Browser Forum baseline requirements allow a CRL that covers CA
 // certificates; an offline root holds a ceremony at least yearly.
 const maxOfflineCRLNextUpdate = 366 * 24 * time.Hour
-
-// maxSerialHex is the longest serial in hex: RFC 5280 allows 20 octets.
-const maxSerialHex = 40
 
 type caCRLOptions struct {
 	config, caCert, caKey, revokedFile, out, output string
@@ -74,7 +70,7 @@ Check the result with
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.config, "config", "", "configuration file with a backends section (required)")
+	configFlag(cmd, &o.config, "(required)")
 	f.StringVar(&o.caCert, "ca-cert", "", "certificate of the issuing CA, PEM (required)")
 	f.StringVar(&o.caKey, "ca-key", "", "URI of the issuing CA's key, e.g. pkcs11:token=T;object=O (required)")
 	f.StringSliceVar(&o.revoked, "revoked", nil, "hex serials of revoked certificates, comma-separated or repeated")
@@ -298,23 +294,11 @@ func parseCRLReason(s string) (revocation.Reason, error) {
 	return revocation.Reason(s), nil
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-fA-F]+$`)
-
 // parseSerial parses a certificate serial in hex, as `ca show` and
-// `openssl x509 -serial` print it (without "serial="): any case, colons between bytes allowed.
+// `openssl x509 -serial` print it (without "serial="), colons between
+// bytes allowed.
 func parseSerial(s string) (*big.Int, error) {
-	h := strings.ReplaceAll(s, ":", "")
-	if !hexRE.MatchString(h) {
-		return nil, errors.New("not a serial number in hex")
-	}
-	n, _ := new(big.Int).SetString(h, 16)
-	switch {
-	case n.Sign() == 0:
-		return nil, errors.New("serial numbers are positive")
-	case len(n.Text(16)) > maxSerialHex:
-		return nil, errors.New("longer than the 20 bytes RFC 5280 allows")
-	}
-	return n, nil
+	return revocation.ParseSerial(strings.ReplaceAll(s, ":", ""))
 }
 
 // outFile is one file a command writes.

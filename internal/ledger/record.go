@@ -71,12 +71,14 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 	return first, true, nil
 }
 
+// signatureColumns are the columns Record writes, in signatureArgs order.
+const signatureColumns = `app_key, version, track, archive_size, sha256, sha512,
+	key_id, key_version, cert_serial, signature, caller, review_ref,
+	idempotency_key, signed_at, profile, statement, log_index`
+
 // insertSignature inserts one signatures row; a used idempotency key
 // inserts nothing.
-const insertSignature = `
-	INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
-		key_id, key_version, cert_serial, signature, caller, review_ref,
-		idempotency_key, signed_at, profile, statement, log_index)
+const insertSignature = `INSERT INTO signatures (` + signatureColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (caller, idempotency_key) DO NOTHING`
 
@@ -98,19 +100,12 @@ type signatureGroup struct{}
 
 // insertSignatures inserts a batch of rows from column arrays, in index
 // order, so that ids grow with log_index as the audit requires.
-const insertSignatures = `
-	INSERT INTO signatures (app_key, version, track, archive_size, sha256, sha512,
-		key_id, key_version, cert_serial, signature, caller, review_ref,
-		idempotency_key, signed_at, profile, statement, log_index)
-	SELECT app_key, version, track, archive_size, sha256, sha512,
-		key_id, key_version, cert_serial, signature, caller, review_ref,
-		idempotency_key, signed_at, profile, statement, log_index
+const insertSignatures = `INSERT INTO signatures (` + signatureColumns + `)
+	SELECT ` + signatureColumns + `
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[],
 		$7::text[], $8::integer[], $9::text[], $10::bytea[], $11::text[], $12::text[],
 		$13::text[], $14::timestamptz[], $15::text[], $16::bytea[], $17::bigint[])
-		AS t (app_key, version, track, archive_size, sha256, sha512,
-			key_id, key_version, cert_serial, signature, caller, review_ref,
-			idempotency_key, signed_at, profile, statement, log_index)
+		AS t (` + signatureColumns + `)
 	ORDER BY log_index
 	ON CONFLICT (caller, idempotency_key) DO NOTHING
 	RETURNING id, log_index`

@@ -134,23 +134,15 @@ func (m *Metrics) LedgerAppend(d time.Duration, replayed bool, err error) {
 	m.ledgerAppend.WithLabelValues(result).Observe(d.Seconds())
 }
 
-// LedgerBatch records one committed ledger transaction of n entries. The
-// code that owns the commit calls it (with group commit, one transaction
-// holds the entries of many concurrent requests).
-func (m *Metrics) LedgerBatch(n int) {
-	if m == nil {
-		return
-	}
-	m.ledgerBatch.Observe(float64(n))
-}
-
-// LedgerCommit records one committed ledger transaction: its entries, and
-// whether it was written entry by entry. It fits translog.Options.OnCommit.
+// LedgerCommit records one committed ledger transaction: its entries
+// (with group commit, one transaction holds the entries of many concurrent
+// requests), and whether it was written entry by entry. It fits
+// translog.Options.OnCommit.
 func (m *Metrics) LedgerCommit(n int, entryByEntry bool) {
 	if m == nil {
 		return
 	}
-	m.LedgerBatch(n)
+	m.ledgerBatch.Observe(float64(n))
 	if entryByEntry {
 		m.ledgerRowByRow.Inc()
 	}

@@ -41,7 +41,7 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 	m.Signed("softkms", "dev-signing")
 	m.LedgerAppend(0, false, nil)
 	m.LedgerAppend(0, false, errors.New("down"))
-	m.LedgerBatch(16)
+	m.LedgerCommit(16, false)
 	m.LedgerCommit(4, true)
 	m.LedgerCommit(5, false)
 	m.OnFault(nil)(kms.URI{Scheme: "pkcs11"})
@@ -75,7 +75,6 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *metrics.Metrics
 	m.Signed("softkms", "k")
 	m.LedgerAppend(0, false, nil)
-	m.LedgerBatch(3)
 	m.LedgerCommit(3, true)
 	m.BackendError("awskms", "unavailable")
 	m.OnFault(nil)(kms.URI{Scheme: "softkms"})

@@ -154,21 +154,31 @@ func normTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// ParseSerial parses a certificate serial number written in hex (any
+// case, leading zeros allowed): positive and at most the 20 octets RFC 5280
+// allows.
+func ParseSerial(s string) (*big.Int, error) {
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok || strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		return nil, errors.New("not a serial number in hex")
+	}
+	if n.Sign() == 0 {
+		return nil, errors.New("serial numbers are positive")
+	}
+	if len(n.Text(16)) > maxSerialHex {
+		return nil, fmt.Errorf("longer than the %d octets RFC 5280 allows", maxSerialHex/2)
+	}
+	return n, nil
+}
+
 // canonicalSerial returns s (hex, optional leading zeros) as the lowercase
 // hex of the serial's minimal big-endian bytes.
 func canonicalSerial(s string) (string, error) {
-	n, ok := new(big.Int).SetString(s, 16)
-	if !ok || strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
-		return "", errors.New("not a hex number")
+	n, err := ParseSerial(s)
+	if err != nil {
+		return "", err
 	}
-	if n.Sign() == 0 {
-		return "", errors.New("serial is zero")
-	}
-	out := hex.EncodeToString(n.Bytes())
-	if len(out) > maxSerialHex {
-		return "", fmt.Errorf("longer than %d octets", maxSerialHex/2)
-	}
-	return out, nil
+	return hex.EncodeToString(n.Bytes()), nil
 }
 
 // validate checks a List in canonical form: what Marshal requires and

@@ -10,7 +10,8 @@ import (
 
 // meteredLedger times ledger writes as the signing path sees them. The
 // batch size of a commit is recorded where the commit happens
-// (metrics.LedgerBatch), which this wrapper cannot see.
+// (translog.Options.OnCommit → metrics.LedgerCommit), which this wrapper
+// cannot see.
 type meteredLedger struct {
 	Ledger
 	m *metrics.Metrics
