@@ -13,13 +13,14 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
 STATICCHECK_VERSION        := v0.8.2
 GOVULNCHECK_VERSION        := v1.1.4
+GREMLINS_VERSION           := v0.6.0
 
 # Debian packages the tests need, keyed by the command that proves each is there.
 APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
 
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: seed-ledger all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench test-reliability clean
+.PHONY: mutate seed-ledger all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench test-reliability clean
 
 all: build
 
@@ -128,6 +129,15 @@ bench: deps
 
 clean:
 	rm -rf $(BIN)
+
+## mutate: mutation testing (gremlins) of the trust-critical packages, one package at a time;
+## results in mutation/results/. Slow (see docs/development.md), so not in `make test`.
+## MUTATE_PKGS="internal/chain internal/kms" limits it to those packages.
+mutate: deps $(BIN)/gremlins
+	GREMLINS=$(BIN)/gremlins bash scripts/mutate.sh $(MUTATE_PKGS)
+
+$(BIN)/gremlins:
+	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
 ## test-reliability: fault tests (kill -9 under load, database outage, KMS faults, replicas); slow, so not in `make test`.
 test-reliability: deps

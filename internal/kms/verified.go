@@ -16,7 +16,11 @@ import (
 // called so the fault can be counted. The wrapper keeps the optional
 // StreamSigner and PrehashSigner capabilities of s.
 func Verified(s Signer, onFault func(URI)) Signer {
-	if _, ok := s.(*verified); ok {
+	// Already verified (the registry wraps what it loads, and callers such as
+	// the log's note signer wrap again): verifying twice would only double
+	// the cost, and the inner wrapper already reports faults.
+	switch s.(type) {
+	case *verified, *verifiedStream, *verifiedPrehash, *verifiedStreamPrehash:
 		return s
 	}
 	v := &verified{Signer: s, onFault: onFault}
