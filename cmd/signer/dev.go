@@ -36,6 +36,10 @@ import (
 // devKeyName is the archive-signing key of `signer dev`.
 const devKeyName = "dev-signing"
 
+// devCheckpointDir is where `signer dev` publishes checkpoints, under its
+// data dir (ledger.checkpoint_dir in production).
+const devCheckpointDir = "published-checkpoints"
+
 type devOptions struct {
 	dataDir        string
 	listen         string
@@ -167,7 +171,9 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, 10*time.Second, log, m)
+	// Checkpoints are published under the data dir: in production that
+	// directory is on storage the database administrator cannot write.
+	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, filepath.Join(dataDir, devCheckpointDir), 10*time.Second, log, m)
 	if err != nil {
 		return err
 	}
@@ -211,7 +217,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		SpoolDir:       spoolDir,
 		MaxArchiveSize: o.maxArchiveSize,
 		Caller:         auth.Caller,
-		HealthCheck:    registry.CheckHealth,
+		HealthCheck:    withLedgerHealth(registry.CheckHealth, ledgerLog),
 		Logger:         log,
 		Metrics:        m,
 		Log:            ledgerLog,
@@ -287,7 +293,8 @@ func withPoolSize(databaseURL string, n int) string {
 
 func printNextSteps(w io.Writer, addr, dataDir string) {
 	fmt.Fprintf(w, "signer dev listening on %s (plaintext, loopback only)\n", addr)
-	fmt.Fprintf(w, "data dir: %s\n\n", dataDir)
+	fmt.Fprintf(w, "data dir: %s\n", dataDir)
+	fmt.Fprintf(w, "published checkpoints: %s\n\n", filepath.Join(dataDir, devCheckpointDir))
 	fmt.Fprintf(w, "Try, in another shell:\n")
 	fmt.Fprintf(w, "  signerctl sign   --server %s --app-key com.example.hello --version 1.0.0 app.jar\n", addr)
 	fmt.Fprintf(w, "  signerctl bundle get --server %s --out truststore\n", addr)

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/appsign/signer/internal/anchor"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
@@ -72,10 +75,19 @@ func ledgerSigner(ctx context.Context, keys *keystore.Store, reg *kms.Registry, 
 	return loaded.Signer, nil
 }
 
-// startLedgerLog gives the store's log its origin and ledger key and starts
-// the checkpoint publisher, which stops when ctx ends or the store closes.
-func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, interval time.Duration, log *slog.Logger, m *metrics.Metrics) (*translog.Log, error) {
-	l, err := store.OpenLog(ctx, translog.Options{Origin: origin, Signer: signer, Logger: log, OnCommit: m.LedgerCommit})
+// startLedgerLog gives the store's log its origin and ledger key, the
+// directory it publishes checkpoints to (empty: none), and starts the
+// checkpoint publisher, which stops when ctx ends or the store closes.
+func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, checkpointDir string, interval time.Duration, log *slog.Logger, m *metrics.Metrics) (*translog.Log, error) {
+	opts := translog.Options{Origin: origin, Signer: signer, Logger: log, OnCommit: m.LedgerCommit, OnCheckpoint: m.LedgerCheckpoint}
+	if signer != nil && checkpointDir != "" {
+		a, err := openAnchor(origin, signer, checkpointDir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Anchor = a
+	}
+	l, err := store.OpenLog(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -83,12 +95,49 @@ func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, sig
 		log.Warn("no ledger key (keys.ledger): this replica appends but signs no checkpoints")
 		return l, nil
 	}
+	if opts.Anchor == nil {
+		log.Warn("no ledger.checkpoint_dir: checkpoints are kept only in the database, whose administrator can cut the log back unnoticed by the service")
+	}
 	// A first checkpoint at once, so auditors have one before the first append.
-	// A log that fails its checks (translog.ErrCorrupt) gets no signature,
-	// but is still served, so auditors can find what is wrong.
+	// A log that fails its checks (translog.ErrCorrupt, ErrDiverged) gets no
+	// signature, but is still served, so auditors can find what is wrong.
 	if _, err := l.Checkpoint(ctx); err != nil {
 		log.Error("ledger checkpoint refused", "error", err.Error())
 	}
 	go l.Publish(ctx, translog.PublishOptions{Interval: interval})
 	return l, nil
+}
+
+// openAnchor returns the published checkpoints in dir, trusted when
+// signed by the ledger key.
+func openAnchor(origin string, signer kms.Signer, dir string) (*anchor.Published, error) {
+	d, err := anchor.NewDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ledger.checkpoint_dir: %w", err)
+	}
+	v, err := translog.NoteVerifier(origin, signer.Public())
+	if err != nil {
+		return nil, fmt.Errorf("ledger key: %w", err)
+	}
+	return anchor.New(d, origin, note.VerifierList(v)), nil
+}
+
+// withLedgerHealth adds the ledger's checkpoint state to a health check:
+// while the log refuses to sign checkpoints (it diverges from the
+// published ones, or those are unreachable) the service is NOT_SERVING.
+func withLedgerHealth(next func(context.Context) error, l *translog.Log) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if next != nil {
+			if err := next(ctx); err != nil {
+				return err
+			}
+		}
+		if l == nil {
+			return nil
+		}
+		if err := l.CheckpointRefusal(); err != nil {
+			return fmt.Errorf("ledger checkpoints refused: %w", err)
+		}
+		return nil
+	}
 }

@@ -106,7 +106,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, time.Duration(cfg.Ledger.PublishInterval), log, m)
+	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, cfg.Ledger.CheckpointDir, time.Duration(cfg.Ledger.PublishInterval), log, m)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		SpoolDir:       cfg.SpoolDir,
 		MaxArchiveSize: cfg.MaxArchiveSize,
 		Caller:         auth.Caller,
-		HealthCheck:    registry.CheckHealth,
+		HealthCheck:    withLedgerHealth(registry.CheckHealth, ledgerLog),
 		Logger:         log,
 		Log:            ledgerLog,
 	}, opts...)

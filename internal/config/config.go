@@ -131,6 +131,12 @@ type Ledger struct {
 	// appended by this replica (appends are followed by one within
 	// a quarter second); default 10s.
 	PublishInterval Duration `yaml:"publish_interval"`
+	// CheckpointDir is a directory, outside the database administrator's
+	// control, to which every signed checkpoint is written
+	// (checkpoints/<size> and latest) before it is stored; the service
+	// refuses to sign a tree that does not extend the latest one there
+	// (docs/ledger.md). Absolute path; required with keys.ledger.
+	CheckpointDir string `yaml:"checkpoint_dir"`
 }
 
 // DefaultLedgerOrigin is ledger.origin when none is configured.

@@ -50,6 +50,9 @@ func TestParse(t *testing.T) {
 		{"pin in uri refused", strings.Replace(minimal, "keys: {archive_signing: signing}", "keys: {archive_signing: s, ca: {uri: 'pkcs11:token=t;pin-value=1234', certificate: /ca.crt}}", 1), "secret"},
 		{"bad duration", minimal + "shutdown_grace: soon\n", "not a duration"},
 		{"bad log level", minimal + "log: {level: loud}\n", "log.level"},
+		{"ledger key without a checkpoint dir", strings.Replace(minimal, "keys: {archive_signing: signing}", "keys: {archive_signing: signing, ledger: ledger}", 1), "ledger.checkpoint_dir: required with keys.ledger"},
+		{"ledger key with a checkpoint dir", strings.Replace(minimal, "keys: {archive_signing: signing}", "keys: {archive_signing: signing, ledger: ledger}", 1) + "ledger: {checkpoint_dir: /srv/checkpoints}\n", ""},
+		{"relative checkpoint dir", minimal + "ledger: {checkpoint_dir: checkpoints}\n", "ledger.checkpoint_dir: \"checkpoints\" must be an absolute path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

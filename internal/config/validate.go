@@ -70,6 +70,12 @@ func (c *Config) Validate() error {
 	if o := c.Ledger.Origin; strings.ContainsFunc(o, func(r rune) bool { return unicode.IsSpace(r) || r == '+' || unicode.IsControl(r) }) {
 		bad("ledger.origin", "%q must not contain spaces or '+'", o)
 	}
+	switch d := c.Ledger.CheckpointDir; {
+	case d != "":
+		requireAbs(bad, "ledger.checkpoint_dir", d)
+	case c.Keys.Ledger != "":
+		bad("ledger.checkpoint_dir", "required with keys.ledger: a directory the database administrator cannot write, where every signed checkpoint is published (docs/operations.md)")
+	}
 	if c.Ledger.PublishInterval < 0 {
 		bad("ledger.publish_interval", "must be positive")
 	}

@@ -31,6 +31,7 @@ type Metrics struct {
 	backendErrors  *prometheus.CounterVec
 	backendRetries *prometheus.CounterVec
 	verifyFailures *prometheus.CounterVec
+	checkpoint     *checkpointMetrics
 }
 
 // New returns metrics registered in a fresh registry, with the Go runtime
@@ -88,6 +89,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.checkpoint = newCheckpointMetrics(m.reg)
 	return m
 }
 

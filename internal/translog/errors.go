@@ -36,6 +36,17 @@ var (
 	// tree is not an extension of the last signed checkpoint. The log
 	// refuses to append or sign until an operator investigates (run Verify).
 	ErrCorrupt = errors.New("translog: stored log is inconsistent")
+	// ErrDiverged means the stored log does not extend the latest
+	// checkpoint published outside the database (Options.Anchor): it has
+	// fewer leaves, another root at the published size, or no consistency
+	// proof to it. The log was cut back or rewritten, or the database is a
+	// standby that lost committed transactions. It wraps ErrCorrupt too.
+	// Checkpoint refuses to sign until an operator restores the published
+	// history.
+	ErrDiverged = errors.New("translog: stored log diverges from the published checkpoint")
+	// ErrPublish means the checkpoints published outside the database
+	// could not be read or written; nothing is signed without them.
+	ErrPublish = errors.New("translog: published checkpoints unavailable")
 	// ErrInvalidOptions means Open was given unusable Options.
 	ErrInvalidOptions = errors.New("translog: invalid options")
 	// ErrUnavailable means the database cannot be reached or is shutting

@@ -26,6 +26,7 @@ type Log struct {
 	done     chan struct{} // closed when the sequencer has exited
 	once     sync.Once
 	appended chan struct{} // capacity 1: "a batch committed", for the publisher
+	refused  refusal       // why the last checkpoint attempt refused to sign
 }
 
 // Open returns a Log over a migrated database (see ledger.Migrate) and

@@ -33,6 +33,15 @@ type Options struct {
 	// Checkpoint accepts as the log's history, e.g. the previous ledger key
 	// after a rotation. The Signer's own key is always trusted.
 	Trusted []note.Verifier
+	// Anchor, when set, is where every signed checkpoint is published
+	// outside the database before it is stored, and what Checkpoint checks
+	// the stored tree against (see Anchor). Nil anchors checkpoints only in
+	// the database, which its administrator controls.
+	Anchor Anchor
+	// OnCheckpoint, when set, is called after every checkpoint attempt
+	// with the size signed (or found already signed) and nil, or with the
+	// error; Refused tells a refusal from a transient failure.
+	OnCheckpoint func(size int64, err error)
 	// Now is the clock for leaf timestamps; nil means time.Now.
 	Now func() time.Time
 	// MaxBatch is the most entries one append transaction holds;

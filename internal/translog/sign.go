@@ -10,23 +10,50 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// Checkpoint signs the sequenced tree with the ledger key, stores the
-// checkpoint in log_checkpoints and returns it. When the tree has not grown
-// since the latest checkpoint, it returns that one.
+// Checkpoint signs the sequenced tree with the ledger key, publishes the
+// checkpoint to Options.Anchor, stores it in log_checkpoints and returns
+// it. When the tree has not grown since the latest checkpoint, it returns
+// that one (publishing it if the Anchor lacks it).
 //
 // Before signing it checks the stored tree: its stored hashes must hash to
 // the stored root, and it must extend the latest stored checkpoint (signed
-// by a trusted key) by a consistency proof over the stored hashes. Anything
-// else is ErrCorrupt and nothing is signed, so a database rewritten behind
-// the service's back never gets a signature that would legitimize the
-// rewrite.
+// by a trusted key) by a consistency proof over the stored hashes, and the
+// latest checkpoint published to the Anchor likewise. Anything else is
+// ErrCorrupt (ErrDiverged against the Anchor) and nothing is signed, so a
+// database rewritten or cut back behind the service's back never gets a
+// signature that would legitimize the rewrite, even when the rewrite
+// removed the stored checkpoints too. The check runs on every call, so a
+// refusal (CheckpointRefusal) is noticed without waiting for an append.
 func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	cp, err := l.checkpoint(ctx)
+	switch {
+	case err == nil:
+		l.refused.set(nil)
+	case Refused(err):
+		l.refused.set(err)
+	}
+	if l.opts.OnCheckpoint != nil {
+		l.opts.OnCheckpoint(cp.Tree.N, err)
+	}
+	return cp, err
+}
+
+func (l *Log) checkpoint(ctx context.Context) (Checkpoint, error) {
 	if l.opts.Signer == nil {
 		return Checkpoint{}, fmt.Errorf("translog: checkpoint: %w", ErrNoSigner)
+	}
+	// The published checkpoint first: the tree read after it can only have
+	// grown, whichever replica published it.
+	published, err := l.latestPublished(ctx)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("translog: checkpoint: %w", err)
 	}
 	h, err := l.head(ctx)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("translog: checkpoint: %w", err)
+	}
+	if err := l.checkPublished(ctx, published, h.tree); err != nil {
+		return Checkpoint{}, fmt.Errorf("translog: checkpoint of tree %d against published checkpoint %d: %w", h.tree.N, published.Tree.N, err)
 	}
 	// The latest checkpoint as signed, not as its row's columns say.
 	var prev *tlog.Tree
@@ -42,6 +69,9 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 		}
 		if signed.Tree == h.tree {
 			latest.Tree = signed.Tree
+			if err := l.publish(ctx, published, latest); err != nil {
+				return Checkpoint{}, fmt.Errorf("translog: checkpoint: %w", err)
+			}
 			return latest, nil
 		}
 		prev = &signed.Tree
@@ -60,6 +90,12 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	}
 	cp := Checkpoint{Origin: l.opts.Origin, Tree: h.tree, Note: msg, CreatedAt: l.opts.Now().UTC()}
 
+	// Published before it is stored: auditors are never served a
+	// checkpoint that exists only where the database administrator can
+	// remove it.
+	if err := l.publish(ctx, published, cp); err != nil {
+		return Checkpoint{}, fmt.Errorf("translog: checkpoint: %w", err)
+	}
 	// Another replica may have stored this size already: keep its row (the
 	// same tree, so the same statement) and return it.
 	const insert = `INSERT INTO log_checkpoints (tree_size, root_hash, note, created_at)

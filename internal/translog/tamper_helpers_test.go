@@ -90,3 +90,41 @@ func (tm *tamperer) rewriteTree(t *testing.T, i int64, payload []byte) {
 
 // newUnmigrated returns the URL of a fresh database without the schema.
 func newUnmigrated(t *testing.T) string { return pgtest.URL(t) }
+
+// cutBack removes every leaf from index n on, with their stored hashes
+// and the stored checkpoints that cover them, and moves the head back to
+// the tree of n leaves, root and frontier recomputed: the database then
+// holds a consistent, shorter log, as after a superuser's cut or a
+// failover to a standby that lost the last transactions.
+func (tm *tamperer) cutBack(t *testing.T, n int64) {
+	t.Helper()
+	rows, _ := tm.conn.Query(t.Context(), `SELECT leaf FROM log_leaves WHERE idx < $1 ORDER BY idx`, n)
+	leaves, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref memTree
+	for _, leaf := range leaves {
+		ref.add(t, leaf)
+	}
+	tree := ref.tree(t, n)
+	tm.exec(t, `DELETE FROM log_leaves WHERE idx >= $1`, n)
+	tm.exec(t, `DELETE FROM log_hashes WHERE id >= $1`, int64(len(ref.hashes)))
+	tm.exec(t, `DELETE FROM log_checkpoints WHERE tree_size > $1`, n)
+	tm.exec(t, `UPDATE log_head SET tree_size = $1, root_hash = $2, frontier = $3`, n, tree.Hash[:], ref.frontier(n))
+}
+
+// frontier returns the stored hashes of the maximal complete subtrees of
+// the tree of n leaves, concatenated, as log_head.frontier holds them.
+func (m *memTree) frontier(n int64) []byte {
+	var out []byte
+	var start int64
+	for level := 62; level >= 0; level-- {
+		if n&(1<<level) != 0 {
+			h := m.hashes[tlog.StoredHashIndex(level, start>>level)]
+			out = append(out, h[:]...)
+			start += 1 << level
+		}
+	}
+	return out
+}
