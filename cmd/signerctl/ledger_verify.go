@@ -25,6 +25,7 @@ const exitLedgerBad = 10
 
 type ledgerVerifyOptions struct {
 	server, ledgerKey, checkpointOut string
+	publishedDir                     string
 	older                            []string
 	history, quiet, noSignatures     bool
 	maxProblems                      int
@@ -47,6 +48,9 @@ API, recomputes the RFC 6962 tree, and checks:
   - every older checkpoint given with --checkpoint (saved by an earlier run
     with --checkpoint-out): its signature, a consistency proof that the log
     only grew since, and the leaves against it;
+  - with --published-dir, every checkpoint the service published outside
+    the database (ledger.checkpoint_dir) the same way: a log cut back
+    below one, or rewritten under one, is named;
   - that the signatures table agrees with the log: every signature leaf's
     entry exists, names that leaf and has exactly the logged fields; every
     entry is recorded by a leaf;
@@ -65,6 +69,7 @@ not run.`,
 	f := cmd.Flags()
 	f.StringVar(&o.ledgerKey, "ledger-key", os.Getenv("SIGNER_LEDGER_KEY"), "pinned ledger key, a note verifier key \"<origin>+<hash>+<key>\" ($SIGNER_LEDGER_KEY)")
 	f.StringArrayVar(&o.older, "checkpoint", nil, "an older signed checkpoint file to prove the log grew from (repeatable)")
+	f.StringVar(&o.publishedDir, "published-dir", "", "the service's published checkpoints (ledger.checkpoint_dir, or a copy): the log must extend every one")
 	f.StringVar(&o.checkpointOut, "checkpoint-out", "", "save the verified checkpoint to this file, for the next run's --checkpoint")
 	f.BoolVar(&o.history, "history", false, "also check every checkpoint the server stored (narrows where damage is)")
 	f.BoolVar(&o.noSignatures, "no-signatures", false, "skip the per-entry Ed25519 signature checks")
@@ -108,6 +113,13 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 			problems = append(problems, fmt.Sprintf("checkpoint %s: %s", path, p))
 		}
 	}
+	published, pubProblems, err := readPublished(ctx, o.publishedDir, origin, verifiers)
+	if err != nil {
+		return err
+	}
+	pubNotes, growth := checkPublished(ctx, client, published, origin, verifiers, main, latest.GetLogSize())
+	older = append(older, pubNotes...)
+	problems = append(append(problems, pubProblems...), growth...)
 	if o.history {
 		hist, err := serverCheckpoints(ctx, client, main.Tree.N)
 		if err != nil {
@@ -131,8 +143,8 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 	}
 	bar := newProgress(cmd.ErrOrStderr(), main.Tree.N, "verifying", o.quiet)
 	entries := func(yield func(translog.Entry, error) bool) {
-		for e, err := range streamLog(ctx, client, main.Tree.N) {
-			if err == nil {
+		for e, err := range streamLog(ctx, client, verifyEnd(main.Tree.N, published, latest.GetLogSize())) {
+			if err == nil && e.Index < main.Tree.N {
 				audit.Leaf(e.Index, e.Leaf)
 				_ = bar.Add(1)
 			}
