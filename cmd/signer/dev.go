@@ -49,6 +49,8 @@ type devOptions struct {
 	metricsListen  string
 	pprof          bool
 	dbMaxConns     int
+	keyPoll        time.Duration
+	keyNotify      bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -89,6 +91,8 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "loopback address to serve Prometheus /metrics on over HTTP (empty: no metrics endpoint)")
 	f.IntVar(&o.dbMaxConns, "db-max-conns", 32, "database connections in the pool, unless the URL sets pool_max_conns (pgx's default of max(4, CPUs) caps throughput: each request holds a connection for a durable commit)")
+	f.DurationVar(&o.keyPoll, "key-poll", keystore.DefaultWatchInterval, "how often to reload keys changed by other replicas")
+	f.BoolVar(&o.keyNotify, "key-notify", true, "also reload keys as soon as another replica announces a change (PostgreSQL LISTEN; off behind a proxy that cannot LISTEN)")
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles under /debug/pprof/ on --metrics-listen")
 	return cmd
 }
@@ -161,10 +165,17 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		keystore.Options{Logf: func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }, OnEvent: store.KeyEventHook()})
 	defer keys.Close()
 	devURI := kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath})
-	if _, err := keys.Import(ctx, devKeyName, keystore.RoleArchiveSigning, devURI, pki.Signing, "signer dev"); err != nil {
+	if _, err := keys.Import(ctx, devKeyName, keystore.RoleArchiveSigning, devURI, pki.Signing, "signer dev"); errors.Is(err, keystore.ErrRevoked) {
+		// The dev key was revoked (after a rotation): the rotated version signs.
+		log.Warn("the dev signing key is revoked; signing with the key's active version", "key", devKeyName)
+	} else if err != nil {
 		return err
 	}
-	go keys.Watch(ctx, 30*time.Second)
+	if o.keyNotify {
+		go keys.Watch(ctx, o.keyPoll)
+	} else {
+		go keys.Poll(ctx, o.keyPoll)
+	}
 	// The ledger log signs checkpoints with a software key kept under the
 	// data dir.
 	ledgerKey, err := ensureDevLedgerKey(ctx, registry, dataDir)
@@ -179,7 +190,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	// Revocation, CRLs and private builds: a private-build CA and the
 	// bundle and revocation signers, issued by the dev root.
-	devTrust, err := server.NewDevTrust(ctx, dataDir, pki, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, time.Now())
+	devTrust, err := server.NewDevTrust(ctx, dataDir, pki, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook(), RevokeVersions: server.KeyVersionRevoker(keys)}), rand.Reader, time.Now())
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ const (
 	EventImported EventKind = "imported" // an existing backend key registered as a new version
 	EventRotated  EventKind = "rotated"  // a new version made in a backend replaced the active one
 	EventRetired  EventKind = "retired"  // a version stopped signing
-	EventRevoked  EventKind = "revoked"  // reserved: a version was revoked
+	EventRevoked  EventKind = "revoked"  // a revocation of the key or its certificate revoked the version
 )
 
 // Event is one row of key_events, the append-only history of keys.
@@ -134,4 +134,9 @@ type EventDetail struct {
 	Replaces int32 `json:"replaces,omitempty"`
 	// ReplacedBy is the version that replaced this one (retired by rotation).
 	ReplacedBy int32 `json:"replaced_by,omitempty"`
+	// RevocationID, Reason and EffectiveFrom (RFC 3339) are those of the
+	// revocation that revoked the version (revoked).
+	RevocationID  int64  `json:"revocation_id,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	EffectiveFrom string `json:"effective_from,omitempty"`
 }

@@ -75,3 +75,26 @@ func (s *Store) refreshLogged(ctx context.Context) error {
 	}
 	return err
 }
+
+// Poll is Watch without notifications: it calls Refresh every interval
+// until ctx is done or the Store is closed, for deployments whose
+// database connections cannot LISTEN (a transaction-pooling proxy). A
+// revoked version then keeps being offered until the next poll, and
+// ledger.Store.Record refuses its signatures meanwhile.
+func (s *Store) Poll(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if errors.Is(s.refreshLogged(ctx), ErrClosed) {
+			return
+		}
+	}
+}

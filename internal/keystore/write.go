@@ -103,6 +103,16 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, ch change) (outcome, error
 	if ch.kind == EventImported && cur != nil && sameKey(*cur, ch.c) {
 		return outcome{added: *cur, same: true}, nil
 	}
+	// A revoked key never comes back: not by import (dev re-imports its key
+	// at every start), not as another key's version.
+	var revoked bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM key_versions WHERE public_key = $1 AND state = 'revoked')`,
+		[]byte(ch.c.pub)).Scan(&revoked); err != nil {
+		return fail("check for a revoked version of the key", err)
+	}
+	if revoked {
+		return outcome{}, fmt.Errorf("%w: key %s: this backend key was revoked; it cannot become a version again", ErrRevoked, ch.name)
+	}
 	var next int32
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM key_versions WHERE name = $1`, ch.name).Scan(&next); err != nil {
 		return fail("next version", err)

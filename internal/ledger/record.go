@@ -24,6 +24,13 @@ var errReplay = errors.New("ledger: idempotency key already recorded")
 // again row by row, so each Record gets its own answer. The leaf's payload
 // is EncodeSignature of the stored entry.
 //
+// A key version the keystore holds as revoked (key_versions.state) cannot
+// sign: the state is read inside the log's append transaction, under the
+// lock on the log head, so a revocation committed before this Record's
+// leaf is seen, on any replica, and one committed after it has a later
+// leaf. Such a Record returns a *RevokedKeyError (ErrKeyVersionRevoked)
+// and nothing is inserted or logged.
+//
 // When the caller already used e.IdempotencyKey, nothing is inserted and no
 // leaf is appended: if the first record has the same AppKey, Version,
 // Track and SHA256, Record returns it with replayed true; otherwise it
@@ -43,6 +50,9 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 		func(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
 			row := item.in
 			row.LogIndex = pos.Index
+			if err := checkKeyVersion(ctx, tx, row.KeyID, row.KeyVersion); err != nil {
+				return nil, err
+			}
 			err := tx.QueryRow(ctx, insertSignature+` RETURNING id`, signatureArgs(row)...).Scan(&row.ID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil, errReplay
@@ -57,6 +67,8 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 	switch {
 	case err == nil:
 		return out, false, nil
+	case errors.Is(err, ErrKeyVersionRevoked):
+		return Entry{}, false, fmt.Errorf("ledger: record: %w", err)
 	case !errors.Is(err, errReplay):
 		return Entry{}, false, wrap("record", err)
 	}
@@ -99,20 +111,25 @@ type recordItem struct {
 type signatureGroup struct{}
 
 // insertSignatures inserts a batch of rows from column arrays, in index
-// order, so that ids grow with log_index as the audit requires.
+// order, so that ids grow with log_index as the audit requires. Rows of a
+// revoked key version are left out (one primary-key probe of key_versions
+// each): the batch then has fewer ids than rows and runs again row by row,
+// where checkKeyVersion names the version.
 const insertSignatures = `INSERT INTO signatures (` + signatureColumns + `)
 	SELECT ` + signatureColumns + `
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[],
 		$7::text[], $8::integer[], $9::text[], $10::bytea[], $11::text[], $12::text[],
 		$13::text[], $14::timestamptz[], $15::text[], $16::bytea[], $17::bigint[])
 		AS t (` + signatureColumns + `)
+	WHERE NOT EXISTS (SELECT 1 FROM key_versions k
+		WHERE k.name = t.key_id AND k.version = t.key_version AND k.state = 'revoked')
 	ORDER BY log_index
 	ON CONFLICT (caller, idempotency_key) DO NOTHING
 	RETURNING id, log_index`
 
 // errGroupFallback makes the batch run Record's callbacks one by one: a
-// key was taken (a replay, possibly within the batch), or ids did not come
-// out in index order.
+// key was taken (a replay, possibly within the batch), a row's key version
+// is revoked, or ids did not come out in index order.
 var errGroupFallback = errors.New("ledger: write the batch row by row")
 
 // Prepare implements translog.Group.

@@ -178,7 +178,19 @@ func (s *Store) revokeTimed(ctx context.Context, kind Kind, target string, cols 
 			return err
 		}
 		out = cur
-		if affected, err = affectedSince(ctx, tx, cur.EffectiveFrom, match); err != nil {
+		hit, err := matchVersions(ctx, tx, match)
+		if err != nil {
+			return err
+		}
+		// Revoking the versions locks the log head (their key events are
+		// leaves) before the affected signatures are read: no signature
+		// by them can commit in between, so the list below is exact.
+		if s.opts.RevokeVersions != nil && len(hit) > 0 {
+			if err := s.opts.RevokeVersions(ctx, tx, hit, cur, actor); err != nil {
+				return err
+			}
+		}
+		if affected, err = signedSince(ctx, tx, cur.EffectiveFrom, hit); err != nil {
 			return err
 		}
 		if !changed {
@@ -190,46 +202,42 @@ func (s *Store) revokeTimed(ctx context.Context, kind Kind, target string, cols 
 	return out, changed, affected, err
 }
 
-// affectedSince returns the ids of ledger signatures made at or after
-// since under a key version whose certificate match selects.
-func affectedSince(ctx context.Context, tx pgx.Tx, since time.Time, match Matcher) ([]int64, error) {
+// matchVersions returns the key versions whose certificates match selects.
+func matchVersions(ctx context.Context, tx pgx.Tx, match Matcher) ([]SignedCert, error) {
 	rows, err := tx.Query(ctx, `SELECT name, version, certificate FROM key_versions WHERE certificate IS NOT NULL ORDER BY name, version`)
 	if err != nil {
 		return nil, err
 	}
-	type kv struct {
-		name    string
-		version int32
-	}
-	var hit []kv
+	defer rows.Close()
+	var hit []SignedCert
 	for rows.Next() {
-		var k kv
+		var sc SignedCert
 		var der []byte
-		if err := rows.Scan(&k.name, &k.version, &der); err != nil {
-			rows.Close()
+		if err := rows.Scan(&sc.KeyID, &sc.KeyVersion, &der); err != nil {
 			return nil, err
 		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
+		if sc.Cert, err = x509.ParseCertificate(der); err != nil {
 			continue // the keystore checks certificates; an unparsable one signed nothing we can attribute
 		}
-		if match(SignedCert{KeyID: k.name, KeyVersion: k.version, Cert: c}) {
-			hit = append(hit, k)
+		if match(sc) {
+			hit = append(hit, sc)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	return hit, rows.Err()
+}
+
+// signedSince returns the ids of ledger signatures made at or after since
+// under the key versions hit.
+func signedSince(ctx context.Context, tx pgx.Tx, since time.Time, hit []SignedCert) ([]int64, error) {
 	ids := []int64{}
 	if len(hit) == 0 {
 		return ids, nil
 	}
 	names, versions := make([]string, len(hit)), make([]int32, len(hit))
 	for i, k := range hit {
-		names[i], versions[i] = k.name, k.version
+		names[i], versions[i] = k.KeyID, k.KeyVersion
 	}
-	rows, err = tx.Query(ctx, `SELECT s.id FROM signatures s
+	rows, err := tx.Query(ctx, `SELECT s.id FROM signatures s
 		JOIN unnest($1::text[], $2::int[]) AS k(name, version) ON s.key_id = k.name AND s.key_version = k.version
 		WHERE s.signed_at >= $3 ORDER BY s.id`, names, versions, since)
 	if err != nil {

@@ -63,10 +63,19 @@ type Event struct {
 // event back. It is where a transparency-log leaf is appended.
 type Hook func(ctx context.Context, tx pgx.Tx, ev Event) error
 
+// VersionRevoker marks key versions revoked inside the transaction that
+// records their revocation (keystore.Store.RevokeTx, adapted); an error
+// rolls the revocation back.
+type VersionRevoker func(ctx context.Context, tx pgx.Tx, versions []SignedCert, r Revocation, actor string) error
+
 // Options tune a Store.
 type Options struct {
 	// Hook, if set, runs for every event (see Hook).
 	Hook Hook
+	// RevokeVersions, if set, runs for every certificate or key
+	// revocation with the key versions whose certificates it matches, so
+	// that they stop signing in the same transaction.
+	RevokeVersions VersionRevoker
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -78,12 +78,15 @@ func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigest
 		SignedAt: st.SignedAt,
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.recordFailed(ctx, err)
 	}
 	return s.digestResponse(ctx, entry, replayed)
 }
 
 func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignDigestResponse, error) {
+	if replayed && e.Revoked {
+		return nil, s.revokedReplay(ctx, e)
+	}
 	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
 	if err != nil {
 		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)

@@ -34,6 +34,8 @@ type Ledger interface {
 	Record(ctx context.Context, e ledger.Entry) (ledger.Entry, bool, error)
 	FindByIdempotencyKey(ctx context.Context, caller, key string) (ledger.Entry, error)
 	Get(ctx context.Context, id int64) (ledger.Entry, error)
+	// EntryRevocation names a revocation covering an entry (ErrNotFound: none).
+	EntryRevocation(ctx context.Context, id int64) (ledger.EntryRevocation, error)
 	List(ctx context.Context, f ledger.Filter) ([]ledger.Entry, error)
 	Ping(ctx context.Context) error
 }

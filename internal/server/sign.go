@@ -117,7 +117,7 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 		SignedAt:       signedAt,
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.recordFailed(ctx, err)
 	}
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "archive signed",
 		slog.String("request_id", RequestID(ctx)),
@@ -173,6 +173,9 @@ func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error
 // response builds the answer for a ledger entry, with the certificate of
 // the key version that made the signature.
 func (s *signerService) response(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignArchiveResponse, error) {
+	if replayed && e.Revoked {
+		return nil, s.revokedReplay(ctx, e)
+	}
 	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
 	if err != nil {
 		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)

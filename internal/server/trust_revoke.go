@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/revocationstore"
 )
@@ -297,6 +298,12 @@ func revocationProto(r revocationstore.Revocation) *signerv1.Revocation {
 // trustError gives the revocation store's errors their client messages;
 // anything else goes to toStatus's classification.
 func trustError(err error) error {
+	var av *keystore.ActiveVersionError
+	if errors.As(err, &av) {
+		return clientErrorf(codes.FailedPrecondition,
+			"key %s version %d is the active signing version; nothing was revoked: rotate the key first (signerctl key rotate %s), then revoke again",
+			av.Name, av.Version, av.Name)
+	}
 	switch {
 	case errors.Is(err, revocationstore.ErrNotFound):
 		return clientErrorf(codes.NotFound, "%s", storeMessage(err))
