@@ -3,8 +3,10 @@ package pgcluster
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +28,10 @@ func (c *Cluster) writeConfig() error {
 		{"fsync", durable},
 		{"synchronous_commit", durable},
 		{"full_page_writes", durable},
+	}
+	names := slices.Sorted(maps.Keys(c.opts.Settings))
+	for _, name := range names {
+		settings = append(settings, [2]string{name, quote(c.opts.Settings[name])})
 	}
 	var b strings.Builder
 	b.WriteString("# Written by pgcluster on every start; edits are lost.\n")

@@ -14,6 +14,10 @@ type Options struct {
 	// Fast trades durability for speed (fsync, synchronous_commit and
 	// full_page_writes off). For tests only: a crash can corrupt the data.
 	Fast bool
+	// Settings are extra postgresql.conf parameters, written after (so
+	// overriding) the ones pgcluster chooses: replication settings such as
+	// synchronous_standby_names and synchronous_commit, for example.
+	Settings map[string]string
 	// Logf, if set, receives progress messages.
 	Logf func(format string, args ...any)
 }
