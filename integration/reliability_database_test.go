@@ -22,7 +22,8 @@ import (
 // turn NOT_SERVING, and once the same database is started again the
 // signer must serve without a restart. Requests that failed are retried
 // with their idempotency keys; the ledger must then hold exactly what the
-// clients received, each row complete and verifying.
+// clients received, each row complete and verifying, and `signerctl
+// ledger verify` must pass against a checkpoint saved before the outage.
 func TestReliabilityDatabaseOutage(t *testing.T) {
 	requirePostgresBinaries(t)
 	// Not t.TempDir(): its parent is private to this user, and the server
@@ -48,6 +49,8 @@ func TestReliabilityDatabaseOutage(t *testing.T) {
 			t.Fatalf("sign before the outage: %v", err)
 		}
 	}
+	audit := newAuditor(t, srv.Addr)
+	saved, _ := audit.save(t, srv.Addr, url)
 
 	must(t, cluster.Stop(ctx))
 	for i := range 20 {
@@ -86,6 +89,8 @@ func TestReliabilityDatabaseOutage(t *testing.T) {
 		}
 	}
 	checkLedger(t, url, r)
+	checkLogIndexes(t, url)
+	audit.verify(t, srv.Addr, url, saved)
 }
 
 // waitHealth polls the overall health status until it is want (bounded:

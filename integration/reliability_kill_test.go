@@ -17,7 +17,9 @@ import (
 // clients sign, restarts it on the same database and data directory, and
 // retries every request that got no answer with its idempotency key.
 // Every signature any client received must be in the ledger, and every
-// ledger row must have reached a client once the retries are done.
+// ledger row must have reached a client once the retries are done, and
+// `signerctl ledger verify` must pass against a checkpoint saved before the
+// kill.
 func TestReliabilityKillUnderLoad(t *testing.T) {
 	url := pgtest.URL(t)
 	dataDir := t.TempDir()
@@ -25,6 +27,11 @@ func TestReliabilityKillUnderLoad(t *testing.T) {
 	client := signerv1.NewSignerServiceClient(dialPlain(t, srv.Addr))
 
 	r := newReceipts()
+	// An auditor saves a checkpoint before the fault (after a first
+	// signature, so it is not the empty tree).
+	must(t, r.sign(t.Context(), client, "kill-first"))
+	audit := newAuditor(t, srv.Addr)
+	saved, _ := audit.save(t, srv.Addr, url)
 	var killed atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -60,5 +67,7 @@ func TestReliabilityKillUnderLoad(t *testing.T) {
 		}
 	}
 	checkLedger(t, url, r)
+	checkLogIndexes(t, url)
+	audit.verify(t, restarted.Addr, url, saved)
 	t.Logf("%d signatures received, all in the ledger, no orphan rows", r.count())
 }

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -31,6 +32,7 @@ import (
 	"github.com/appsign/signer/internal/metrics"
 	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/server"
+	"github.com/appsign/signer/internal/translog"
 )
 
 // kmsAttempts bounds the attempts per KMS call in these tests.
@@ -42,6 +44,7 @@ type kmsSigner struct {
 	client  signerv1.SignerServiceClient
 	metrics *metrics.Metrics
 	url     string
+	addr    string
 }
 
 // startKMSSigner serves the signer in-process with an AWS KMS key (in the
@@ -79,11 +82,29 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	cert, err := chain.NewSigningCertificate(rand.Reader, pki.Intermediate, caKey, signer.Public(), "reliability kms", time.Now(), time.Hour)
 	must(t, err)
 
+	// The log signs checkpoints with a software ledger key, so the KMS
+	// faults hit signing only and auditors can verify throughout.
+	ledgerKeyPath := filepath.Join(dir, "ledger.key")
+	_, ledgerPriv, err := ed25519.GenerateKey(rand.Reader)
+	must(t, err)
+	must(t, softkms.WriteKeyFile(ledgerKeyPath, ledgerPriv))
+	softReg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: dir}))
+	must(t, err)
+	t.Cleanup(func() { softReg.Close() })
+	ledgerKey, err := softReg.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": ledgerKeyPath}))
+	must(t, err)
+	tlog, err := store.OpenLog(ctx, translog.Options{Origin: "reliability.test/ledger", Signer: ledgerKey})
+	must(t, err)
+	_, err = tlog.Checkpoint(ctx)
+	must(t, err)
+	go tlog.Publish(ctx, translog.PublishOptions{Interval: time.Second})
+
 	srv, err := server.New(ctx, server.Config{
 		Ledger:  store,
 		Keys:    server.StaticKeys{Key: &server.SigningKey{ID: "kms-signing", Version: 1, Signer: signer, Cert: cert}},
 		Trust:   server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
 		Metrics: m,
+		Log:     tlog,
 	})
 	must(t, err)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,7 +112,7 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	go srv.GRPC.Serve(lis)
 	t.Cleanup(srv.GRPC.Stop)
 	conn := dialPlain(t, lis.Addr().String())
-	return &kmsSigner{emu: emu, client: signerv1.NewSignerServiceClient(conn), metrics: m, url: url}
+	return &kmsSigner{emu: emu, client: signerv1.NewSignerServiceClient(conn), metrics: m, url: url, addr: lis.Addr().String()}
 }
 
 // digest signs a digest statement for a small fixed archive.
@@ -134,9 +155,16 @@ func gauge(t *testing.T, m *metrics.Metrics, name, label, value string) float64 
 // responses into the KMS a key lives in. Short faults are absorbed by a
 // bounded number of retries; long ones fail the call with Unavailable or
 // DeadlineExceeded after at most kmsAttempts attempts, and a retry with the
-// same idempotency key afterwards makes exactly one ledger entry.
+// same idempotency key afterwards makes exactly one ledger entry. It ends
+// with `signerctl ledger verify` against a checkpoint saved before the
+// faults, which also checks every statement's signature with the KMS key.
 func TestReliabilityKMSFaults(t *testing.T) {
 	k := startKMSSigner(t)
+	if _, err := k.digest(t.Context(), "kms-first"); err != nil {
+		t.Fatalf("sign before the faults: %v", err)
+	}
+	audit := newAuditor(t, k.addr)
+	saved, _ := audit.save(t, k.addr, k.url)
 	cases := []struct {
 		name        string
 		inject      func()
@@ -213,8 +241,13 @@ func TestReliabilityKMSFaults(t *testing.T) {
 
 	// readLedger fails on two rows for one key; every key above signed once.
 	rows := readLedger(t, k.url)
-	if want := len(cases) + 8*15; len(rows) != want {
+	if want := 1 + len(cases) + 8*15; len(rows) != want {
 		t.Fatalf("ledger has %d rows, want %d (one per idempotency key)", len(rows), want)
+	}
+	checkLogIndexes(t, k.url)
+	// Every digest statement's signature is checked against the KMS key.
+	if out := audit.verify(t, k.addr, k.url, saved); !strings.Contains(out, fmt.Sprintf("digest-v1 signatures verified: %d", len(rows))) {
+		t.Fatalf("ledger verify did not check every digest signature:\n%s", out)
 	}
 }
 

@@ -16,16 +16,22 @@ import (
 // spreads concurrent load across them. Every tenth request is sent to two
 // replicas at once with the same idempotency key, as a client retrying
 // through a load balancer would: both must get the same entry. The ledger
-// must end with exactly one row per idempotency key, each one received.
+// must end with exactly one row per idempotency key, each one received,
+// and `signerctl ledger verify` must pass against a checkpoint saved first.
 func TestReliabilityReplicasOneLedger(t *testing.T) {
 	url := pgtest.URL(t)
 	dataDir := t.TempDir()
 	var clients []signerv1.SignerServiceClient
+	var addrs []string
 	for range 3 {
 		srv := startDev(t, "--database-url", url, "--data-dir", dataDir)
 		clients = append(clients, signerv1.NewSignerServiceClient(dialPlain(t, srv.Addr)))
+		addrs = append(addrs, srv.Addr)
 	}
 	r := newReceipts()
+	must(t, r.sign(t.Context(), clients[0], "replica-first"))
+	audit := newAuditor(t, addrs[0])
+	saved, _ := audit.save(t, addrs[0], url)
 	var (
 		mu       sync.Mutex
 		failures []error
@@ -70,5 +76,9 @@ func TestReliabilityReplicasOneLedger(t *testing.T) {
 		t.Fatalf("%d requests failed; first: %v", len(failures), failures[0])
 	}
 	checkLedger(t, url, r)
+	checkLogIndexes(t, url)
+	// Each replica publishes checkpoints of the one log: any of them
+	// must prove it grew from the saved one.
+	audit.verify(t, addrs[2], url, saved)
 	t.Logf("%d entries from 3 replicas, one row each", r.count())
 }
