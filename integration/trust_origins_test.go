@@ -93,8 +93,8 @@ func TestTrustOrigins(t *testing.T) {
 		if signatureFileHasCertificate(t, app+".sig") {
 			t.Fatal("custom signature file carries a certificate; it must come from the trust store")
 		}
-		// Not yet in the trust store: untrusted.
-		if code, rep := verifyJSON(t, "--truststore", truststore, app); code != 4 || rep.Origin != "custom" {
+		// Not yet in the trust store: untrusted, and nothing says it is custom.
+		if code, rep := verifyJSON(t, "--truststore", truststore, app); code != 4 || rep.Origin != "unknown" {
 			t.Errorf("before the certificate is trusted: exit %d, %+v; want 4", code, rep)
 		}
 		own := filepath.Join(work, "truststore-custom")
@@ -120,9 +120,14 @@ func TestTrustOrigins(t *testing.T) {
 		if r := run(t, openssl, "pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", app, "-sigfile", sigBin); r.code != 0 {
 			t.Errorf("openssl pkeyutl -verify: %s%s", r.stdout, r.stderr)
 		}
-		// Policy off for custom apps accepts an untrusted one.
-		if code, rep := verifyJSON(t, "--policy", "custom=off", "--truststore", truststore, app); code != 0 || !rep.Accepted {
-			t.Errorf("policy off: exit %d, %+v", code, rep)
+		// Policy off for custom apps does not reach a signature that verifies
+		// under no trust-store certificate (the file cannot claim to be
+		// custom); only the grace period for unsigned apps does.
+		if code, rep := verifyJSON(t, "--policy", "custom=off", "--truststore", truststore, app); code != 4 || rep.Accepted {
+			t.Errorf("policy custom=off: exit %d, %+v; want 4", code, rep)
+		}
+		if code, rep := verifyJSON(t, "--policy", "unsigned=off", "--truststore", truststore, app); code != 0 || !rep.Accepted || rep.Origin != "unknown" {
+			t.Errorf("policy unsigned=off: exit %d, %+v", code, rep)
 		}
 	})
 

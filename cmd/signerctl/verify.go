@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +14,7 @@ import (
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/statement"
+	"github.com/appsign/signer/internal/verifypolicy"
 )
 
 // maxSignatureFile bounds what verify reads as a signature file.
@@ -24,6 +24,7 @@ const maxSignatureFile = 64 << 10
 type verifyOptions struct {
 	truststore, sigPath, output, appKey, policy, stale, revocationList, server, graceUntil string
 	ledgerEntry                                                                            int64
+	requireRevocation                                                                      bool
 }
 
 func newVerifyCommand() *cobra.Command {
@@ -41,10 +42,13 @@ Both signature profiles are accepted: the UPM file ({"signature","certificate"},
 pure Ed25519 over the archive) and the digest-v1 file (a signed statement of the
 archive's size, SHA-256 and SHA-512; see docs/digest-profile.md).
 
-Then, by origin (marketplace, private-build: a vendor certificate scoped to app
-keys, custom: a certificate from the trust store or self-signed):
+The origin comes only from the trust store, never from the file: marketplace
+(the certificate chained through a CA without the private-build policy),
+private-build (through the private-build CA), custom (the signature verified
+under a certificate of the trust store itself). A file that does not verify
+has origin unknown. Then:
   - a private-build certificate must be scoped to --app-key (the app being
-    installed);
+    installed): one of its URI SANs is urn:appsign:app-key:KEY;
   - the revocation list installed in the trust store (DIR/.revocation, from
     bundle install), or a newer --revocation-list FILE (an older one is a
     rollback and refused), must not revoke the archive, the certificates on
@@ -52,11 +56,16 @@ keys, custom: a certificate from the trust store or self-signed):
     effective time: the signing time comes from the ledger with --server and
     --ledger-entry, from the statement for digest-v1 (not trusted after a key
     compromise), else it is unknown and the signature counts as revoked.
-    A stale list warns (--stale warn) or fails (--stale fail).
+    A stale list warns (--stale warn) or fails (--stale fail). No list at all
+    is a warning, and an error (exit 8) with --require-revocation.
 --policy sets the mode per origin: enforce (failures fail), warn (failures are
 reported as warnings, exit 0) or off (not enforced), e.g.
---policy marketplace=enforce,private-build=warn,custom=off. --grace-until TIME
-accepts an archive without signature file, with a warning, until TIME.
+--policy marketplace=enforce,private-build=warn,custom=off. The mode of a
+failure after the chain verified is that of the chain's origin; a missing or
+unverifiable signature file (origin unknown) fails under every policy except
+unsigned=warn or unsigned=off (the grace period for unsigned apps).
+--grace-until TIME accepts an archive without signature file, with a warning,
+until TIME.
 Certificates expiring within 30 days are reported as warnings.
 
 Exit status 0 means valid (or accepted by policy); 3 bad signature or archive
@@ -80,9 +89,9 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 			if o.ledgerEntry != 0 && o.server == "" && os.Getenv("SIGNER_SERVER") == "" {
 				return usagef("--ledger-entry needs --server")
 			}
-			pol, err := parsePolicy(o.policy)
+			pol, err := verifypolicy.Parse(o.policy)
 			if err != nil {
-				return err
+				return usagef("--policy: %v", err)
 			}
 			var grace time.Time
 			if o.graceUntil != "" {
@@ -103,7 +112,8 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	f.StringVar(&o.sigPath, "signature", "", "signature file (default ARCHIVE.sig)")
 	f.StringVar(&o.output, "output", "text", "text or json")
 	f.StringVar(&o.appKey, "app-key", "", "app key of the archive being installed (private builds are scoped to app keys)")
-	f.StringVar(&o.policy, "policy", "", "mode per origin: ORIGIN=enforce|warn|off,… (origins: marketplace, private-build, custom; default enforce)")
+	f.StringVar(&o.policy, "policy", "", "mode per origin: ORIGIN=enforce|warn|off,… (marketplace, private-build, custom, unsigned; default enforce)")
+	f.BoolVar(&o.requireRevocation, "require-revocation", false, "fail (exit 8) when no revocation list is installed instead of warning")
 	f.StringVar(&o.stale, "stale", "warn", "a stale revocation list: warn or fail")
 	f.StringVar(&o.revocationList, "revocation-list", "", "a signed revocation list newer than the trust store's")
 	f.StringVar(&o.graceUntil, "grace-until", "", "accept an archive without signature file, with a warning, until this RFC 3339 time")
@@ -198,29 +208,6 @@ func verifyFailure(err error) error {
 	return err
 }
 
-// Policy modes per origin.
-const (
-	modeEnforce = "enforce"
-	modeWarn    = "warn"
-	modeOff     = "off"
-)
-
-// parsePolicy reads ORIGIN=MODE,… into a mode per origin; unnamed origins enforce.
-func parsePolicy(spec string) (map[string]string, error) {
-	pol := map[string]string{chain.OriginMarketplace: modeEnforce, chain.OriginPrivateBuild: modeEnforce, chain.OriginCustom: modeEnforce}
-	if spec == "" {
-		return pol, nil
-	}
-	for _, part := range strings.Split(spec, ",") {
-		origin, mode, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if _, known := pol[origin]; !ok || !known || (mode != modeEnforce && mode != modeWarn && mode != modeOff) {
-			return nil, usagef("--policy %q: want ORIGIN=MODE,… with ORIGIN marketplace, private-build or custom and MODE enforce, warn or off", part)
-		}
-		pol[origin] = mode
-	}
-	return pol, nil
-}
-
 // verifyReport is the outcome of verify: what verified, the first failure
 // (nil if none), and whether policy accepts the archive anyway.
 type verifyReport struct {
@@ -242,90 +229,92 @@ func (r *verifyReport) result() error {
 	return r.err
 }
 
-func runVerify(cmd *cobra.Command, o verifyOptions, pol map[string]string, grace time.Time, archive string) *verifyReport {
+func runVerify(cmd *cobra.Command, o verifyOptions, pol verifypolicy.Policy, grace time.Time, archive string) *verifyReport {
 	now := time.Now()
 	rep := &verifyReport{}
-	if _, err := os.Stat(o.sigPath); errors.Is(err, fs.ErrNotExist) && !grace.IsZero() {
-		rep.err = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s", o.sigPath))
-		if now.Before(grace) {
-			rep.accepted, rep.note = true, "unsigned app accepted during the grace period until "+grace.Format(time.RFC3339)
+	in := verifypolicy.Input{
+		Origin: chain.OriginUnknown, HasSignatureFile: true, Policy: pol,
+		RequireRevocation: o.requireRevocation, Now: now, GraceUntil: grace,
+	}
+	if _, err := os.Stat(o.sigPath); errors.Is(err, fs.ErrNotExist) {
+		in.HasSignatureFile = false
+		in.Failure = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s", o.sigPath))
+	} else {
+		rep.res, in.Failure = verifyArchive(cmd, o.truststore, o.sigPath, archive)
+		if in.Failure == nil {
+			var pv postVerified
+			pv, in.Failure = postVerify(cmd, o, rep.res, now)
+			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
 		}
-		return rep
 	}
-	rep.origin = originOfFile(o.sigPath)
-	rep.res, rep.err = verifyArchive(cmd, o.truststore, o.sigPath, archive)
-	if rep.res != nil {
-		rep.origin = chain.OriginOf(rep.res.Result)
-	}
-	if rep.err == nil {
-		rep.warnings, rep.err = postVerify(cmd, o, rep.res, now)
-	}
+	d := verifypolicy.Decide(in)
+	rep.origin, rep.mode, rep.accepted, rep.note = d.Origin, string(d.Mode), d.Accepted, d.Note
+	rep.warnings = append(rep.warnings, d.Warnings...)
+	rep.err = decisionFailure(d.Failure)
 	var re *revocation.RevokedError
 	if errors.As(rep.err, &re) {
 		rep.revoked = re
 	}
-	rep.mode = pol[rep.origin]
-	if rep.mode == "" {
-		rep.mode = modeEnforce
-	}
-	if rep.err != nil && rep.mode != modeEnforce {
-		rep.accepted, rep.note = true, fmt.Sprintf("accepted by policy %s=%s despite the failure", rep.origin, rep.mode)
-	}
 	return rep
 }
 
-// postVerify runs the checks after a valid signature: app-key scope,
-// revocation, expiry warnings.
-func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Time) ([]string, error) {
-	if err := chain.CheckAppKeyScope(res.Certificate, o.appKey); err != nil {
-		return nil, verifyFailure(err)
+// decisionFailure gives the failures the decision itself adds their exit status.
+func decisionFailure(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, verifypolicy.ErrNoRevocationList):
+		return withCode(exitRevoked, err)
+	case errors.Is(err, verifypolicy.ErrUnknownOrigin):
+		return withCode(exitUntrusted, err)
 	}
+	return err
+}
+
+// postVerified is what the checks after a valid signature found.
+type postVerified struct {
+	origin     string
+	revocation verifypolicy.Revocation
+	warnings   []string
+}
+
+// postVerify runs the checks after a valid signature: the origin from the
+// validated chain, the app-key scope it demands, expiry warnings,
+// revocation.
+func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Time) (postVerified, error) {
+	pv := postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}
 	ts, err := chain.LoadTrustStore(o.truststore)
 	if err != nil {
-		return nil, verifyFailure(err)
+		return pv, verifyFailure(err)
 	}
 	path, err := signaturePath(ts, res, now)
 	if err != nil {
-		return nil, verifyFailure(err)
+		return pv, verifyFailure(err)
 	}
-	var warnings []string
+	pv.origin = chain.OriginOfChain(path, res.FromTrustStore)
+	if err := chain.CheckOriginScope(pv.origin, res.Certificate, o.appKey); err != nil {
+		return pv, verifyFailure(err)
+	}
 	for _, c := range chain.ExpiresSoon(path, now, chain.RenewWindow) {
-		warnings = append(warnings, fmt.Sprintf("certificate %q expires at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
+		pv.warnings = append(pv.warnings, fmt.Sprintf("certificate %q expires at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
 	}
 	src, ws, err := loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
-	warnings = append(warnings, ws...)
+	pv.warnings = append(pv.warnings, ws...)
 	if err != nil {
-		return warnings, verifyFailure(err)
+		return pv, verifyFailure(err)
 	}
 	if src == nil {
-		return warnings, nil
+		pv.revocation = verifypolicy.RevocationNone
+		return pv, nil
 	}
 	signedAt, source, err := signingTime(cmd.Context(), o.server, o.ledgerEntry, res)
 	if err != nil {
-		return warnings, err
+		return pv, err
 	}
 	if err := checkRevoked(src, ts, res, signedAt, source, now); err != nil {
-		return warnings, verifyFailure(err)
+		return pv, verifyFailure(err)
 	}
-	return warnings, nil
-}
-
-// originOfFile guesses the origin from the signature file alone, for
-// failures before the signature verified.
-func originOfFile(path string) string {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return chain.OriginMarketplace
-	}
-	if sf, err := chain.ParseSignatureFile(raw); err == nil {
-		if sf.Certificate == nil {
-			return chain.OriginCustom
-		}
-		if c, err := chain.ParseCertificatePEM(sf.Certificate); err == nil {
-			return chain.OriginOf(&chain.Result{Certificate: c})
-		}
-	}
-	return chain.OriginMarketplace
+	return pv, nil
 }
 
 func printVerifyText(cmd *cobra.Command, archive string, rep *verifyReport) {

@@ -114,22 +114,6 @@ func AppKeyScope(c *x509.Certificate) (appKeys []string, scoped bool) {
 	return appKeys, scoped
 }
 
-// OriginOf names the origin of a verified signature: custom when the
-// certificate came from the trust store or signed itself, private-build
-// for a scoped certificate, marketplace otherwise.
-func OriginOf(r *Result) string {
-	switch {
-	case r == nil || r.Certificate == nil:
-		return ""
-	case r.FromTrustStore || isSelfSigned(r.Certificate):
-		return OriginCustom
-	}
-	if _, scoped := AppKeyScope(r.Certificate); scoped {
-		return OriginPrivateBuild
-	}
-	return OriginMarketplace
-}
-
 // CheckAppKeyScope enforces a private-build certificate's scope: appKey
 // must be one of its app keys. A certificate without scope passes.
 func CheckAppKeyScope(c *x509.Certificate, appKey string) error {

@@ -60,19 +60,6 @@ func TestPrivateBuildCertificateScope(t *testing.T) {
 	if err := CheckAppKeyScope(c.leaf, ""); err != nil {
 		t.Errorf("marketplace certificate: %v, want no scope check", err)
 	}
-	for _, tc := range []struct {
-		res  *Result
-		want string
-	}{
-		{newResult(c.leaf, nil, nil, false), OriginMarketplace},
-		{newResult(vendor, nil, nil, false), OriginPrivateBuild},
-		{newResult(c.leaf, nil, nil, true), OriginCustom},
-	} {
-		if got := OriginOf(tc.res); got != tc.want {
-			t.Errorf("OriginOf(%s) = %q, want %q", tc.res.Subject, got, tc.want)
-		}
-	}
-
 	// OpenSSL, the verifier's own tool, accepts the chain.
 	openssl := requireTool(t, "openssl")
 	dir := t.TempDir()
