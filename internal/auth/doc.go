@@ -23,9 +23,12 @@
 //
 // # Roles
 //
-//   - pipeline: signs archives and digests (any track).
-//   - vendor: signs TRACK_PRIVATE_BUILD archives and digests of its own app
-//     keys only (app_key_prefixes).
+//   - pipeline: signs reviewed marketplace archives and digests
+//     (TRACK_MARKETPLACE, with a review_ref); the only role that gets the
+//     service's marketplace-origin signatures.
+//   - vendor: gets private-build certificates for its own key, scoped to
+//     its own app keys (app_key_prefixes), and signs private builds itself;
+//     the service signs nothing on a vendor's behalf.
 //   - security-admin: keys, CA, revocation; reads the ledger.
 //   - auditor: reads the ledger, its proofs and the key inventory.
 //
@@ -76,6 +79,6 @@
 // A caller without a verified client certificate, or whose identity is
 // malformed or not in the policy, gets Unauthenticated. A known caller
 // without the role, or whose request the method's check refuses (a vendor
-// signing a marketplace release), gets PermissionDenied. Client messages are
+// asking for a signature, anyone asking for a private build), gets PermissionDenied. Client messages are
 // fixed texts; the log gets the method, the subject and the reason.
 package auth

@@ -60,8 +60,8 @@ func DefaultMethods() MethodTable {
 		signerv1.SignerService_SignArchive_FullMethodName:    signing,
 		signerv1.SignerService_SignDigest_FullMethodName:     signing,
 		signerv1.SignerService_GetTrustBundle_FullMethodName: anyRole,
-		// A batch skips the per-request vendor checks of signing, so only
-		// the review pipeline (which may sign any app) may send one.
+		// Only the review pipeline may sign; each item is checked again by
+		// the signing handlers (no private builds).
 		signerv1.BatchService_SignBatch_FullMethodName: {Roles: []Role{RolePipeline}},
 
 		signerv1.KeyService_CreateKey_FullMethodName: admin,

@@ -9,10 +9,11 @@ type Role string
 // The roles of the signer.
 const (
 	// RolePipeline is the marketplace review pipeline: it signs reviewed
-	// marketplace apps (and private builds on a vendor's behalf).
+	// marketplace apps, the only signatures the service makes.
 	RolePipeline Role = "pipeline"
-	// RoleVendor is a vendor's build system: it signs private builds, and
-	// only of the app keys its policy entry lists.
+	// RoleVendor is a vendor's build system: it gets private-build
+	// certificates for its own key, scoped to the app keys its policy entry
+	// lists, and signs private builds with that key itself.
 	RoleVendor Role = "vendor"
 	// RoleSecurityAdmin manages keys, the CA and revocation.
 	RoleSecurityAdmin Role = "security-admin"

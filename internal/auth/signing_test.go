@@ -34,13 +34,14 @@ func TestSigningRules(t *testing.T) {
 		wantMsg   string
 	}{
 		{"pipeline signs a marketplace release", pipeline, "com.acme.app", market, false, codes.OK, ""},
-		{"pipeline signs a private build", pipeline, "com.other.app", private, false, codes.OK, ""},
-		{"vendor signs its own private build", vendor, "com.acme.timesheets", private, false, codes.OK, ""},
-		{"vendor signs its own marketplace release", vendor, "com.acme.timesheets", market, false, codes.PermissionDenied, "TRACK_PRIVATE_BUILD"},
-		{"vendor signs another vendor's app", vendor, "com.globex.app", private, false, codes.PermissionDenied, "app keys"},
-		{"vendor signs a look-alike app key", vendor, "com.acmex.app", private, false, codes.PermissionDenied, "app keys"},
-		{"vendor hides the metadata", vendor, "", private, true, codes.PermissionDenied, "metadata"},
+		// The service's signatures are marketplace-origin: no private-build track for anyone.
+		{"pipeline asks for a private build", pipeline, "com.other.app", private, false, codes.PermissionDenied, "TRACK_PRIVATE_BUILD"},
+		{"vendor asks for its own private build", vendor, "com.acme.timesheets", private, false, codes.PermissionDenied, "private-build certificate"},
+		{"vendor asks for its own marketplace release", vendor, "com.acme.timesheets", market, false, codes.PermissionDenied, "only the review pipeline"},
+		{"vendor asks for another vendor's app", vendor, "com.globex.app", private, false, codes.PermissionDenied, "only the review pipeline"},
+		{"vendor hides the metadata", vendor, "", private, true, codes.PermissionDenied, "only the review pipeline"},
 		{"pipeline and vendor roles: pipeline rule applies", mixed, "com.other.app", market, false, codes.OK, ""},
+		{"pipeline and vendor roles: no private build either", mixed, "com.mixed.app", private, false, codes.PermissionDenied, "TRACK_PRIVATE_BUILD"},
 		{"auditor", auditor, "com.acme.app", private, false, codes.PermissionDenied, "roles do not allow"},
 	}
 	for _, tt := range tests {

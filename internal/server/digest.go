@@ -31,6 +31,9 @@ func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigest
 	}); err != nil {
 		return nil, err
 	}
+	if err := checkMarketplaceSigning(ctx, req.GetTrack()); err != nil {
+		return nil, err
+	}
 	switch {
 	case req.GetArchiveSize() <= 0:
 		return nil, invalidArg("archive_size must be positive")

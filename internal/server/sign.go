@@ -50,6 +50,9 @@ func (s *signerService) signArchive(ctx context.Context, stream grpc.ClientStrea
 	if err := validateMetadata(meta); err != nil {
 		return nil, err
 	}
+	if err := checkMarketplaceSigning(ctx, meta.GetTrack()); err != nil {
+		return nil, err
+	}
 	track, _ := trackName(meta.GetTrack())
 
 	sp := newSpool(s.cfg.SpoolDir, s.cfg.MaxArchiveSize)
