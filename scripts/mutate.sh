@@ -16,7 +16,9 @@
 # Environment: GREMLINS (binary), MUTATE_OUT (results folder),
 # MUTATE_TIMEOUT_COEFFICIENT (a mutant's test run may take this many times
 # as long as the package's plain coverage run; default 10),
-# MUTATE_PKG_TIMEOUT (wall-clock cap per package, default 3h).
+# MUTATE_PKG_TIMEOUT (wall-clock cap per package, default 3h),
+# MUTATE_DRY_RUN=1 (list the mutants and whether a test reaches them, run
+# none: one plain test run per package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,14 +52,14 @@ mkdir -p "$OUT"
 # - the coverage run is of the package alone: its sub-packages' files are
 #   excluded anyway, and their tests (PostgreSQL, timing) would only slow
 #   the run, stretch every mutant's timeout and fail it when one flakes;
-# - scripts/casecover adds the case expressions of switch statements to the
+# - scripts/coverfix adds the case expressions of switch statements to the
 #   profile (Go's cover tool leaves them outside every block, so gremlins
 #   calls all of them NOT COVERED and never runs them: gremlins#298).
 # Every mutant's own test run goes to the real go unchanged.
 shim=$(mktemp -d)
 trap 'rm -rf "$shim"' EXIT
 realgo=$(command -v go)
-"$realgo" build -o "$shim/casecover" ./scripts/casecover
+"$realgo" build -o "$shim/coverfix" ./scripts/coverfix
 cat >"$shim/go" <<WRAPPER
 #!/usr/bin/env bash
 args=("\$@") profile=""
@@ -67,7 +69,7 @@ done
 if [[ \${args[0]} == test && -n \$profile ]]; then
   args[-1]=\${args[-1]%/...}
   "$realgo" "\${args[@]}" || exit
-  exec "$shim/casecover" "\$profile"
+  exec "$shim/coverfix" "\$profile"
 fi
 exec "$realgo" "\$@"
 WRAPPER
@@ -97,7 +99,8 @@ for pkg in "${pkgs[@]}"; do
   echo "mutate: $pkg (log: $OUT/$name.log)"
   start=$(date +%s)
   rc=0
-  timeout "$PKG_TIMEOUT" "$GREMLINS" unleash --workers 1 --timeout-coefficient "$COEF" \
+  dry=(); [[ ${MUTATE_DRY_RUN:-} == 1 ]] && dry=(--dry-run)
+  timeout "$PKG_TIMEOUT" "$GREMLINS" unleash "${dry[@]}" --workers 1 --timeout-coefficient "$COEF" \
     "${excludes[@]}" -o "$OUT/$name.json" "./$pkg" >"$OUT/$name.log" 2>&1 || rc=$?
   secs=$(( $(date +%s) - start ))
   if [[ $rc -ne 0 || ! -s $OUT/$name.json ]]; then
@@ -120,15 +123,19 @@ for f in rep["files"]:
 killed, lived, uncovered = count["KILLED"], count["LIVED"], count["NOT COVERED"]
 # The same formulas as gremlins: efficacy over the mutants a test reached,
 # coverage over all mutants but those that do not compile or timed out.
+runnable = count["RUNNABLE"]  # a dry run's covered mutants
+reached = killed + lived + runnable
 eff = 100.0 * killed / (killed + lived) if killed + lived else 0.0
-cov = 100.0 * (killed + lived) / (killed + lived + uncovered) if killed + lived + uncovered else 0.0
-ok = eff >= float(min_eff) and cov >= float(min_cov)
+cov = 100.0 * reached / (reached + uncovered) if reached + uncovered else 0.0
+ok = eff >= float(min_eff) and cov >= float(min_cov) and not runnable
 print(f"package:           {pkg}")
 print(f"commit:            {commit}")
 print(f"seconds:           {secs}")
 print(f"killed:            {killed}")
 print(f"lived:             {lived}")
 print(f"not covered:       {uncovered}")
+if runnable:
+    print(f"runnable (dry run): {runnable}")
 print(f"timed out:         {count['TIMED OUT']}")
 print(f"not viable:        {count['NOT VIABLE']}")
 print(f"test efficacy:     {eff:.2f} %")
