@@ -3,14 +3,22 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -233,4 +241,157 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 		fmt.Sprintf("signatures received: %d, all in the new primary's ledger and log, one entry per idempotency key", load.r.count()),
 		"ledger verify against the saved checkpoint: " + firstLine(out, "OK:"),
 	})
+}
+
+// TestReliabilityFailoverAsynchronousStandbyLosesSignatures shows the trap
+// of an asynchronous standby: the same failover as
+// TestReliabilityFailoverSynchronousStandby, but the standby was behind
+// (its stream cut, as a slow or partitioned network does) when the primary
+// died. Signatures the callers hold are then missing from the new
+// primary's ledger, and the log continues at indexes the lost entries held:
+// a fork. The service must notice and say so, never paper over it: it
+// stops signing checkpoints (signer_ledger_checkpoint_refused{reason=
+// "diverged"} = 1, health NOT_SERVING) because the checkpoint it published
+// outside the database is not contained in the new log, the published
+// checkpoint is left as it was, and an auditor's `signerctl ledger verify`
+// against a checkpoint saved before the failover exits 10.
+func TestReliabilityFailoverAsynchronousStandbyLosesSignatures(t *testing.T) {
+	ha := startHA(t, false)
+	dataDir := t.TempDir()
+	var (
+		servers []*devServer
+		clients []signerv1.SignerServiceClient
+		health  []healthpb.HealthClient
+		metrics []string
+	)
+	for range 3 {
+		maddr := freeLoopbackAddr(t)
+		srv := startDev(t, "--database-url", ha.url, "--data-dir", dataDir, "--metrics-listen", maddr)
+		conn := dialPlain(t, srv.Addr)
+		servers = append(servers, srv)
+		clients = append(clients, signerv1.NewSignerServiceClient(conn))
+		health = append(health, healthpb.NewHealthClient(conn))
+		metrics = append(metrics, "http://"+maddr+"/metrics")
+	}
+	load := startFailoverLoad(t, clients, 6, "async")
+	load.waitCount(200, time.Minute)
+	audit := newAuditor(t, servers[0].Addr)
+
+	// The standby falls behind: its WAL stream is cut, as a slow or
+	// partitioned network would leave it, while the primary keeps
+	// committing (asynchronous: commits do not wait for it).
+	standbyURL := ha.standby.URL("signer")
+	execOn(t, standbyURL, `ALTER SYSTEM SET primary_conninfo = ''`)
+	execOn(t, standbyURL, `SELECT pg_reload_conf()`)
+	waitNoStandby(t, ha.primary.URL("postgres"))
+	standbySize := logSize(t, standbyURL)
+	received := load.r.count()
+	load.waitCount(received+150, time.Minute)
+	// A checkpoint covering entries the standby never got is published
+	// outside the database, and saved by the auditor.
+	saved, savedSize := audit.save(t, servers[0].Addr, ha.url)
+	if savedSize <= standbySize {
+		t.Fatalf("saved checkpoint of %d leaves does not reach past the standby's %d", savedSize, standbySize)
+	}
+
+	killedAt := time.Now()
+	must(t, ha.primary.Kill())
+	published := filepath.Join(dataDir, "published-checkpoints", "latest")
+	publishedBefore, err := os.ReadFile(published)
+	must(t, err)
+	must(t, ha.standby.Promote(t.Context()))
+	load.after.Store(time.Now().UnixNano())
+	// The replicas keep signing on the new primary; the alarm must rise.
+	if !load.waitSuccessesAfter(10, 3*time.Minute) {
+		t.Fatalf("no signatures after the failover\nstderr:\n%s", servers[0].stderr)
+	}
+	for i := range servers {
+		waitMetric(t, metrics[i], `signer_ledger_checkpoint_refused{reason="diverged"}`, 1)
+		waitHealth(t, health[i], healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	load.finish()
+
+	// What was lost: signatures callers received that the new primary's
+	// ledger does not hold (or holds as another request's entry).
+	rows := readLedger(t, ha.url)
+	lost := 0
+	load.r.mu.Lock()
+	for idem, rc := range load.r.got {
+		if row, ok := rows[idem]; !ok || row.id != rc.entryID || !bytes.Equal(row.signature, rc.sig) {
+			lost++
+		}
+	}
+	load.r.mu.Unlock()
+	if lost == 0 {
+		t.Fatal("no signature lost although the standby was cut off: the test did not make the trap")
+	}
+	// Nothing papered over: the published checkpoint is not replaced by a
+	// checkpoint of the new, forked log.
+	publishedAfter, err := os.ReadFile(published)
+	must(t, err)
+	if !bytes.Equal(publishedBefore, publishedAfter) {
+		t.Fatalf("the published checkpoint changed after the failover:\nbefore:\n%s\nafter:\n%s", publishedBefore, publishedAfter)
+	}
+	r := audit.runVerify(t, servers[1].Addr, saved)
+	if r.code != 10 {
+		t.Fatalf("ledger verify against the checkpoint saved before the failover: exit %d, want 10\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	writeResults(t, "failover-async.txt", []string{
+		"setup: PostgreSQL primary + asynchronous standby (no synchronous_standby_names), WAL stream cut before the kill; 3 signer replicas, 6 callers",
+		fmt.Sprintf("standby's log when cut off: %d leaves; checkpoint published and saved before the kill: %d leaves", standbySize, savedSize),
+		fmt.Sprintf("signatures callers received: %d; missing from the new primary's ledger: %d", load.r.count(), lost),
+		fmt.Sprintf("detected: signer_ledger_checkpoint_refused{reason=\"diverged\"} = 1 and health NOT_SERVING on all 3 replicas, %v after the kill", time.Since(killedAt).Round(time.Second)),
+		"ledger verify against the saved checkpoint: exit 10: " + firstLine(r.stdout, "FAILED"),
+	})
+}
+
+func execOn(t *testing.T, url, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	must(t, err)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	if _, err := conn.Exec(t.Context(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// waitNoStandby waits until the primary has no standby connected.
+func waitNoStandby(t *testing.T, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	must(t, err)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	for range 600 {
+		var n int
+		must(t, conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_replication`).Scan(&n))
+		if n == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the standby is still streaming 30s after its primary_conninfo was cleared")
+}
+
+// waitMetric polls a Prometheus endpoint until the sample named series
+// (name{labels} exactly as exposed) has value want.
+func waitMetric(t *testing.T, url, series string, want float64) {
+	t.Helper()
+	var last string
+	for range 120 {
+		resp, err := http.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for line := range strings.Lines(string(body)) {
+				if rest, ok := strings.CutPrefix(line, series+" "); ok {
+					last = strings.TrimSpace(rest)
+					if v, err := strconv.ParseFloat(last, 64); err == nil && v == want {
+						return
+					}
+				}
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s stayed %q at %s, want %v", series, last, url, want)
 }
