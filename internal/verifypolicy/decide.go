@@ -57,6 +57,9 @@ type Decision struct {
 	// Origin is the origin the decision was made for (from Input, or
 	// chain.OriginUnknown).
 	Origin string
+	// PolicyKey is the --policy key whose mode governed the decision: the
+	// origin, or Unsigned for an unknown origin.
+	PolicyKey string
 	// Mode is the policy mode that governed the decision.
 	Mode Mode
 	// Valid: every check passed.
@@ -94,6 +97,10 @@ func Decide(in Input) Decision {
 			d.Failure = ErrUnknownOrigin
 		}
 	}
+	d.PolicyKey = d.Origin
+	if d.Origin == chain.OriginUnknown {
+		d.PolicyKey = Unsigned
+	}
 	d.Mode = in.Policy.ModeFor(d.Origin)
 	if d.Origin != chain.OriginUnknown && d.Failure == nil && in.Revocation == RevocationNone {
 		if in.RequireRevocation {
@@ -111,11 +118,7 @@ func Decide(in Input) Decision {
 		return d
 	}
 	if d.Mode == Warn || d.Mode == Off {
-		key := d.Origin
-		if key == chain.OriginUnknown {
-			key = Unsigned
-		}
-		d.Accepted, d.Note = true, fmt.Sprintf("accepted by policy %s=%s despite the failure", key, d.Mode)
+		d.Accepted, d.Note = true, fmt.Sprintf("accepted by policy %s=%s despite the failure", d.PolicyKey, d.Mode)
 	}
 	return d
 }

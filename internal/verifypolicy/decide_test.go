@@ -114,6 +114,13 @@ func TestDecide(t *testing.T) {
 			if got := len(d.Warnings) == 1 && d.Warnings[0] == verifypolicy.NoRevocationWarning; got != tt.wantWarning {
 				t.Errorf("Warnings = %q, want the missing-revocation warning: %v", d.Warnings, tt.wantWarning)
 			}
+			wantKey := tt.wantOrigin
+			if wantKey == unknown {
+				wantKey = verifypolicy.Unsigned
+			}
+			if d.PolicyKey != wantKey {
+				t.Errorf("PolicyKey = %q, want %q", d.PolicyKey, wantKey)
+			}
 			if d.Accepted && !d.Valid && d.Note == "" {
 				t.Errorf("a failure was accepted without a note")
 			}
