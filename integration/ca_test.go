@@ -190,6 +190,7 @@ trust:
       - {name: root, uri: %q, certificate: %s}
       - {name: marketplace, uri: %q, certificate: %s}
 auth: {policy_file: %s}
+database: {dev_setup: true} # the test cluster's superuser
 `, srvCert, srvKey, e.caFile, e.dir, key("marketplace-ca", "marketplace.crt"), e.trustRT, c.file("marketplace.crt"), c.file("private-build.crt"),
 		key("revocation-signer", "revocation-signer.crt"), c.keys["root-ca"], e.trustRT, c.keys["marketplace-ca"], c.file("marketplace.crt"), policyFile)
 	cfgFile := filepath.Join(e.dir, "signer.yaml")

@@ -153,6 +153,7 @@ trust:
 auth: {policy_file: %s}
 metrics: {listen: 127.0.0.1:0}
 shutdown_grace: 10s
+database: {dev_setup: true} # the test cluster's superuser
 `, srvCert, srvKey, e.caFile, e.dir, keysDir, tok.Options.ModulePath, tok.Label, tok.Options.PINFile, caURI.String(), interFile,
 		e.trustRT, interFile, rootURI.String(), e.trustRT, rootURI.String(), e.trustRT, caURI.String(), interFile, pbURI.String(), pbFile, policyFile)
 	cfgFile := filepath.Join(e.dir, "signer.yaml")

@@ -2,6 +2,7 @@
 //
 //	signer dev      run a self-contained development instance (what `make run` runs)
 //	signer migrate  apply the ledger's database migrations
+//	signer db roles create least-privilege database roles and migrate as the owner
 package main
 
 import (
@@ -48,6 +49,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDevCommand(), newServeCommand(), newMigrateCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newMigrateCommand(), newDBCommand())
 	return root
 }

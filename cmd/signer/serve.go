@@ -33,7 +33,10 @@ import (
 )
 
 func newServeCommand() *cobra.Command {
-	var configPath string
+	var (
+		configPath string
+		flags      config.Overrides
+	)
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE",
 		Short: "Run the signer for production: mutual TLS, per-role authorization, configured key backends",
@@ -42,20 +45,29 @@ func newServeCommand() *cobra.Command {
 Every non-loopback listener uses TLS 1.2+ with client certificates; every RPC
 is authorized by role from the policy file; keys live in the configured
 backends. The database URL is read from the environment variable or file the
-configuration names, never from a flag. Run ` + "`signer migrate`" + ` first.`,
+configuration names, never from a flag. Run ` + "`signer db roles`" + ` (or
+` + "`signer migrate`" + `) first.
+
+Precedence: flag > environment (SIGNER_LISTEN, SIGNER_METRICS_LISTEN,
+SIGNER_DB_MAX_CONNS, SIGNER_LOG_LEVEL) > file > default.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath == "" {
 				return usageError{errors.New("--config FILE is required")}
 			}
-			cfg, err := config.Load(configPath)
+			cfg, err := config.LoadWithOverrides(configPath, os.Getenv, flags)
 			if err != nil {
 				return usageError{err}
 			}
 			return runServe(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (YAML)")
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
+	f.StringVar(&flags.Listen, "listen", "", "gRPC address, overrides listen ($"+config.EnvListen+")")
+	f.StringVar(&flags.MetricsListen, "metrics-listen", "", "operations (metrics, probes) address, overrides metrics.listen ($"+config.EnvMetricsListen+")")
+	f.IntVar(&flags.DBMaxConns, "db-max-conns", 0, fmt.Sprintf("database pool size unless the URL sets pool_max_conns, overrides database.max_conns ($%s, default %d)", config.EnvDBMaxConns, config.DefaultMaxConns))
+	f.StringVar(&flags.LogLevel, "log-level", "", "debug, info, warn or error, overrides log.level ($"+config.EnvLogLevel+")")
 	return cmd
 }
 
@@ -68,13 +80,17 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	store, err := ledger.Open(ctx, databaseURL)
+	store, err := ledger.Open(ctx, withPoolSize(databaseURL, cfg.Database.MaxConns))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := checkServiceRole(ctx, store, cfg.Database, log); err != nil {
+		return err
+	}
 
 	m := metrics.New()
+	m.InitBackends(cfg.Backends.Schemes()...)
 	registry, err := backends.Open(ctx, cfg.Backends, log, m.OnFault(func(u kms.URI) {
 		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
 	}))
@@ -98,18 +114,6 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		OnEvent: store.KeyEventHook(),
 	})
 	defer keys.Close()
-	if err := bootstrapSigningKey(ctx, keys, cfg.Keys); err != nil {
-		return err
-	}
-	go keys.Watch(ctx, 30*time.Second)
-	ledgerKey, err := ledgerSigner(ctx, keys, registry, cfg.Keys.Ledger)
-	if err != nil {
-		return err
-	}
-	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, cfg.Ledger.CheckpointDir, time.Duration(cfg.Ledger.PublishInterval), log, m)
-	if err != nil {
-		return err
-	}
 
 	var trustAdmin *server.TrustAdmin
 	if cfg.Trust.Revocation != nil {
@@ -155,6 +159,22 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		grpc.ChainUnaryInterceptor(authz.UnaryServerInterceptor(), lim.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
+	// Keys are created and the log signed only once everything that can be
+	// checked without side effects (trust, CA keys, policy, TLS files) has
+	// passed: a start that fails leaves the database as it found it.
+	if err := bootstrapKeys(ctx, keys, cfg.Keys); err != nil {
+		return err
+	}
+	go keys.Watch(ctx, 30*time.Second)
+	ledgerKey, err := ledgerSigner(ctx, keys, registry, cfg.Keys.Ledger)
+	if err != nil {
+		return err
+	}
+	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, cfg.Ledger.CheckpointDir, time.Duration(cfg.Ledger.PublishInterval), log, m)
+	if err != nil {
+		return err
+	}
+
 	approvals := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
 	approvals.OnConsume = store.ApprovalEventHook()
 	srv, err := server.New(ctx, server.Config{
@@ -190,18 +210,12 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	defer stopHealth()
 	go srv.WatchHealth(healthCtx, 5*time.Second)
 	if cfg.Metrics.Listen != "" {
-		mlis, err := net.Listen("tcp", cfg.Metrics.Listen)
-		if err != nil {
-			return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
-		}
+		// The ops listener outlives ctx: /readyz answers 503 while calls drain.
 		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopMetrics()
-		go func() {
-			if err := m.Serve(metricsCtx, mlis, metrics.ServeOptions{}); err != nil {
-				log.Error("metrics endpoint stopped", "error", err.Error())
-			}
-		}()
-		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mlis.Addr())
+		if err := startOps(metricsCtx, cfg, m, srv, log, stdout); err != nil {
+			return err
+		}
 	}
 
 	mode := "mutual TLS"
@@ -224,6 +238,9 @@ func serveUntilDone(ctx context.Context, srv *server.Server, lis net.Listener, g
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "shutting down…")
+	// NOT_SERVING at once (gRPC health and /readyz), so load balancers stop
+	// sending calls while those in flight finish.
+	srv.Health.Shutdown()
 	stopped := make(chan struct{})
 	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
 	select {
@@ -359,23 +376,4 @@ func loadTrustAdmin(ctx context.Context, reg *kms.Registry, store *revocationsto
 		admin.CAs = append(admin.CAs, server.CA{Name: ca.Name, Cert: cert, Signer: signer})
 	}
 	return admin, nil
-}
-
-// bootstrapSigningKey creates the archive-signing key on first start when
-// the configuration names a backend for it.
-func bootstrapSigningKey(ctx context.Context, keys *keystore.Store, k config.Keys) error {
-	_, err := keys.Get(ctx, k.ArchiveSigning)
-	switch {
-	case err == nil:
-		return nil
-	case !errors.Is(err, keystore.ErrNotFound):
-		return err
-	case k.ArchiveSigningBackend == "":
-		return fmt.Errorf("key %q does not exist: set keys.archive_signing_backend to create it on first start, or create it with `signerctl key create`", k.ArchiveSigning)
-	}
-	_, err = keys.Create(ctx, k.ArchiveSigning, keystore.RoleArchiveSigning, keystore.BackendSpec{Scheme: k.ArchiveSigningBackend}, "signer serve (first start)")
-	if errors.Is(err, keystore.ErrExists) {
-		return nil // another replica created it first
-	}
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,5 +81,24 @@ func rpcError(what string, err error) error {
 	if d, ok := limits.RetryDelay(err); ok {
 		hint = fmt.Sprintf(" (retry after %s)", d.Round(time.Millisecond))
 	}
+	if st.Code() == codes.Unavailable && tlsFlags.cert == "" && needsMutualTLS(st.Message()) {
+		hint = "\n" + mutualTLSHint
+	}
 	return withCode(code, fmt.Errorf("%s: %s: %s%s", what, st.Code(), st.Message(), hint))
+}
+
+// mutualTLSHint is printed when a connection failed the way it does against
+// a server that requires client certificates (`signer serve`).
+const mutualTLSHint = "this server requires mutual TLS: pass --tls-ca/--tls-cert/--tls-key (or set SIGNER_TLS_CA, SIGNER_TLS_CERT, SIGNER_TLS_KEY)"
+
+// needsMutualTLS recognises, in a connection error, a TLS server answering a
+// plaintext client (it closes before the HTTP/2 preface) or refusing a TLS
+// client that sent no certificate. gRPC gives only the text.
+func needsMutualTLS(msg string) bool {
+	for _, s := range []string{"server preface", "tls: certificate required", "tls: bad certificate", "tls: handshake failure"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

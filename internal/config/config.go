@@ -55,7 +55,20 @@ func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.Cl
 type Database struct {
 	URLEnv  string `yaml:"url_env"`
 	URLFile string `yaml:"url_file"`
+	// MaxConns is the connection pool size, unless the URL sets
+	// pool_max_conns; default DefaultMaxConns. Each in-flight signing
+	// request holds a connection while its ledger entry commits.
+	MaxConns int `yaml:"max_conns"`
+	// DevSetup lets the service connect as a superuser or as the owner of
+	// the ledger's tables, which can switch off or bypass the append-only
+	// triggers. Development and tests only; production runs as the service
+	// role `signer db roles` creates.
+	DevSetup bool `yaml:"dev_setup"`
 }
+
+// DefaultMaxConns is database.max_conns when none is configured: pgx's own
+// default (max(4, CPUs)) caps throughput far below what one replica does.
+const DefaultMaxConns = 32
 
 // Backends configures the key backends that may hold keys. A nil section
 // means the backend is not registered.
@@ -119,6 +132,10 @@ type Keys struct {
 	// "pkcs11:token=…;object=…"). Empty: no checkpoints are signed (an
 	// append-only replica; another replica must sign).
 	Ledger string `yaml:"ledger"`
+	// LedgerBackend is the backend scheme in which the first start creates
+	// the keystore key Ledger names if it does not exist yet; empty means
+	// it must already exist. Unused when Ledger is a key URI.
+	LedgerBackend string `yaml:"ledger_backend"`
 }
 
 // Ledger configures the tamper-evident log (docs/ledger.md).
@@ -184,9 +201,18 @@ type Auth struct {
 	PolicyFile string `yaml:"policy_file"`
 }
 
-// Metrics is the Prometheus endpoint; empty Listen disables it.
+// Metrics is the operations listener: Prometheus /metrics and the
+// /livez and /readyz probes. Empty Listen disables it.
 type Metrics struct {
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS with the server certificate of the tls section;
+	// required when Listen is not a loopback address. /metrics then needs a
+	// client certificate from tls.client_ca_file whose SPIFFE ID is one of
+	// Scrapers; the probes need none.
+	TLS bool `yaml:"tls"`
+	// Scrapers are the SPIFFE IDs (client certificate URI SANs) that may
+	// read /metrics over TLS, e.g. spiffe://appsign/ops/prometheus.
+	Scrapers []string `yaml:"scrapers"`
 }
 
 // Log configures structured logging.
@@ -305,7 +331,28 @@ func (c *Config) setDefaults() {
 	if c.Ledger.Origin == "" {
 		c.Ledger.Origin = DefaultLedgerOrigin
 	}
+	if c.Database.MaxConns == 0 {
+		c.Database.MaxConns = DefaultMaxConns
+	}
 	if c.Ledger.PublishInterval == 0 {
 		c.Ledger.PublishInterval = Duration(10 * time.Second)
 	}
+}
+
+// Schemes returns the schemes of the configured backends, in a fixed order.
+func (b Backends) Schemes() []string {
+	var out []string
+	if b.Soft != nil {
+		out = append(out, "softkms")
+	}
+	if b.Sealed != nil {
+		out = append(out, "sealedkms")
+	}
+	if b.AWS != nil {
+		out = append(out, "awskms")
+	}
+	if b.PKCS11 != nil {
+		out = append(out, "pkcs11")
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/transport"
 )
@@ -106,9 +107,16 @@ func (c *Config) Validate() error {
 	if c.Auth.PolicyFile == "" {
 		bad("auth.policy_file", "required: every RPC is authorized by role (see internal/auth for the format)")
 	}
-	if c.Metrics.Listen != "" {
-		if _, err := transport.IsLoopback(c.Metrics.Listen); err != nil {
-			bad("metrics.listen", "%v", err)
+	c.validateMetrics(bad)
+	if c.Database.MaxConns < 0 {
+		bad("database.max_conns", "must be positive")
+	}
+	if s := c.Keys.LedgerBackend; s != "" {
+		switch {
+		case strings.Contains(c.Keys.Ledger, ":") || c.Keys.Ledger == "":
+			bad("keys.ledger_backend", "set only when keys.ledger names a keystore key to create on first start")
+		case !c.backendConfigured(s):
+			bad("keys.ledger_backend", "backend %q is not configured under backends", s)
 		}
 	}
 	return errors.Join(errs...)
@@ -191,4 +199,42 @@ func (b Backends) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateMetrics refuses a plaintext operations listener off loopback:
+// the metrics name keys and callers' methods, and TLS 1.2+ is required on
+// every non-loopback listener.
+func (c *Config) validateMetrics(bad func(field, format string, args ...any)) {
+	m := c.Metrics
+	if m.Listen == "" {
+		if m.TLS || len(m.Scrapers) > 0 {
+			bad("metrics", "tls and scrapers need metrics.listen")
+		}
+		return
+	}
+	loopback, err := transport.IsLoopback(m.Listen)
+	if err != nil {
+		bad("metrics.listen", "%v", err)
+		return
+	}
+	if !loopback && !m.TLS {
+		bad("metrics.listen", "%s is not a loopback address: set metrics.tls: true (HTTPS with the server certificate; /metrics only for metrics.scrapers' client certificates), or listen on 127.0.0.1", m.Listen)
+	}
+	if !m.TLS {
+		if len(m.Scrapers) > 0 {
+			bad("metrics.scrapers", "apply to a TLS listener only (metrics.tls: true); on loopback /metrics is open to local processes")
+		}
+		return
+	}
+	if c.TLS.CertFile == "" || c.TLS.KeyFile == "" || c.TLS.ClientCAFile == "" {
+		bad("metrics.tls", "needs tls.cert_file, key_file and client_ca_file: the listener serves the server certificate and checks scrapers' client certificates")
+	}
+	if len(m.Scrapers) == 0 {
+		bad("metrics.scrapers", "list the SPIFFE IDs that may read /metrics (e.g. spiffe://appsign/ops/prometheus)")
+	}
+	for i, id := range m.Scrapers {
+		if _, _, err := auth.ParseSubject(id); err != nil {
+			bad(fmt.Sprintf("metrics.scrapers[%d]", i), "%v", err)
+		}
+	}
 }

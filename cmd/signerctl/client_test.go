@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/appsign/signer/internal/transport/transporttest"
+)
+
+// TestMutualTLSHint: against a server that requires client certificates,
+// a plaintext client and a TLS client without a certificate are told which
+// flags to pass; a client with its certificate is not.
+func TestMutualTLSHint(t *testing.T) {
+	dir := t.TempDir()
+	ca := transporttest.NewCA(t, "signer")
+	caFile := ca.WriteCA(t, dir, "ca.crt")
+	certFile, keyFile := transporttest.WritePair(t, dir, "client", ca.Client(t, "spiffe://appsign/auditor/alice"))
+	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{ca.Server(t)},
+		ClientCAs:    ca.Pool(),
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+	})))
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	addr := lis.Addr().String()
+
+	cases := []struct {
+		name     string
+		tls      []string
+		wantHint bool
+	}{
+		{"plaintext", nil, true},
+		{"TLS without a client certificate", []string{"--tls-ca", caFile}, true},
+		{"mutual TLS", []string{"--tls-ca", caFile, "--tls-cert", certFile, "--tls-key", keyFile}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName = "", "", "", ""
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{}, tc.tls...), "key", "list", "--server", addr)
+			code := Run(t.Context(), args, &stdout, &stderr)
+			if code == exitOK {
+				t.Fatalf("key list against a server without KeyService succeeded: %s", stdout.String())
+			}
+			if got := strings.Contains(stderr.String(), mutualTLSHint); got != tc.wantHint {
+				t.Fatalf("exit %d, stderr %q: hint shown %v, want %v", code, stderr.String(), got, tc.wantHint)
+			}
+		})
+	}
+}
