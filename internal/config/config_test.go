@@ -20,6 +20,9 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if c.Keys.ArchiveSigning != "marketplace-signing" || c.Database.URLEnv != "DATABASE_URL" {
 		t.Fatalf("keys/database not read: %+v %+v", c.Keys, c.Database)
 	}
+	if c.Keys.LedgerBackend != "awskms" || c.Database.MaxConns != 32 || c.Database.DevSetup {
+		t.Fatalf("the example's first-start ledger key or pool size not read: %+v %+v", c.Keys, c.Database)
+	}
 }
 
 const minimal = `
