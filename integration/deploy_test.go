@@ -58,6 +58,7 @@ func TestServeDeploymentRefusals(t *testing.T) {
 	}
 	production := strings.Replace(e.config, devSetupLine, "", 1)
 	withLedgerKey := strings.Replace(production, "  archive_signing_backend: softkms\n", "  archive_signing_backend: softkms\n  ledger: ledger-checkpoints\n", 1)
+	withLedgerKey += "ledger: {checkpoint_dir: " + filepath.Join(e.dir, "checkpoints") + "}\n"
 	migrated := func(t *testing.T) string {
 		u := pgtest.URL(t)
 		if r := runEnv(t, []string{"DATABASE_URL=" + u}, signer, "migrate"); r.code != 0 {
