@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -21,6 +22,8 @@ func exportedFamilies(t *testing.T) map[string]bool {
 	m.Signed("softkms", "k")
 	m.LedgerAppend(time.Millisecond, false, nil)
 	m.LedgerCommit(1, true)
+	m.LedgerCheckpoint(1, nil)
+	m.LedgerCheckpoint(0, errors.New("refused"))
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
