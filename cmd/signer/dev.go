@@ -184,7 +184,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	// Checkpoints are published under the data dir: in production that
 	// directory is on storage the database administrator cannot write.
-	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, filepath.Join(dataDir, devCheckpointDir), 10*time.Second, log, m)
+	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, filepath.Join(dataDir, devCheckpointDir), nil, 10*time.Second, log, m)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/appsign/signer/internal/anchor"
+	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
@@ -78,18 +81,22 @@ func ledgerSigner(ctx context.Context, keys *keystore.Store, reg *kms.Registry, 
 // startLedgerLog gives the store's log its origin and ledger key, the
 // directory it publishes checkpoints to (empty: none), and starts the
 // checkpoint publisher, which stops when ctx ends or the store closes.
-func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, checkpointDir string, interval time.Duration, log *slog.Logger, m *metrics.Metrics) (*translog.Log, error) {
+func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, signer kms.Signer, checkpointDir string, witnesses []config.Witness, interval time.Duration, log *slog.Logger, m *metrics.Metrics) (*translog.Log, error) {
 	opts := translog.Options{Origin: origin, Signer: signer, Logger: log, OnCommit: m.LedgerCommit, OnCheckpoint: m.LedgerCheckpoint}
+	var pub *anchor.Published
 	if signer != nil && checkpointDir != "" {
-		a, err := openAnchor(origin, signer, checkpointDir)
-		if err != nil {
+		var err error
+		if pub, err = openAnchor(origin, signer, checkpointDir, witnesses, log, m); err != nil {
 			return nil, err
 		}
-		opts.Anchor = a
+		opts.Anchor = pub
 	}
 	l, err := store.OpenLog(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	if pub != nil {
+		pub.Prove = l.ConsistencyProof
 	}
 	if signer == nil {
 		log.Warn("no ledger key (keys.ledger): this replica appends but signs no checkpoints")
@@ -109,8 +116,8 @@ func startLedgerLog(ctx context.Context, store *ledger.Store, origin string, sig
 }
 
 // openAnchor returns the published checkpoints in dir, trusted when
-// signed by the ledger key.
-func openAnchor(origin string, signer kms.Signer, dir string) (*anchor.Published, error) {
+// signed by the ledger key, cosigned by the witnesses if any.
+func openAnchor(origin string, signer kms.Signer, dir string, witnesses []config.Witness, log *slog.Logger, m *metrics.Metrics) (*anchor.Published, error) {
 	d, err := anchor.NewDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("ledger.checkpoint_dir: %w", err)
@@ -119,7 +126,25 @@ func openAnchor(origin string, signer kms.Signer, dir string) (*anchor.Published
 	if err != nil {
 		return nil, fmt.Errorf("ledger key: %w", err)
 	}
-	return anchor.New(d, origin, note.VerifierList(v)), nil
+	pub := anchor.New(d, origin, note.VerifierList(v))
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}, Proxy: http.ProxyFromEnvironment},
+	}
+	for i, w := range witnesses {
+		wv, err := anchor.NewCosignatureVerifier(w.Key)
+		if err != nil {
+			return nil, fmt.Errorf("ledger.witnesses[%d].key: %w", i, err)
+		}
+		pub.Witnesses = append(pub.Witnesses, &anchor.Witness{URL: w.URL, Verifier: wv, Client: client})
+	}
+	pub.OnWitness = func(w *anchor.Witness, err error) {
+		m.LedgerWitness(w.Verifier.Name(), err)
+		if err != nil {
+			log.Warn("witness did not cosign the checkpoint", "witness", w.Verifier.Name(), "error", err.Error())
+		}
+	}
+	return pub, nil
 }
 
 // withLedgerHealth adds the ledger's checkpoint state to a health check:

@@ -170,7 +170,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, cfg.Ledger.CheckpointDir, time.Duration(cfg.Ledger.PublishInterval), log, m)
+	ledgerLog, err := startLedgerLog(ctx, store, cfg.Ledger.Origin, ledgerKey, cfg.Ledger.CheckpointDir, cfg.Ledger.Witnesses, time.Duration(cfg.Ledger.PublishInterval), log, m)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,9 @@ const (
 	LatestName = "latest"
 	// CheckpointPrefix is followed by the tree size, in decimal.
 	CheckpointPrefix = "checkpoints/"
+	// CosignedPrefix is followed by the tree size: the checkpoint with the
+	// witnesses' cosignatures, when witnesses are configured.
+	CosignedPrefix = "cosigned/"
 )
 
 // Published is the log's checkpoints in a Store: a translog.Anchor for
@@ -31,6 +34,15 @@ type Published struct {
 	store     Store
 	origin    string
 	verifiers note.Verifiers
+
+	// Witnesses, optional, cosign every checkpoint before it is written
+	// (c2sp.org/tlog-witness); Prove gives them consistency proofs and must
+	// be set with them. A witness that refuses a checkpoint as inconsistent
+	// stops its publication (ErrWitnessFork); one that is down or
+	// misconfigured does not, and is reported to OnWitness.
+	Witnesses []*Witness
+	Prove     Prover
+	OnWitness func(w *Witness, err error)
 }
 
 // New returns the published checkpoints of the log origin in store,
@@ -72,8 +84,14 @@ func (p *Published) Publish(ctx context.Context, cp translog.Checkpoint) error {
 	if _, err := p.open(cp.Note); err != nil {
 		return fmt.Errorf("anchor: refusing to publish: %w", err)
 	}
+	// Witnesses first: one that refuses leaves nothing written, so the
+	// next attempt meets the same refusal.
+	cosigned, err := p.cosign(ctx, cp)
+	if err != nil {
+		return err
+	}
 	name := CheckpointPrefix + strconv.FormatInt(cp.Tree.N, 10)
-	err := p.store.Create(ctx, name, cp.Note)
+	err = p.store.Create(ctx, name, cp.Note)
 	if errors.Is(err, ErrExists) {
 		have, err := p.At(ctx, cp.Tree.N)
 		if err != nil {
@@ -84,6 +102,11 @@ func (p *Published) Publish(ctx context.Context, cp translog.Checkpoint) error {
 		}
 	} else if err != nil {
 		return err
+	}
+	if cosigned != nil {
+		if err := p.store.Put(ctx, CosignedPrefix+strconv.FormatInt(cp.Tree.N, 10), cosigned); err != nil {
+			return err
+		}
 	}
 	// latest only grows; a replica that signed a smaller tree a moment
 	// after another published a larger one leaves it alone.
@@ -102,6 +125,31 @@ func (p *Published) Publish(ctx context.Context, cp translog.Checkpoint) error {
 		}
 	}
 	return p.store.Put(ctx, LatestName, cp.Note)
+}
+
+// cosign has every witness cosign cp and returns the note with all the
+// cosignatures obtained, or nil when there are none.
+func (p *Published) cosign(ctx context.Context, cp translog.Checkpoint) ([]byte, error) {
+	var lines []byte
+	for _, w := range p.Witnesses {
+		if p.Prove == nil {
+			return nil, fmt.Errorf("%w: no consistency prover configured", ErrWitness)
+		}
+		msg, err := w.Cosign(ctx, cp, p.Prove)
+		if errors.Is(err, ErrWitnessFork) {
+			return nil, err
+		}
+		if p.OnWitness != nil {
+			p.OnWitness(w, err)
+		}
+		if err == nil && len(msg) > len(cp.Note) {
+			lines = append(lines, msg[len(cp.Note):]...)
+		}
+	}
+	if lines == nil {
+		return nil, nil
+	}
+	return append(bytes.Clone(cp.Note), lines...), nil
 }
 
 // At returns the published checkpoint of tree size n, verified.

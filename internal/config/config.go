@@ -154,6 +154,19 @@ type Ledger struct {
 	// refuses to sign a tree that does not extend the latest one there
 	// (docs/ledger.md). Absolute path; required with keys.ledger.
 	CheckpointDir string `yaml:"checkpoint_dir"`
+	// Witnesses are optional C2SP tlog-witness witnesses that cosign every
+	// checkpoint before it is published (cosigned/<size> in CheckpointDir).
+	// One that refuses a checkpoint as inconsistent stops checkpoint
+	// signing like a diverged log; one that is down is reported and skipped.
+	Witnesses []Witness `yaml:"witnesses"`
+}
+
+// Witness is a C2SP tlog-witness: its URL prefix (add-checkpoint is
+// POSTed below it; https, or http on loopback) and its cosignature/v1
+// verifier key ("<name>+<hash>+<base64>").
+type Witness struct {
+	URL string `yaml:"url"`
+	Key string `yaml:"key"`
 }
 
 // DefaultLedgerOrigin is ledger.origin when none is configured.

@@ -34,6 +34,9 @@ trust: {roots: [/etc/signer/root.crt]}
 auth: {policy_file: /etc/signer/policy.yaml}
 `
 
+// testWitnessKey is a cosignature/v1 verifier key.
+const testWitnessKey = "witness.example/w1+e497321b+BExFQJzcXwT7IXW7i3O8XXwQ09yv9Jw9uy8P/OxuoqLn"
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -55,6 +58,11 @@ func TestParse(t *testing.T) {
 		{"bad log level", minimal + "log: {level: loud}\n", "log.level"},
 		{"ledger key without a checkpoint dir", strings.Replace(minimal, "keys: {archive_signing: signing}", "keys: {archive_signing: signing, ledger: ledger}", 1), "ledger.checkpoint_dir: required with keys.ledger"},
 		{"ledger key with a checkpoint dir", strings.Replace(minimal, "keys: {archive_signing: signing}", "keys: {archive_signing: signing, ledger: ledger}", 1) + "ledger: {checkpoint_dir: /srv/checkpoints}\n", ""},
+		{"witness", minimal + "ledger: {checkpoint_dir: /srv/cp, witnesses: [{url: 'https://witness.example/w1', key: '" + testWitnessKey + "'}]}\n", ""},
+		{"witness on loopback http", minimal + "ledger: {checkpoint_dir: /srv/cp, witnesses: [{url: 'http://127.0.0.1:7380', key: '" + testWitnessKey + "'}]}\n", ""},
+		{"witness over plain http", minimal + "ledger: {checkpoint_dir: /srv/cp, witnesses: [{url: 'http://witness.example', key: '" + testWitnessKey + "'}]}\n", "plain http only to a loopback witness"},
+		{"witness without a checkpoint dir", minimal + "ledger: {witnesses: [{url: 'https://witness.example', key: '" + testWitnessKey + "'}]}\n", "needs ledger.checkpoint_dir"},
+		{"witness with an ed25519 key", minimal + "ledger: {checkpoint_dir: /srv/cp, witnesses: [{url: 'https://witness.example', key: 'witness.example/w1+e497321b+AUxFQJzcXwT7IXW7i3O8XXwQ09yv9Jw9uy8P/OxuoqLn'}]}\n", "ledger.witnesses[0].key"},
 		{"relative checkpoint dir", minimal + "ledger: {checkpoint_dir: checkpoints}\n", "ledger.checkpoint_dir: \"checkpoints\" must be an absolute path"},
 	}
 	for _, tt := range tests {

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"unicode"
 
+	"github.com/appsign/signer/internal/anchor"
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/transport"
@@ -77,6 +80,18 @@ func (c *Config) Validate() error {
 	case c.Keys.Ledger != "":
 		bad("ledger.checkpoint_dir", "required with keys.ledger: a directory the database administrator cannot write, where every signed checkpoint is published (docs/operations.md)")
 	}
+	for i, w := range c.Ledger.Witnesses {
+		field := fmt.Sprintf("ledger.witnesses[%d]", i)
+		if c.Ledger.CheckpointDir == "" {
+			bad(field, "needs ledger.checkpoint_dir (cosigned checkpoints are written there)")
+		}
+		if err := checkWitnessURL(w.URL); err != nil {
+			bad(field+".url", "%v", err)
+		}
+		if _, err := anchor.NewCosignatureVerifier(w.Key); err != nil {
+			bad(field+".key", "%v", err)
+		}
+	}
 	if c.Ledger.PublishInterval < 0 {
 		bad("ledger.publish_interval", "must be positive")
 	}
@@ -120,6 +135,26 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkWitnessURL accepts https URLs, and http ones on loopback only.
+func checkWitnessURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return err
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q: want https://host[:port][/prefix]", raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme != "http":
+		return fmt.Errorf("%q: scheme must be https", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q: plain http only to a loopback witness; use https", raw)
 }
 
 // requireKey checks a key URI and certificate pair: both present, the

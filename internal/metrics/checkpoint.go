@@ -28,6 +28,7 @@ type checkpointMetrics struct {
 	refused *prometheus.GaugeVec
 	errors  *prometheus.CounterVec
 	size    prometheus.Gauge
+	witness *prometheus.CounterVec
 }
 
 func newCheckpointMetrics(reg prometheus.Registerer) *checkpointMetrics {
@@ -44,11 +45,15 @@ func newCheckpointMetrics(reg prometheus.Registerer) *checkpointMetrics {
 			Namespace: namespace, Name: "ledger_checkpoint_size",
 			Help: "Tree size of the latest checkpoint signed (and published, when a checkpoint directory is configured).",
 		}),
+		witness: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "ledger_witness_requests_total",
+			Help: "Checkpoints sent to C2SP tlog-witness witnesses, by witness name and result (ok, error). A refusal as inconsistent also raises signer_ledger_checkpoint_refused{reason=\"diverged\"}.",
+		}, []string{"witness", "result"}),
 	}
 	for _, r := range refusalReasons {
 		c.refused.WithLabelValues(r).Set(0)
 	}
-	reg.MustRegister(c.refused, c.errors, c.size)
+	reg.MustRegister(c.refused, c.errors, c.size, c.witness)
 	return c
 }
 
@@ -92,4 +97,17 @@ func CheckpointErrorReason(err error) string {
 		return RefusedCorrupt
 	}
 	return "other"
+}
+
+// LedgerWitness records a witness's answer to one checkpoint: witness is
+// its name, err nil when it cosigned.
+func (m *Metrics) LedgerWitness(witness string, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.checkpoint.witness.WithLabelValues(witness, result).Inc()
 }
