@@ -42,6 +42,9 @@ var (
 // (go install from the module proxy; cached by the build cache).
 func witnessBinaries(t *testing.T) (litewitness, witnessctl string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no litewitness build")
+	}
 	witnessOnce.Do(func() {
 		witnessBin, witnessErr = os.MkdirTemp("", "litewitness-bin-")
 		if witnessErr != nil {

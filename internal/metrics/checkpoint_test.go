@@ -24,6 +24,8 @@ func TestLedgerCheckpointAlarm(t *testing.T) {
 		{"signed", 12, nil, []string{
 			`signer_ledger_checkpoint_size 12`,
 			`signer_ledger_checkpoint_refused{reason="diverged"} 0`,
+			`signer_ledger_witness_requests_total{result="ok",witness="witness.example/w1"} 1`,
+			`signer_ledger_witness_requests_total{result="error",witness="witness.example/w1"} 1`,
 		}},
 		{"diverged", 0, fmt.Errorf("translog: checkpoint: %w: %w", translog.ErrDiverged, translog.ErrCorrupt), []string{
 			`signer_ledger_checkpoint_refused{reason="diverged"} 1`,
@@ -44,6 +46,8 @@ func TestLedgerCheckpointAlarm(t *testing.T) {
 			`signer_ledger_checkpoint_size 20`,
 		}},
 	}
+	m.LedgerWitness("witness.example/w1", nil)
+	m.LedgerWitness("witness.example/w1", errors.New("down"))
 	for _, s := range steps {
 		m.LedgerCheckpoint(s.size, s.err)
 		body := scrape(t, m)
