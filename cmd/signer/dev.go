@@ -190,7 +190,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	// Revocation, CRLs and private builds: a private-build CA and the
 	// bundle and revocation signers, issued by the dev root.
-	devTrust, err := server.NewDevTrust(ctx, dataDir, pki, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook(), RevokeVersions: server.KeyVersionRevoker(keys)}), rand.Reader, time.Now())
+	devTrust, err := server.NewDevTrust(ctx, dataDir, pki, registry, revocationstore.New(store.Pool(), store.RevocationStoreOptions(server.KeyVersionRevoker(keys))), rand.Reader, time.Now())
 	if err != nil {
 		return err
 	}

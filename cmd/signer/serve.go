@@ -117,7 +117,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 
 	var trustAdmin *server.TrustAdmin
 	if cfg.Trust.Revocation != nil {
-		if trustAdmin, err = loadTrustAdmin(ctx, registry, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook(), RevokeVersions: server.KeyVersionRevoker(keys)}), *cfg.Trust.Revocation, trust); err != nil {
+		if trustAdmin, err = loadTrustAdmin(ctx, registry, revocationstore.New(store.Pool(), store.RevocationStoreOptions(server.KeyVersionRevoker(keys))), *cfg.Trust.Revocation, trust); err != nil {
 			return err
 		}
 	} else {

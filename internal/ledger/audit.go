@@ -32,6 +32,8 @@ func (f Finding) String() string {
 		return fmt.Sprintf("leaf %d (entry %d): %s", f.Index, f.EntryID, f.Problem)
 	case f.Index >= 0:
 		return fmt.Sprintf("leaf %d: %s", f.Index, f.Problem)
+	case f.EntryID == 0:
+		return f.Problem
 	}
 	return fmt.Sprintf("entry %d: %s", f.EntryID, f.Problem)
 }

@@ -18,6 +18,10 @@ var (
 	ErrInvalid = errors.New("revocationstore: invalid request")
 	// ErrUnavailable means the database cannot be reached; retry later.
 	ErrUnavailable = errors.New("revocationstore: database unavailable")
+	// ErrLogMismatch means the revocations rows disagree with the
+	// revocations the transparency log proves (rows deleted or rewritten
+	// behind the service): nothing is published until they agree.
+	ErrLogMismatch = errors.New("revocationstore: revocations disagree with the log")
 )
 
 // wrap adds what failed, and ErrUnavailable when the database is unreachable.

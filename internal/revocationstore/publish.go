@@ -43,7 +43,7 @@ func (s *Store) PublishList(ctx context.Context, actor string, sign SignFunc) (P
 		_, err = tx.Exec(ctx, `INSERT INTO revocation_lists (version, issued_at, next_update, envelope, published_by)
 			VALUES ($1, $2, $3, $4, $5)`, p.Version, p.IssuedAt, p.NextUpdate, p.Data, actor)
 		out = p
-		return err
+		return s.published(ctx, tx, err, PublishedDocument{Kind: DocumentList, Published: p, Actor: actor})
 	})
 	return out, err
 }
@@ -85,7 +85,7 @@ func (s *Store) PublishCRL(ctx context.Context, ca, actor string, sign SignFunc)
 		_, err = tx.Exec(ctx, `INSERT INTO crls (ca, number, issued_at, next_update, der, issued_by)
 			VALUES ($1, $2, $3, $4, $5, $6)`, ca, p.Version, p.IssuedAt, p.NextUpdate, p.Data, actor)
 		out = p
-		return err
+		return s.published(ctx, tx, err, PublishedDocument{Kind: DocumentCRL, CA: ca, Published: p, Actor: actor})
 	})
 	return out, err
 }
@@ -105,7 +105,21 @@ func (s *Store) LatestCRL(ctx context.Context, ca string) (Published, error) {
 	return p, nil
 }
 
+// published hands a stored document to the log, unless storing it failed.
+func (s *Store) published(ctx context.Context, tx pgx.Tx, err error, d PublishedDocument) error {
+	if err != nil || s.opts.Log == nil {
+		return err
+	}
+	d.IssuedAt, d.NextUpdate = d.IssuedAt.UTC().Truncate(time.Microsecond), d.NextUpdate.UTC().Truncate(time.Microsecond)
+	return s.opts.Log.Published(ctx, tx, d)
+}
+
 func (s *Store) signWith(ctx context.Context, tx pgx.Tx, version int64, sign SignFunc) (Published, error) {
+	if s.opts.Log != nil {
+		if err := s.opts.Log.LockForPublish(ctx, tx); err != nil {
+			return Published{}, err
+		}
+	}
 	rows, err := tx.Query(ctx, `SELECT `+revocationColumns+` FROM revocations ORDER BY id`)
 	if err != nil {
 		return Published{}, err
@@ -113,6 +127,11 @@ func (s *Store) signWith(ctx context.Context, tx pgx.Tx, version int64, sign Sig
 	revs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Revocation, error) { return scanRevocation(row) })
 	if err != nil {
 		return Published{}, err
+	}
+	if s.opts.Log != nil {
+		if err := s.opts.Log.CheckInForce(ctx, tx, revs); err != nil {
+			return Published{}, fmt.Errorf("%w: %w", ErrLogMismatch, err)
+		}
 	}
 	p, err := sign(ctx, version, revs)
 	if err != nil {

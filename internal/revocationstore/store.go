@@ -76,6 +76,9 @@ type Options struct {
 	// revocation with the key versions whose certificates it matches, so
 	// that they stop signing in the same transaction.
 	RevokeVersions VersionRevoker
+	// Log, if set, logs certificates and publications and guards
+	// publication (see Log).
+	Log Log
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

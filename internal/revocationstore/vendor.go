@@ -26,13 +26,18 @@ func (s *Store) RecordVendorCertificate(ctx context.Context, v VendorCertificate
 		return fmt.Errorf("%w: vendor certificate needs a certificate, vendor, caller and app keys", ErrInvalid)
 	}
 	fp := sha256.Sum256(v.Cert.RawSubjectPublicKeyInfo)
+	rec := IssuedVendorCertificate{Serial: hex.EncodeToString(v.Cert.SerialNumber.Bytes()), Vendor: v.Vendor, Caller: v.Caller,
+		AppKeys: v.AppKeys, Fingerprint: hex.EncodeToString(fp[:]), Cert: v.Cert, IssuedAt: s.now()}
 	return s.inTx(ctx, "record vendor certificate", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO vendor_certificates
 			(serial, vendor, caller, app_keys, fingerprint, not_before, not_after, certificate, issued_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			hex.EncodeToString(v.Cert.SerialNumber.Bytes()), v.Vendor, v.Caller, v.AppKeys, hex.EncodeToString(fp[:]),
-			v.Cert.NotBefore.UTC(), v.Cert.NotAfter.UTC(), v.Cert.Raw, s.now())
-		return err
+			rec.Serial, rec.Vendor, rec.Caller, rec.AppKeys, rec.Fingerprint,
+			v.Cert.NotBefore.UTC(), v.Cert.NotAfter.UTC(), v.Cert.Raw, rec.IssuedAt)
+		if err != nil || s.opts.Log == nil {
+			return err
+		}
+		return s.opts.Log.VendorCertificateIssued(ctx, tx, rec)
 	})
 }
 

@@ -311,6 +311,8 @@ func trustError(err error) error {
 		return clientErrorf(codes.InvalidArgument, "%s", storeMessage(err))
 	case errors.Is(err, revocationstore.ErrUnavailable):
 		return clientErrorf(codes.Unavailable, "revocation database unavailable; nothing was recorded, retry later")
+	case errors.Is(err, revocationstore.ErrLogMismatch):
+		return clientErrorf(codes.FailedPrecondition, "%s; nothing was published: run `signerctl ledger verify` to see which", storeMessage(err))
 	}
 	return err
 }
