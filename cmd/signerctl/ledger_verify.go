@@ -57,7 +57,13 @@ API, recomputes the RFC 6962 tree, and checks:
   - for digest-v1 entries, the Ed25519 signature over the recorded statement
     with the signing key version's public key (--no-signatures skips it).
     UPM entries sign the archive, which the ledger does not hold: for them
-    the leaf binds the recorded signature bytes, which a changed entry fails.
+    the leaf binds the recorded signature bytes, which a changed entry fails;
+  - that the tables the event leaves determine (keys, key versions, key
+    events, vendor certificates, revocations, revocation events, published
+    revocation lists and CRLs, used approvals) are exactly what the leaves
+    say: every row that differs, is missing or is extra is named; and that
+    each published revocation list drops no revocation the log held when
+    it was published and moves no effective time later.
 
 Every problem is printed with the leaf index or entry id. Exit status 0 when
 all checks pass, 10 when something is wrong, 1 or 7 when verification could
@@ -141,11 +147,13 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 			return err
 		}
 	}
+	projections := newProjectionCheck()
 	bar := newProgress(cmd.ErrOrStderr(), main.Tree.N, "verifying", o.quiet)
 	entries := func(yield func(translog.Entry, error) bool) {
 		for e, err := range streamLog(ctx, client, verifyEnd(main.Tree.N, published, latest.GetLogSize())) {
 			if err == nil && e.Index < main.Tree.N {
 				audit.Leaf(e.Index, e.Leaf)
+				projections.Leaf(e.Index, e.Leaf)
 				_ = bar.Add(1)
 			}
 			if !yield(e, err) {
@@ -174,9 +182,15 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 	for _, f := range audit.Findings {
 		problems = append(problems, f.String())
 	}
+	projected, err := projections.finish(ctx, client)
+	if err != nil {
+		return fmt.Errorf("recompute the tables from the log: %w", err)
+	}
+	problems = append(problems, projected...)
 
 	fmt.Fprintf(out, "checkpoint: %s, tree size %d, root %x\n", origin, main.Tree.N, main.Tree.Hash[:])
 	fmt.Fprintf(out, "leaves read: %d; signature leaves: %d; digest-v1 signatures verified: %d\n", rep.Entries, audit.Signatures, audit.Checked)
+	fmt.Fprintln(out, projections.summary())
 	if len(problems) > 0 || rep.Truncated || audit.Truncated {
 		fmt.Fprintf(out, "FAILED: %d problem(s)\n", len(problems))
 		for _, p := range problems {

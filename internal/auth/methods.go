@@ -81,6 +81,7 @@ func DefaultMethods() MethodTable {
 		signerv1.LedgerService_GetConsistencyProof_FullMethodName:     readers,
 		signerv1.LedgerService_StreamLogEntries_FullMethodName:        readers,
 		signerv1.LedgerService_ListSigningCertificates_FullMethodName: readers,
+		signerv1.LedgerService_StreamProjectionRows_FullMethodName:    readers,
 
 		signerv1.TrustService_RevokeSignature_FullMethodName:       admin,
 		signerv1.TrustService_RevokeCertificate_FullMethodName:     admin,

@@ -31,6 +31,7 @@ func TestDefaultMethods(t *testing.T) {
 		"/signer.v1.LedgerService/GetInclusionProof":                     {"auditor", "security-admin"},
 		"/signer.v1.LedgerService/GetConsistencyProof":                   {"auditor", "security-admin"},
 		"/signer.v1.LedgerService/StreamLogEntries":                      {"auditor", "security-admin"},
+		"/signer.v1.LedgerService/StreamProjectionRows":                  {"auditor", "security-admin"},
 		"/signer.v1.LedgerService/ListSigningCertificates":               {"auditor", "security-admin"},
 		"/signer.v1.ApprovalService/RequestApproval":                     {"security-admin"},
 		"/signer.v1.ApprovalService/Approve":                             {"security-admin"},

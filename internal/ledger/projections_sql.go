@@ -16,32 +16,46 @@ import (
 	"github.com/appsign/signer/internal/revocationstore"
 )
 
+// Projections is the database's side of the tables the log determines.
+type Projections struct {
+	// Tables holds every table in ProjectedTables by name.
+	Tables map[string][]Row
+	// LogSize is the log's sequenced size in the same snapshot: every
+	// event that wrote these rows has a leaf below it, and no later one
+	// changed them.
+	LogSize int64
+}
+
 // ReadProjections reads every table in ProjectedTables as it is now, in
 // the canonical form Projector recomputes (approvals: the used rows only),
-// in one repeatable-read snapshot. Revocation lists carry their envelope
-// in Row.Data.
-func (s *Store) ReadProjections(ctx context.Context) (map[string][]Row, error) {
-	var out map[string][]Row
+// with the log's size, in one repeatable-read snapshot. Revocation lists
+// carry their envelope in Row.Data.
+func (s *Store) ReadProjections(ctx context.Context) (Projections, error) {
+	var out Projections
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		out, err = ReadProjectionsTx(ctx, tx)
 		return err
 	})
 	if err != nil {
-		return nil, wrap("read projections", err)
+		return Projections{}, wrap("read projections", err)
 	}
 	return out, nil
 }
 
-// ReadProjectionsTx is ReadProjections inside the caller's transaction.
-func ReadProjectionsTx(ctx context.Context, tx pgx.Tx) (map[string][]Row, error) {
-	out := map[string][]Row{}
+// ReadProjectionsTx is ReadProjections inside the caller's transaction
+// (repeatable read, for a consistent answer).
+func ReadProjectionsTx(ctx context.Context, tx pgx.Tx) (Projections, error) {
+	out := Projections{Tables: map[string][]Row{}}
+	if err := tx.QueryRow(ctx, `SELECT tree_size FROM log_head`).Scan(&out.LogSize); err != nil {
+		return Projections{}, fmt.Errorf("ledger: read log size: %w", err)
+	}
 	for _, r := range projectionReaders {
 		rows, err := r.read(ctx, tx)
 		if err != nil {
-			return nil, fmt.Errorf("ledger: read %s: %w", r.table, err)
+			return Projections{}, fmt.Errorf("ledger: read %s: %w", r.table, err)
 		}
-		out[r.table] = rows
+		out.Tables[r.table] = rows
 	}
 	return out, nil
 }

@@ -177,15 +177,15 @@ func TestProjectionsMatchTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := p.Compare(db); len(f) != 0 {
+	if f := p.Compare(db.Tables); len(f) != 0 {
 		t.Fatalf("untouched database: findings %v", f)
 	}
 	rows := p.Rows()
 	for table, want := range map[string]int{ledger.TableKeys: 1, ledger.TableKeyVersions: 2, ledger.TableKeyEvents: 3,
 		ledger.TableVendorCertificates: 1, ledger.TableRevocations: 2, ledger.TableRevocationEvents: 3,
 		ledger.TableRevocationLists: 1, ledger.TableCRLs: 1} {
-		if len(rows[table]) != want || len(db[table]) != want {
-			t.Errorf("%s: %d rows from the log, %d in the database; want %d", table, len(rows[table]), len(db[table]), want)
+		if len(rows[table]) != want || len(db.Tables[table]) != want {
+			t.Errorf("%s: %d rows from the log, %d in the database; want %d", table, len(rows[table]), len(db.Tables[table]), want)
 		}
 	}
 	// Each certificate issued is a certificate leaf holding it whole.
@@ -257,7 +257,7 @@ func TestProjectionsCatchTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, f := range p.Compare(db) {
+			for _, f := range p.Compare(db.Tables) {
 				got = append(got, f.String())
 			}
 			if len(got) != len(tt.want) {

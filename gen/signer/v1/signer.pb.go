@@ -1965,7 +1965,7 @@ var File_signer_v1_signer_proto protoreflect.FileDescriptor
 
 const file_signer_v1_signer_proto_rawDesc = "" +
 	"\n" +
-	"\x16signer/v1/signer.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16signer/v1/ledger.proto\"\xe1\x01\n" +
+	"\x16signer/v1/signer.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16signer/v1/ledger.proto\x1a\x1bsigner/v1/projections.proto\"\xe1\x01\n" +
 	"\x13SignArchiveMetadata\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12&\n" +
@@ -2145,7 +2145,7 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\tCreateKey\x12\x1b.signer.v1.CreateKeyRequest\x1a\x1c.signer.v1.CreateKeyResponse\x12C\n" +
 	"\bListKeys\x12\x1a.signer.v1.ListKeysRequest\x1a\x1b.signer.v1.ListKeysResponse\x12F\n" +
 	"\tRotateKey\x12\x1b.signer.v1.RotateKeyRequest\x1a\x1c.signer.v1.RotateKeyResponse\x12F\n" +
-	"\tRetireKey\x12\x1b.signer.v1.RetireKeyRequest\x1a\x1c.signer.v1.RetireKeyResponse2\xe7\x05\n" +
+	"\tRetireKey\x12\x1b.signer.v1.RetireKeyRequest\x1a\x1c.signer.v1.RetireKeyResponse2\xd2\x06\n" +
 	"\rLedgerService\x12C\n" +
 	"\bGetEntry\x12\x1a.signer.v1.GetEntryRequest\x1a\x1b.signer.v1.GetEntryResponse\x12L\n" +
 	"\vListEntries\x12\x1d.signer.v1.ListEntriesRequest\x1a\x1e.signer.v1.ListEntriesResponse\x12R\n" +
@@ -2154,7 +2154,8 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\x11GetInclusionProof\x12#.signer.v1.GetInclusionProofRequest\x1a$.signer.v1.GetInclusionProofResponse\x12d\n" +
 	"\x13GetConsistencyProof\x12%.signer.v1.GetConsistencyProofRequest\x1a&.signer.v1.GetConsistencyProofResponse\x12]\n" +
 	"\x10StreamLogEntries\x12\".signer.v1.StreamLogEntriesRequest\x1a#.signer.v1.StreamLogEntriesResponse0\x01\x12p\n" +
-	"\x17ListSigningCertificates\x12).signer.v1.ListSigningCertificatesRequest\x1a*.signer.v1.ListSigningCertificatesResponseB2Z0github.com/appsign/signer/gen/signer/v1;signerv1b\x06proto3"
+	"\x17ListSigningCertificates\x12).signer.v1.ListSigningCertificatesRequest\x1a*.signer.v1.ListSigningCertificatesResponse\x12i\n" +
+	"\x14StreamProjectionRows\x12&.signer.v1.StreamProjectionRowsRequest\x1a'.signer.v1.StreamProjectionRowsResponse0\x01B2Z0github.com/appsign/signer/gen/signer/v1;signerv1b\x06proto3"
 
 var (
 	file_signer_v1_signer_proto_rawDescOnce sync.Once
@@ -2206,12 +2207,14 @@ var file_signer_v1_signer_proto_goTypes = []any{
 	(*GetConsistencyProofRequest)(nil),      // 32: signer.v1.GetConsistencyProofRequest
 	(*StreamLogEntriesRequest)(nil),         // 33: signer.v1.StreamLogEntriesRequest
 	(*ListSigningCertificatesRequest)(nil),  // 34: signer.v1.ListSigningCertificatesRequest
-	(*GetCheckpointResponse)(nil),           // 35: signer.v1.GetCheckpointResponse
-	(*ListCheckpointsResponse)(nil),         // 36: signer.v1.ListCheckpointsResponse
-	(*GetInclusionProofResponse)(nil),       // 37: signer.v1.GetInclusionProofResponse
-	(*GetConsistencyProofResponse)(nil),     // 38: signer.v1.GetConsistencyProofResponse
-	(*StreamLogEntriesResponse)(nil),        // 39: signer.v1.StreamLogEntriesResponse
-	(*ListSigningCertificatesResponse)(nil), // 40: signer.v1.ListSigningCertificatesResponse
+	(*StreamProjectionRowsRequest)(nil),     // 35: signer.v1.StreamProjectionRowsRequest
+	(*GetCheckpointResponse)(nil),           // 36: signer.v1.GetCheckpointResponse
+	(*ListCheckpointsResponse)(nil),         // 37: signer.v1.ListCheckpointsResponse
+	(*GetInclusionProofResponse)(nil),       // 38: signer.v1.GetInclusionProofResponse
+	(*GetConsistencyProofResponse)(nil),     // 39: signer.v1.GetConsistencyProofResponse
+	(*StreamLogEntriesResponse)(nil),        // 40: signer.v1.StreamLogEntriesResponse
+	(*ListSigningCertificatesResponse)(nil), // 41: signer.v1.ListSigningCertificatesResponse
+	(*StreamProjectionRowsResponse)(nil),    // 42: signer.v1.StreamProjectionRowsResponse
 }
 var file_signer_v1_signer_proto_depIdxs = []int32{
 	0,  // 0: signer.v1.SignArchiveMetadata.track:type_name -> signer.v1.Track
@@ -2256,23 +2259,25 @@ var file_signer_v1_signer_proto_depIdxs = []int32{
 	32, // 39: signer.v1.LedgerService.GetConsistencyProof:input_type -> signer.v1.GetConsistencyProofRequest
 	33, // 40: signer.v1.LedgerService.StreamLogEntries:input_type -> signer.v1.StreamLogEntriesRequest
 	34, // 41: signer.v1.LedgerService.ListSigningCertificates:input_type -> signer.v1.ListSigningCertificatesRequest
-	4,  // 42: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
-	6,  // 43: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
-	14, // 44: signer.v1.SignerService.SignDigest:output_type -> signer.v1.SignDigestResponse
-	19, // 45: signer.v1.KeyService.CreateKey:output_type -> signer.v1.CreateKeyResponse
-	21, // 46: signer.v1.KeyService.ListKeys:output_type -> signer.v1.ListKeysResponse
-	23, // 47: signer.v1.KeyService.RotateKey:output_type -> signer.v1.RotateKeyResponse
-	25, // 48: signer.v1.KeyService.RetireKey:output_type -> signer.v1.RetireKeyResponse
-	10, // 49: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
-	12, // 50: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
-	35, // 51: signer.v1.LedgerService.GetCheckpoint:output_type -> signer.v1.GetCheckpointResponse
-	36, // 52: signer.v1.LedgerService.ListCheckpoints:output_type -> signer.v1.ListCheckpointsResponse
-	37, // 53: signer.v1.LedgerService.GetInclusionProof:output_type -> signer.v1.GetInclusionProofResponse
-	38, // 54: signer.v1.LedgerService.GetConsistencyProof:output_type -> signer.v1.GetConsistencyProofResponse
-	39, // 55: signer.v1.LedgerService.StreamLogEntries:output_type -> signer.v1.StreamLogEntriesResponse
-	40, // 56: signer.v1.LedgerService.ListSigningCertificates:output_type -> signer.v1.ListSigningCertificatesResponse
-	42, // [42:57] is the sub-list for method output_type
-	27, // [27:42] is the sub-list for method input_type
+	35, // 42: signer.v1.LedgerService.StreamProjectionRows:input_type -> signer.v1.StreamProjectionRowsRequest
+	4,  // 43: signer.v1.SignerService.SignArchive:output_type -> signer.v1.SignArchiveResponse
+	6,  // 44: signer.v1.SignerService.GetTrustBundle:output_type -> signer.v1.GetTrustBundleResponse
+	14, // 45: signer.v1.SignerService.SignDigest:output_type -> signer.v1.SignDigestResponse
+	19, // 46: signer.v1.KeyService.CreateKey:output_type -> signer.v1.CreateKeyResponse
+	21, // 47: signer.v1.KeyService.ListKeys:output_type -> signer.v1.ListKeysResponse
+	23, // 48: signer.v1.KeyService.RotateKey:output_type -> signer.v1.RotateKeyResponse
+	25, // 49: signer.v1.KeyService.RetireKey:output_type -> signer.v1.RetireKeyResponse
+	10, // 50: signer.v1.LedgerService.GetEntry:output_type -> signer.v1.GetEntryResponse
+	12, // 51: signer.v1.LedgerService.ListEntries:output_type -> signer.v1.ListEntriesResponse
+	36, // 52: signer.v1.LedgerService.GetCheckpoint:output_type -> signer.v1.GetCheckpointResponse
+	37, // 53: signer.v1.LedgerService.ListCheckpoints:output_type -> signer.v1.ListCheckpointsResponse
+	38, // 54: signer.v1.LedgerService.GetInclusionProof:output_type -> signer.v1.GetInclusionProofResponse
+	39, // 55: signer.v1.LedgerService.GetConsistencyProof:output_type -> signer.v1.GetConsistencyProofResponse
+	40, // 56: signer.v1.LedgerService.StreamLogEntries:output_type -> signer.v1.StreamLogEntriesResponse
+	41, // 57: signer.v1.LedgerService.ListSigningCertificates:output_type -> signer.v1.ListSigningCertificatesResponse
+	42, // 58: signer.v1.LedgerService.StreamProjectionRows:output_type -> signer.v1.StreamProjectionRowsResponse
+	43, // [43:59] is the sub-list for method output_type
+	27, // [27:43] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
 	27, // [27:27] is the sub-list for extension extendee
 	0,  // [0:27] is the sub-list for field type_name
@@ -2284,6 +2289,7 @@ func file_signer_v1_signer_proto_init() {
 		return
 	}
 	file_signer_v1_ledger_proto_init()
+	file_signer_v1_projections_proto_init()
 	file_signer_v1_signer_proto_msgTypes[1].OneofWrappers = []any{
 		(*SignArchiveRequest_Metadata)(nil),
 		(*SignArchiveRequest_Chunk)(nil),

@@ -453,6 +453,7 @@ const (
 	LedgerService_GetConsistencyProof_FullMethodName     = "/signer.v1.LedgerService/GetConsistencyProof"
 	LedgerService_StreamLogEntries_FullMethodName        = "/signer.v1.LedgerService/StreamLogEntries"
 	LedgerService_ListSigningCertificates_FullMethodName = "/signer.v1.LedgerService/ListSigningCertificates"
+	LedgerService_StreamProjectionRows_FullMethodName    = "/signer.v1.LedgerService/StreamProjectionRows"
 )
 
 // LedgerServiceClient is the client API for LedgerService service.
@@ -481,6 +482,9 @@ type LedgerServiceClient interface {
 	// ListSigningCertificates returns every archive-signing key version's
 	// public key and certificate, to check ledger signatures with.
 	ListSigningCertificates(ctx context.Context, in *ListSigningCertificatesRequest, opts ...grpc.CallOption) (*ListSigningCertificatesResponse, error)
+	// StreamProjectionRows streams the tables the log's event leaves
+	// determine, as stored, for auditors who recompute them from the leaves.
+	StreamProjectionRows(ctx context.Context, in *StreamProjectionRowsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamProjectionRowsResponse], error)
 }
 
 type ledgerServiceClient struct {
@@ -580,6 +584,25 @@ func (c *ledgerServiceClient) ListSigningCertificates(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *ledgerServiceClient) StreamProjectionRows(ctx context.Context, in *StreamProjectionRowsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamProjectionRowsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LedgerService_ServiceDesc.Streams[1], LedgerService_StreamProjectionRows_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamProjectionRowsRequest, StreamProjectionRowsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LedgerService_StreamProjectionRowsClient = grpc.ServerStreamingClient[StreamProjectionRowsResponse]
+
 // LedgerServiceServer is the server API for LedgerService service.
 // All implementations must embed UnimplementedLedgerServiceServer
 // for forward compatibility.
@@ -606,6 +629,9 @@ type LedgerServiceServer interface {
 	// ListSigningCertificates returns every archive-signing key version's
 	// public key and certificate, to check ledger signatures with.
 	ListSigningCertificates(context.Context, *ListSigningCertificatesRequest) (*ListSigningCertificatesResponse, error)
+	// StreamProjectionRows streams the tables the log's event leaves
+	// determine, as stored, for auditors who recompute them from the leaves.
+	StreamProjectionRows(*StreamProjectionRowsRequest, grpc.ServerStreamingServer[StreamProjectionRowsResponse]) error
 	mustEmbedUnimplementedLedgerServiceServer()
 }
 
@@ -639,6 +665,9 @@ func (UnimplementedLedgerServiceServer) StreamLogEntries(*StreamLogEntriesReques
 }
 func (UnimplementedLedgerServiceServer) ListSigningCertificates(context.Context, *ListSigningCertificatesRequest) (*ListSigningCertificatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSigningCertificates not implemented")
+}
+func (UnimplementedLedgerServiceServer) StreamProjectionRows(*StreamProjectionRowsRequest, grpc.ServerStreamingServer[StreamProjectionRowsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamProjectionRows not implemented")
 }
 func (UnimplementedLedgerServiceServer) mustEmbedUnimplementedLedgerServiceServer() {}
 func (UnimplementedLedgerServiceServer) testEmbeddedByValue()                       {}
@@ -798,6 +827,17 @@ func _LedgerService_ListSigningCertificates_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_StreamProjectionRows_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamProjectionRowsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LedgerServiceServer).StreamProjectionRows(m, &grpc.GenericServerStream[StreamProjectionRowsRequest, StreamProjectionRowsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LedgerService_StreamProjectionRowsServer = grpc.ServerStreamingServer[StreamProjectionRowsResponse]
+
 // LedgerService_ServiceDesc is the grpc.ServiceDesc for LedgerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -838,6 +878,11 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamLogEntries",
 			Handler:       _LedgerService_StreamLogEntries_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamProjectionRows",
+			Handler:       _LedgerService_StreamProjectionRows_Handler,
 			ServerStreams: true,
 		},
 	},
