@@ -115,7 +115,3 @@ func TestLedgerVerifyRecomputesTables(t *testing.T) {
 		t.Fatalf("restored ledger:\n%s", out)
 	}
 }
-
-// exitLedgerBad is `signerctl ledger verify`'s exit status for a ledger
-// that disagrees with its log.
-const exitLedgerBad = 10

@@ -40,10 +40,10 @@ func selfSigned(t *testing.T, serial int64, cn string) *x509.Certificate {
 	return c
 }
 
-// addKeyVersion writes a key version and its events as the keystore does
+// logKeyVersion writes a key version and its events as the keystore does
 // (rows first, then OnEvent in the same transaction): version 1 created,
 // or a rotation retiring version-1.
-func addKeyVersion(t *testing.T, s *ledger.Store, name string, version int32, cert *x509.Certificate, at time.Time) {
+func logKeyVersion(t *testing.T, s *ledger.Store, name string, version int32, cert *x509.Certificate, at time.Time) {
 	t.Helper()
 	ctx := t.Context()
 	hook := s.KeyEventHook()
@@ -120,8 +120,8 @@ func projectionFixture(t *testing.T) (*ledger.Store, *revocationstore.Store, str
 		o.Now = func() time.Time { clock = clock.Add(time.Minute); return clock }
 		return o
 	}())
-	addKeyVersion(t, s, "app-signing", 1, selfSigned(t, 11, "signing v1"), p0)
-	addKeyVersion(t, s, "app-signing", 2, selfSigned(t, 12, "signing v2"), p0.Add(time.Hour))
+	logKeyVersion(t, s, "app-signing", 1, selfSigned(t, 11, "signing v1"), p0)
+	logKeyVersion(t, s, "app-signing", 2, selfSigned(t, 12, "signing v2"), p0.Add(time.Hour))
 	e, _, err := s.Record(ctx, entry("com.example.app", "1.0.0", "k1"))
 	if err != nil {
 		t.Fatal(err)
