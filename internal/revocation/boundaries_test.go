@@ -118,7 +118,7 @@ func TestParseSerialLength(t *testing.T) {
 	}
 }
 
-// TestBuildRejectsOutOfRangeText: limits Build enforces on what the list
+// TestBuildRejectsOutOfRange: limits Build enforces on what the list
 // says (what an operator typed, or a database row it was built from).
 func TestBuildRejectsOutOfRange(t *testing.T) {
 	base := func() revocation.Input {
@@ -132,6 +132,7 @@ func TestBuildRejectsOutOfRange(t *testing.T) {
 		{"issuer of 256 bytes", func(in *revocation.Input) { in.Issuer = strings.Repeat("i", 256) }, true},
 		{"issuer of 257 bytes", func(in *revocation.Input) { in.Issuer = strings.Repeat("i", 257) }, false},
 		{"issuer with a control character", func(in *revocation.Input) { in.Issuer = "a\nb" }, false},
+		{"issuer starting with a control character", func(in *revocation.Input) { in.Issuer = "\tab" }, false},
 		{"issuer not UTF-8", func(in *revocation.Input) { in.Issuer = "a\xffb" }, false},
 		{"certificate issuer of 1025 bytes", func(in *revocation.Input) {
 			in.Certificates = []revocation.RevokedCertificate{{Issuer: strings.Repeat("c", 1025), Serial: "01", EffectiveFrom: testNow, Reason: revocation.ReasonSuperseded}}
@@ -144,6 +145,10 @@ func TestBuildRejectsOutOfRange(t *testing.T) {
 			in.IssuedAt = time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC)
 			in.NextUpdate = in.IssuedAt.Add(2 * time.Hour)
 		}, false},
+		{"year 1", func(in *revocation.Input) {
+			in.IssuedAt = time.Date(1, 2, 1, 0, 0, 0, 0, time.UTC)
+			in.NextUpdate = in.IssuedAt.Add(time.Hour)
+		}, true},
 		{"year 0", func(in *revocation.Input) { in.IssuedAt = time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC) }, false},
 	}
 	for _, tt := range tests {
