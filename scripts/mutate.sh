@@ -17,7 +17,8 @@
 # MUTATE_TIMEOUT_COEFFICIENT (a mutant's test run may take this many times
 # as long as the package's plain coverage run; default 10),
 # MUTATE_PKG_TIMEOUT (wall-clock cap per package, default 3h),
-# MUTATE_DRY_RUN=1 (list the mutants and whether a test reaches them, run
+# MUTATE_COMMIT (the commit to name in the results, when the tree is a
+# copy without .git), MUTATE_DRY_RUN=1 (list the mutants and whether a test reaches them, run
 # none: one plain test run per package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,7 +120,7 @@ for pkg in "${pkgs[@]}"; do
     status=1
     continue
   fi
-  python3 - "$OUT/$name.json" "$pkg" "$secs" "$(git rev-parse --short HEAD)" "$MIN_EFFICACY" "$MIN_COVERAGE" \
+  python3 - "$OUT/$name.json" "$pkg" "$secs" "${MUTATE_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" "$MIN_EFFICACY" "$MIN_COVERAGE" \
     >"$OUT/$name.txt" <<'EOF' || status=1
 import collections, json, sys
 path, pkg, secs, commit, min_eff, min_cov = sys.argv[1:]

@@ -145,6 +145,7 @@ func TestBuildRejectsOutOfRange(t *testing.T) {
 			in.IssuedAt = time.Date(9999, 12, 31, 23, 0, 0, 0, time.UTC)
 			in.NextUpdate = in.IssuedAt.Add(2 * time.Hour)
 		}, false},
+		{"no issued-at", func(in *revocation.Input) { in.IssuedAt = time.Time{} }, false},
 		{"year 1", func(in *revocation.Input) {
 			in.IssuedAt = time.Date(1, 2, 1, 0, 0, 0, 0, time.UTC)
 			in.NextUpdate = in.IssuedAt.Add(time.Hour)
