@@ -35,7 +35,7 @@ DEFAULT_PKGS=(
   internal/revocation internal/chain internal/statement internal/eddsa
   internal/kms internal/bundle internal/auth
   internal/ledger internal/translog
-  cmd/signerctl
+  internal/verifypolicy cmd/signerctl
 )
 pkgs=("$@")
 [[ ${#pkgs[@]} -gt 0 ]] || pkgs=("${DEFAULT_PKGS[@]}")
