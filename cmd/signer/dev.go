@@ -49,6 +49,7 @@ type devOptions struct {
 	metricsListen  string
 	pprof          bool
 	dbMaxConns     int
+	shutdownGrace  time.Duration
 	keyPoll        time.Duration
 	keyNotify      bool
 }
@@ -93,6 +94,7 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 	f.IntVar(&o.dbMaxConns, "db-max-conns", 32, "database connections in the pool, unless the URL sets pool_max_conns (pgx's default of max(4, CPUs) caps throughput: each request holds a connection for a durable commit)")
 	f.DurationVar(&o.keyPoll, "key-poll", keystore.DefaultWatchInterval, "how often to reload keys changed by other replicas")
 	f.BoolVar(&o.keyNotify, "key-notify", true, "also reload keys as soon as another replica announces a change (PostgreSQL LISTEN; off behind a proxy that cannot LISTEN)")
+	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long calls in flight may finish before they are cancelled")
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles under /debug/pprof/ on --metrics-listen")
 	return cmd
 }
@@ -273,18 +275,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "shutting down…")
-	// Report NOT_SERVING first so health-checking load balancers stop
-	// sending new calls while the calls in flight finish (each one commits
-	// its ledger entry before it answers, so nothing is left to flush).
+	// NOT_SERVING first, so health-checking load balancers stop sending new
+	// calls, which are refused (Unavailable) while the calls in flight
+	// finish (each one commits its ledger entry before it answers, so
+	// nothing is left to flush).
 	stopHealth()
-	srv.Health.Shutdown()
-	stopped := make(chan struct{})
-	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(20 * time.Second):
-		srv.GRPC.Stop()
-	}
+	srv.Shutdown(o.shutdownGrace)
 	fmt.Fprintln(stdout, "stopped")
 	return nil
 }

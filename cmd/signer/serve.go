@@ -227,8 +227,8 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	return serveUntilDone(ctx, srv, lis, time.Duration(cfg.ShutdownGrace), stdout)
 }
 
-// serveUntilDone serves until ctx ends, then lets in-flight calls finish
-// for at most grace before closing them.
+// serveUntilDone serves until ctx ends, then drains (server.Shutdown):
+// NOT_SERVING, new calls refused, in-flight calls finish for at most grace.
 func serveUntilDone(ctx context.Context, srv *server.Server, lis net.Listener, grace time.Duration, stdout io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.GRPC.Serve(lis) }()
@@ -238,16 +238,9 @@ func serveUntilDone(ctx context.Context, srv *server.Server, lis net.Listener, g
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "shutting down…")
-	// NOT_SERVING at once (gRPC health and /readyz), so load balancers stop
-	// sending calls while those in flight finish.
-	srv.Health.Shutdown()
-	stopped := make(chan struct{})
-	go func() { srv.GRPC.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(grace):
-		srv.GRPC.Stop()
-	}
+	// NOT_SERVING at once (gRPC health and /readyz), new calls refused
+	// with Unavailable, calls in flight finish within grace.
+	srv.Shutdown(grace)
 	fmt.Fprintln(stdout, "stopped")
 	return nil
 }

@@ -111,6 +111,7 @@ type Server struct {
 	GRPC   *grpc.Server
 	Health *health.Server
 	cfg    Config
+	drain  drain
 }
 
 // New builds the gRPC server with the signer, ledger, health and reflection
@@ -130,13 +131,14 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 		cfg.Ledger = meteredLedger{Ledger: cfg.Ledger, m: cfg.Metrics}
 		cfg.Keys = meteredKeys{KeySource: cfg.Keys, m: cfg.Metrics}
 	}
+	s := &Server{Health: health.NewServer(), cfg: cfg}
 	base := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(chunkLimit + 64<<10),
-		grpc.ChainUnaryInterceptor(cfg.Metrics.UnaryServerInterceptor(), UnaryInterceptor(cfg.Logger)),
-		grpc.ChainStreamInterceptor(cfg.Metrics.StreamServerInterceptor(), StreamInterceptor(cfg.Logger)),
+		grpc.ChainUnaryInterceptor(cfg.Metrics.UnaryServerInterceptor(), UnaryInterceptor(cfg.Logger), s.drain.unary(cfg.Logger)),
+		grpc.ChainStreamInterceptor(cfg.Metrics.StreamServerInterceptor(), StreamInterceptor(cfg.Logger), s.drain.stream(cfg.Logger)),
 	}
 	g := grpc.NewServer(append(base, opts...)...)
-	s := &Server{GRPC: g, Health: health.NewServer(), cfg: cfg}
+	s.GRPC = g
 	signer := &signerService{cfg: &s.cfg}
 	signerv1.RegisterSignerServiceServer(g, signer)
 	signerv1.RegisterBatchServiceServer(g, &batchService{signer: signer})
