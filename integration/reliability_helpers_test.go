@@ -125,6 +125,12 @@ func readLedger(t testing.TB, url string) map[string]ledgerRow {
 // over its archive under the certificate the client got.
 func checkLedger(t testing.TB, url string, r *receipts) {
 	t.Helper()
+	checkLedgerWith(t, url, r, archiveFor)
+}
+
+// checkLedgerWith is checkLedger for requests that signed archive(idem).
+func checkLedgerWith(t testing.TB, url string, r *receipts, archive func(idem string) []byte) {
+	t.Helper()
 	rows := readLedger(t, url)
 	for idem, rc := range r.got {
 		row, ok := rows[idem]
@@ -136,7 +142,7 @@ func checkLedger(t testing.TB, url string, r *receipts) {
 		}
 		cert, err := chain.ParseCertificatePEM([]byte(rc.cert))
 		must(t, err)
-		if !ed25519.Verify(cert.PublicKey.(ed25519.PublicKey), archiveFor(idem), row.signature) {
+		if !ed25519.Verify(cert.PublicKey.(ed25519.PublicKey), archive(idem), row.signature) {
 			t.Fatalf("ledger entry %d: the signature does not verify over its archive", row.id)
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/appsign/signer/internal/statement"
 )
@@ -42,7 +44,7 @@ func newSpool(dir string, max int64) *spool {
 func (s *spool) toFile() error {
 	f, err := os.CreateTemp(s.dir, "archive-*.spool")
 	if err != nil {
-		return fmt.Errorf("spool: create: %w", err)
+		return spoolErr("create", err)
 	}
 	if err := os.Remove(f.Name()); err != nil {
 		f.Close()
@@ -50,10 +52,23 @@ func (s *spool) toFile() error {
 	}
 	if _, err := f.Write(s.mem); err != nil {
 		f.Close()
-		return fmt.Errorf("spool: write: %w", err)
+		return spoolErr("write", err)
 	}
 	s.f, s.mem = f, nil
 	return nil
+}
+
+// ErrSpoolFull means the spool directory's file system is full (or over
+// quota): the archive could not be taken in, nothing was signed, and the
+// call may succeed later or on another replica.
+var ErrSpoolFull = errors.New("server: spool directory full")
+
+// spoolErr wraps a spool file error, marking a full disk with ErrSpoolFull.
+func spoolErr(what string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("spool: %s: %w: %w", what, ErrSpoolFull, err)
+	}
+	return fmt.Errorf("spool: %s: %w", what, err)
 }
 
 // errTooLarge reports an archive over the configured maximum.
@@ -85,7 +100,7 @@ func (s *spool) Write(p []byte) (int, error) {
 	s.sha256.Write(p[:n])
 	s.sha512.Write(p[:n])
 	if err != nil {
-		return n, fmt.Errorf("spool: write: %w", err)
+		return n, spoolErr("write", err)
 	}
 	return n, nil
 }

@@ -49,6 +49,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 
 func classify(err error) (codes.Code, string) {
 	switch {
+	case errors.Is(err, ErrSpoolFull):
+		return codes.ResourceExhausted, "no room to receive the archive on this replica; nothing was signed, retry later with the same idempotency key"
 	case errors.Is(err, ErrDraining):
 		return codes.Unavailable, "server shutting down; no signature was issued, retry (on another replica) with the same idempotency key"
 	case errors.Is(err, context.Canceled):
