@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,5 +116,70 @@ func TestLedgerVerifyRecomputesTables(t *testing.T) {
 	// Put back, the tables agree with the log again.
 	if out := mustSignerctl(t, "ledger", "verify", "--server", addr, "--checkpoint", saved, "--quiet"); !strings.Contains(out, "OK:") {
 		t.Fatalf("restored ledger:\n%s", out)
+	}
+}
+
+// TestLedgerVerifyArchives re-checks default-profile signatures over the
+// auditor's archives with the keys and certificates the log records,
+// chained to the trust bundle: a changed archive, an archive the ledger
+// never signed and a signing key the server presents but the log does not
+// record each fail verify.
+func TestLedgerVerifyArchives(t *testing.T) {
+	requirePostgresBinaries(t)
+	f := newLedgerFixture(t)
+	addr := f.srv.Addr
+	archives := filepath.Join(f.dir, "archives")
+	must(t, os.MkdirAll(archives, 0o755))
+	var sums []string
+	for _, v := range []string{"3.0.0", "3.0.1"} {
+		f.sign(t, v, "upm")
+		b, err := os.ReadFile(filepath.Join(f.dir, v+".jar"))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(archives, v+".jar"), b, 0o644))
+		sum := sha256.Sum256(b)
+		sums = append(sums, hex.EncodeToString(sum[:]))
+	}
+	truststore := filepath.Join(f.dir, "truststore")
+	mustSignerctl(t, "bundle", "get", "--server", addr, "--out", truststore)
+	f.waitCheckpoint(t)
+	verify := func(extra ...string) result {
+		return signerctl(t, append([]string{"ledger", "verify", "--server", addr, "--quiet"}, extra...)...)
+	}
+
+	r := verify("--archives", archives, "--trust-bundle", truststore)
+	if r.code != 0 || !strings.Contains(r.stdout, "trust bundle: 2") {
+		t.Fatalf("both archives: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := verify("--archives", archives); r.code == 0 || !strings.Contains(r.stderr, "--trust-bundle") {
+		t.Errorf("--archives without a trust bundle: exit %d, want a usage error naming --trust-bundle\n%s", r.code, r.stderr)
+	}
+
+	// The auditor's copy of 3.0.1 changes: in a directory it matches no
+	// signature; listed in a manifest by its signed digest, it no longer
+	// hashes to it.
+	changed := filepath.Join(archives, "3.0.1.jar")
+	must(t, os.WriteFile(changed, []byte("archive 3.0.1 with a backdoor"), 0o644))
+	r = verify("--archives", archives, "--trust-bundle", truststore)
+	if r.code != 10 || !strings.Contains(r.stdout, "archive "+changed+" (SHA-256 ") || !strings.Contains(r.stdout, "no signature leaf covers it") {
+		t.Errorf("changed archive in --archives: exit %d, want 10 naming it\n%s", r.code, r.stdout)
+	}
+	manifest := filepath.Join(f.dir, "SHA256SUMS")
+	must(t, os.WriteFile(manifest, fmt.Appendf(nil, "%s  archives/3.0.0.jar\n%s  archives/3.0.1.jar\n", sums[0], sums[1]), 0o644))
+	r = verify("--archive-manifest", manifest, "--trust-bundle", truststore)
+	if r.code != 10 || !strings.Contains(r.stdout, "archive "+changed+" has SHA-256") || !strings.Contains(r.stdout, "changed since it was listed") {
+		t.Errorf("changed archive in --archive-manifest: exit %d, want 10 naming it\n%s", r.code, r.stdout)
+	}
+
+	// The server's say-so is not the key: a key version swapped in the
+	// database is presented by the server, and refused because no key leaf
+	// records it.
+	var v int
+	must(t, f.conn.QueryRow(t.Context(), `SELECT version FROM key_versions WHERE name = 'dev-signing' AND state = 'active'`).Scan(&v))
+	undo := snapshotTables(t, f)
+	f.tamper(t, `UPDATE key_versions SET public_key = sha256('a key the log never saw') WHERE name = 'dev-signing' AND state = 'active'`)
+	r = verify()
+	f.tamper(t, undo...)
+	if want := fmt.Sprintf("the server presents another public key for dev-signing v%d than the log records", v); r.code != 10 || !strings.Contains(r.stdout, want) {
+		t.Errorf("swapped signing key: exit %d, want 10 with %q\n%s", r.code, want, r.stdout)
 	}
 }

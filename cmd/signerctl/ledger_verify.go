@@ -29,6 +29,7 @@ type ledgerVerifyOptions struct {
 	older                            []string
 	history, quiet, noSignatures     bool
 	maxProblems                      int
+	archives                         archiveOptions
 }
 
 func newLedgerVerifyCommand() *cobra.Command {
@@ -63,7 +64,15 @@ API, recomputes the RFC 6962 tree, and checks:
     revocation lists and CRLs, used approvals) are exactly what the leaves
     say: every row that differs, is missing or is extra is named; and that
     each published revocation list drops no revocation the log held when
-    it was published and moves no effective time later.
+    it was published and moves no effective time later;
+  - that every signing key the server presents is the one its key leaf
+    records (the server's say-so is not the key);
+  - with --archives DIR or --archive-manifest FILE and --trust-bundle, the
+    UPM signature over each archive, re-verified as an installing instance
+    does: the signing certificate from its certificate leaf, for the key
+    its key leaf records, chained to the trust bundle at the signing time.
+    A file no signature covers, or that no longer hashes to its listed
+    digest, is named.
 
 Every problem is printed with the leaf index or entry id. Exit status 0 when
 all checks pass, 10 when something is wrong, 1 or 7 when verification could
@@ -81,6 +90,7 @@ not run.`,
 	f.BoolVar(&o.noSignatures, "no-signatures", false, "skip the per-entry Ed25519 signature checks")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	f.IntVar(&o.maxProblems, "max-problems", 1000, "stop listing problems after this many")
+	o.archives.flags(f)
 	return cmd
 }
 
@@ -147,7 +157,10 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 			return err
 		}
 	}
-	projections := newProjectionCheck()
+	projections, err := newProjectionCheck(o.archives)
+	if err != nil {
+		return err
+	}
 	bar := newProgress(cmd.ErrOrStderr(), main.Tree.N, "verifying", o.quiet)
 	entries := func(yield func(translog.Entry, error) bool) {
 		for e, err := range streamLog(ctx, client, verifyEnd(main.Tree.N, published, latest.GetLogSize())) {
@@ -182,7 +195,7 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 	for _, f := range audit.Findings {
 		problems = append(problems, f.String())
 	}
-	projected, err := projections.finish(ctx, client)
+	projected, err := projections.finish(ctx, client, audit.Keys)
 	if err != nil {
 		return fmt.Errorf("recompute the tables from the log: %w", err)
 	}

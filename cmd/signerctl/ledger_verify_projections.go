@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +15,13 @@ import (
 
 // projectionCheck recomputes the tables the log's event leaves determine
 // (keys, certificates, revocations, published lists, used approvals) and
-// compares them with the server's rows.
+// compares them with the server's rows; it collects the signing keys and
+// certificates the log records, to hold the server's keys against, and
+// with archives re-verifies their UPM signatures with them.
 type projectionCheck struct {
-	p *ledger.Projector
+	p        *ledger.Projector
+	keys     *ledger.LogKeys
+	archives *ledger.ArchiveCheck
 	// next is the index of the next leaf the projector expects.
 	next int64
 	// unproven counts leaves read past the checkpoint.
@@ -24,17 +29,27 @@ type projectionCheck struct {
 	rows     int
 }
 
-func newProjectionCheck() *projectionCheck { return &projectionCheck{p: ledger.NewProjector()} }
+func newProjectionCheck(o archiveOptions) (*projectionCheck, error) {
+	c := &projectionCheck{p: ledger.NewProjector(), keys: ledger.NewLogKeys()}
+	var err error
+	c.archives, err = o.archiveCheck(c.keys)
+	return c, err
+}
 
 // Leaf feeds one leaf of the verified stream (index order).
 func (c *projectionCheck) Leaf(index int64, leaf []byte) {
 	c.p.Leaf(index, leaf)
+	c.keys.Leaf(index, leaf)
+	if c.archives != nil {
+		c.archives.Leaf(index, leaf)
+	}
 	c.next = index + 1
 }
 
 // finish reads the server's rows and the leaves after the checkpoint up to
-// the log size they were read at, and returns every difference.
-func (c *projectionCheck) finish(ctx context.Context, client signerv1.LedgerServiceClient) ([]string, error) {
+// the log size they were read at, and returns every difference; served
+// are the signing keys the server presents (nil: not asked).
+func (c *projectionCheck) finish(ctx context.Context, client signerv1.LedgerServiceClient, served map[ledger.KeyRef]ed25519.PublicKey) ([]string, error) {
 	tables, size, err := projectionRows(ctx, client)
 	if err != nil {
 		return nil, err
@@ -47,6 +62,7 @@ func (c *projectionCheck) finish(ctx context.Context, client signerv1.LedgerServ
 			return nil, err
 		}
 		c.p.Leaf(e.Index, e.Leaf)
+		c.keys.Leaf(e.Index, e.Leaf)
 		c.unproven++
 	}
 	var out []string
@@ -56,14 +72,27 @@ func (c *projectionCheck) finish(ctx context.Context, client signerv1.LedgerServ
 	for _, rows := range tables {
 		c.rows += len(rows)
 	}
+	findings := c.keys.Findings
+	if served != nil {
+		findings = append(findings, c.keys.CompareServerKeys(served)...)
+	}
+	if c.archives != nil {
+		findings = append(findings, c.archives.Finish(ctx)...)
+	}
+	for _, f := range findings {
+		out = append(out, f.String())
+	}
 	return out, nil
 }
 
-// summary is the report line of the projection check.
+// summary is the report of the projection and archive checks.
 func (c *projectionCheck) summary() string {
 	s := fmt.Sprintf("event leaves: %d; table rows recomputed and compared: %d", c.p.Events, c.rows)
 	if c.unproven > 0 {
 		s += fmt.Sprintf(" (%d leaves past the checkpoint, proven by the next run)", c.unproven)
+	}
+	if c.archives != nil {
+		s += fmt.Sprintf("\nUPM signatures re-verified over archives, with logged certificates chained to the trust bundle: %d", c.archives.Checked)
 	}
 	return s
 }

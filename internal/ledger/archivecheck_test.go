@@ -1,0 +1,165 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/translog"
+)
+
+// archiveWorld is a root CA, a signing key version certified by it, and
+// an archive signed with it, as the log records them.
+type archiveWorld struct {
+	root    *x509.Certificate
+	cert    *x509.Certificate
+	key     ed25519.PrivateKey
+	archive []byte
+	path    string
+	at      time.Time
+}
+
+func newArchiveWorld(t *testing.T) *archiveWorld {
+	t.Helper()
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	_, rootKey, _ := ed25519.GenerateKey(rand.Reader)
+	root, err := chain.NewRootCA(rand.Reader, rootKey, "audit root", at.Add(-time.Hour), 24*time.Hour*365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	cert, err := chain.NewSigningCertificate(rand.Reader, root, rootKey, pub, "signing v1", at.Add(-time.Hour), 24*time.Hour*30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &archiveWorld{root: root, cert: cert, key: key, archive: []byte(strings.Repeat("app bytes ", 1000)), at: at}
+	w.path = filepath.Join(t.TempDir(), "app.jar")
+	if err := os.WriteFile(w.path, w.archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *archiveWorld) entry(sig []byte) Entry {
+	s256, s512 := sha256.Sum256(w.archive), sha512.Sum512(w.archive)
+	return Entry{ID: 1, AppKey: "com.example.app", Version: "1.0.0", Track: TrackMarketplace, ArchiveSize: int64(len(w.archive)),
+		SHA256: s256[:], SHA512: s512[:], KeyID: "signing", KeyVersion: 1, CertSerial: w.cert.SerialNumber.Text(16),
+		Signature: sig, Caller: "pipeline", ReviewRef: "r", IdempotencyKey: "i", SignedAt: w.at, Profile: ProfileUPM}
+}
+
+// leaves returns the key leaf, the certificate leaf and the signature leaf.
+func (w *archiveWorld) leaves(t *testing.T, logKey ed25519.PublicKey, e Entry) [][]byte {
+	t.Helper()
+	kev := KeyEvent(keystore.Event{ID: 1, Name: "signing", Version: 1, Kind: keystore.EventCreated, Actor: "a", At: w.at,
+		Detail: keystore.EventDetail{Role: keystore.RoleArchiveSigning, PublicKey: hex.EncodeToString(logKey)}})
+	cev := SigningCertificateEvent("signing", 1, w.cert, "a", w.at)
+	var out [][]byte
+	for _, ev := range []Event{kev, cev} {
+		p, err := EncodeEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, translog.EncodeLeaf(ev.Kind, p, w.at))
+	}
+	return append(out, translog.EncodeLeaf(translog.KindSignature, EncodeSignature(e), w.at))
+}
+
+// TestArchiveCheck re-verifies a default-profile signature over the
+// archive with the logged certificate against the auditor's trust store,
+// and names each way the archive, the signature, the key or the trust
+// can be bent.
+func TestArchiveCheck(t *testing.T) {
+	w := newArchiveWorld(t)
+	good := ed25519.Sign(w.key, w.archive)
+	sum := hex.EncodeToString(w.entry(good).SHA256)
+	_, otherRootKey, _ := ed25519.GenerateKey(rand.Reader)
+	otherRoot, _ := chain.NewRootCA(rand.Reader, otherRootKey, "another root", w.at.Add(-time.Hour), 24*time.Hour*365)
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	tests := []struct {
+		name     string
+		sig      []byte
+		logKey   ed25519.PublicKey
+		root     *x509.Certificate
+		archives map[string]string
+		tamper   bool
+		want     string // "" for none
+	}{
+		{name: "archive verifies", sig: good},
+		{name: "archive changed after listing", sig: good, tamper: true, want: "changed since it was listed"},
+		{name: "signature over other bytes", sig: ed25519.Sign(w.key, []byte("other")), want: "does not verify with the logged certificate"},
+		{name: "signed by a key outside the service", sig: ed25519.Sign(stranger, w.archive), want: "does not verify with the logged certificate"},
+		{name: "certificate does not chain to the trust bundle", sig: good, root: otherRoot, want: "does not verify with the logged certificate"},
+		{name: "key leaf records another key", sig: good, logKey: stranger.Public().(ed25519.PublicKey), want: "is not for the logged key"},
+		{name: "an archive no leaf signs", sig: good, archives: map[string]string{strings.Repeat("0", 64): "/nonexistent/extra.jar"}, want: "extra.jar (SHA-256 0000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(w.path, w.archive, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tt.tamper {
+				if err := os.WriteFile(w.path, append([]byte("X"), w.archive[1:]...), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			logKey := tt.logKey
+			if logKey == nil {
+				logKey = w.key.Public().(ed25519.PublicKey)
+			}
+			root := tt.root
+			if root == nil {
+				root = w.root
+			}
+			archives := map[string]string{sum: w.path}
+			for k, v := range tt.archives {
+				archives[k] = v
+			}
+			keys := NewLogKeys()
+			c := &ArchiveCheck{Archives: archives, Trust: chain.NewTrustStore(root), Keys: keys}
+			for i, l := range w.leaves(t, logKey, w.entry(tt.sig)) {
+				keys.Leaf(int64(i), l)
+				c.Leaf(int64(i), l)
+			}
+			f := c.Finish(t.Context())
+			if tt.want == "" {
+				if len(f) != 0 || c.Checked != 1 {
+					t.Fatalf("findings %v, %d checked; want none, 1", f, c.Checked)
+				}
+				return
+			}
+			if len(f) != 1 || !strings.Contains(f[0].String(), tt.want) || c.Checked != 0 && tt.archives == nil {
+				t.Fatalf("findings %v (%d checked); want one containing %q", f, c.Checked, tt.want)
+			}
+		})
+	}
+}
+
+// TestLogKeysAgainstServer: the keys a server presents must be the keys
+// the log records; one it adds or swaps is named.
+func TestLogKeysAgainstServer(t *testing.T) {
+	w := newArchiveWorld(t)
+	pub := w.key.Public().(ed25519.PublicKey)
+	keys := NewLogKeys()
+	for i, l := range w.leaves(t, pub, w.entry(ed25519.Sign(w.key, w.archive))) {
+		keys.Leaf(int64(i), l)
+	}
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	if f := keys.CompareServerKeys(map[KeyRef]ed25519.PublicKey{{"signing", 1}: pub}); len(f) != 0 {
+		t.Fatalf("the logged key: %v", f)
+	}
+	f := keys.CompareServerKeys(map[KeyRef]ed25519.PublicKey{{"signing", 1}: other, {"signing", 2}: other})
+	if len(f) != 2 || !strings.Contains(f[0].String(), "leaf 0: the server presents another public key for signing v1") ||
+		!strings.Contains(f[1].String(), "the server presents signing key signing v2, which no key leaf records") {
+		t.Fatalf("findings %v", f)
+	}
+}
