@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/appsign/signer/internal/anchor"
+	"github.com/appsign/signer/internal/anchor/anchortest"
 	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/translog"
 )
@@ -34,12 +37,12 @@ type publishedFixture struct {
 	vkey      string // the ledger key, pinned by the auditor
 }
 
-func newPublishedFixture(t *testing.T) *publishedFixture {
+func newPublishedFixture(t *testing.T, extra ...string) *publishedFixture {
 	t.Helper()
 	requirePostgresBinaries(t)
 	url := pgtest.URL(t)
 	metricsAddr := freeLoopbackAddr(t)
-	f := &ledgerFixture{srv: startDev(t, "--database-url", url, "--metrics-listen", metricsAddr), dir: t.TempDir()}
+	f := &ledgerFixture{srv: startDev(t, append([]string{"--database-url", url, "--metrics-listen", metricsAddr}, extra...)...), dir: t.TempDir()}
 	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -408,3 +411,46 @@ func TestLedgerVerifyNotAnExtension(t *testing.T) {
 // exitLedgerBad is signerctl ledger verify's status for a ledger that does
 // not match its checkpoints (docs/cli.md).
 const exitLedgerBad = 10
+
+// TestWitnessCatchesRewriteOfDatabaseAndDirectory: the service sends every
+// checkpoint to a C2SP tlog-witness (a real one: litewitness) and keeps
+// its cosignature. An attacker who controls both the database and the
+// published directory rewrites an entry, recomputes the tree, deletes the
+// stored checkpoints and wipes the directory, so neither check inside the
+// service can see it. The witness, which keeps its own record, refuses the
+// next checkpoint (its consistency proof fails), and the service refuses
+// to sign: nothing is stored or published, the alarm is raised.
+func TestWitnessCatchesRewriteOfDatabaseAndDirectory(t *testing.T) {
+	lw := anchortest.StartLitewitness(t)
+	f := newPublishedFixture(t, "--witness", lw.URL+" "+lw.VKey)
+	lw.Register(t, "appsign.dev/ledger", f.vkey)
+	victim := f.sign(t, "1.0.0", "upm")
+	size := f.signAndPublish(t, "1.1", 2)
+
+	cosigned, err := os.ReadFile(filepath.Join(f.published, "cosigned", strconv.FormatInt(size, 10)))
+	if err != nil {
+		t.Fatalf("no cosigned checkpoint of %d leaves: %v\nstderr:\n%s", size, err, f.srv.stderr)
+	}
+	lv, err := note.NewVerifier(f.vkey)
+	must(t, err)
+	wv, err := anchor.NewCosignatureVerifier(lw.VKey)
+	must(t, err)
+	if n, err := note.Open(cosigned, note.VerifierList(lv, wv)); err != nil || len(n.Sigs) != 2 {
+		t.Fatalf("cosigned checkpoint: %v; want the ledger key's signature and the witness's cosignature", err)
+	}
+
+	f.rewriteSignature(t, victim, "1.0.0", "6.6.6")
+	must(t, os.RemoveAll(f.published))
+	must(t, os.Mkdir(f.published, 0o755))
+	f.sign(t, "2.0.0", "upm")
+	f.waitRefusal(t)
+	if !strings.Contains(f.srv.stderr.String(), "witness refused the checkpoint as inconsistent") {
+		t.Errorf("the witness's refusal is not logged:\n%s", f.srv.stderr)
+	}
+	if got := f.servedSize(t); got > victim.index {
+		t.Errorf("the service signed and stored a checkpoint of %d leaves over the rewritten log", got)
+	}
+	if left, _ := os.ReadDir(f.published); len(left) != 0 {
+		t.Errorf("something was published after the witness refused: %v", left)
+	}
+}

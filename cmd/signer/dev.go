@@ -13,14 +13,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
+	"github.com/appsign/signer/internal/anchor"
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/auth/approvalpg"
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
@@ -52,6 +55,7 @@ type devOptions struct {
 	shutdownGrace  time.Duration
 	keyPoll        time.Duration
 	keyNotify      bool
+	witnesses      []string
 }
 
 func newDevCommand() *cobra.Command {
@@ -78,6 +82,9 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 					return usageError{fmt.Errorf("--metrics-listen: %w", err)}
 				}
 			}
+			if _, err := parseWitnesses(o.witnesses); err != nil {
+				return usageError{err}
+			}
 			if o.maxArchiveSize <= 0 {
 				return usageError{errors.New("--max-archive-size must be positive")}
 			}
@@ -95,6 +102,7 @@ Stop it with Ctrl-C (SIGINT) or SIGTERM; the throwaway database stops with it.`,
 	f.DurationVar(&o.keyPoll, "key-poll", keystore.DefaultWatchInterval, "how often to reload keys changed by other replicas")
 	f.BoolVar(&o.keyNotify, "key-notify", true, "also reload keys as soon as another replica announces a change (PostgreSQL LISTEN; off behind a proxy that cannot LISTEN)")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long calls in flight may finish before they are cancelled")
+	f.StringArrayVar(&o.witnesses, "witness", nil, "a C2SP tlog-witness that cosigns every checkpoint: \"URL VKEY\" (its add-checkpoint URL prefix and cosignature verifier key; repeatable)")
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles under /debug/pprof/ on --metrics-listen")
 	return cmd
 }
@@ -184,9 +192,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	witnesses, err := parseWitnesses(o.witnesses)
+	if err != nil {
+		return usageError{err}
+	}
 	// Checkpoints are published under the data dir: in production that
 	// directory is on storage the database administrator cannot write.
-	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, filepath.Join(dataDir, devCheckpointDir), nil, 10*time.Second, log, m)
+	ledgerLog, err := startLedgerLog(ctx, store, devLedgerOrigin, ledgerKey, filepath.Join(dataDir, devCheckpointDir), witnesses, 10*time.Second, log, m)
 	if err != nil {
 		return err
 	}
@@ -318,4 +330,24 @@ func devLimits(maxArchive int64) limits.Config {
 	c.MaxConcurrentPerIdentity, c.MaxInFlight = 512, 1024
 	c.MaxArchiveSize = maxArchive
 	return c
+}
+
+// parseWitnesses parses --witness values, "URL VKEY".
+func parseWitnesses(values []string) ([]config.Witness, error) {
+	var out []config.Witness
+	for _, v := range values {
+		fields := strings.Fields(v)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("--witness %q: want \"URL VKEY\"", v)
+		}
+		u, err := url.Parse(fields[0])
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--witness %q: the URL must be http(s)://host[:port][/prefix]", v)
+		}
+		if _, err := anchor.NewCosignatureVerifier(fields[1]); err != nil {
+			return nil, fmt.Errorf("--witness %q: %w", v, err)
+		}
+		out = append(out, config.Witness{URL: fields[0], Key: fields[1]})
+	}
+	return out, nil
 }

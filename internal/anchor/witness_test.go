@@ -11,164 +11,19 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/appsign/signer/internal/anchor"
+	"github.com/appsign/signer/internal/anchor/anchortest"
 	"github.com/appsign/signer/internal/translog"
 )
-
-// litewitnessVersion is the witness the client is tested against:
-// filippo.io/torchwood's litewitness, a C2SP tlog-witness that verifies
-// consistency proofs and cosigns per c2sp.org/tlog-cosignature.
-const litewitnessVersion = "v0.6.1"
-
-var (
-	witnessOnce sync.Once
-	witnessBin  string
-	witnessErr  error
-)
-
-// witnessBinaries installs litewitness and witnessctl once per test run
-// (go install from the module proxy; cached by the build cache).
-func witnessBinaries(t *testing.T) (litewitness, witnessctl string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no litewitness build")
-	}
-	witnessOnce.Do(func() {
-		witnessBin, witnessErr = os.MkdirTemp("", "litewitness-bin-")
-		if witnessErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "install",
-			"filippo.io/torchwood/cmd/litewitness@"+litewitnessVersion,
-			"filippo.io/torchwood/cmd/witnessctl@"+litewitnessVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+witnessBin, "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			witnessErr = fmt.Errorf("go install litewitness: %v\n%s", err, out)
-		}
-	})
-	if witnessErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(witnessErr)
-		}
-		t.Skip(witnessErr)
-	}
-	return filepath.Join(witnessBin, "litewitness"), filepath.Join(witnessBin, "witnessctl")
-}
-
-// liveWitness is a running litewitness for origin.
-type liveWitness struct {
-	url  string
-	vkey string // its cosignature/v1 verifier key
-	pub  ed25519.PublicKey
-}
-
-// startWitness runs litewitness with a fresh key (served by an in-process
-// ssh-agent, as litewitness requires) and the log origin registered with
-// the ledger's verifier key.
-func startWitness(t *testing.T, ledgerVKey string) *liveWitness {
-	t.Helper()
-	lw, ctl := witnessBinaries(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "witness.db")
-	for _, args := range [][]string{
-		{"add-log", "-db", db, "-origin", origin},
-		{"add-key", "-db", db, "-origin", origin, "-key", ledgerVKey},
-	} {
-		if out, err := exec.Command(ctl, args...).CombinedOutput(); err != nil {
-			t.Fatalf("witnessctl %s: %v\n%s", args[0], err, out)
-		}
-	}
-
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyring := agent.NewKeyring()
-	if err := keyring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "agent.sock")
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lis.Close() })
-	go func() {
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _ = agent.ServeAgent(keyring, c) }()
-		}
-	}()
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	addr := freeAddr(t)
-	const name = "witness.test/w1"
-	cmd := exec.Command(lw, "-db", db, "-name", name, "-ssh-agent", sock, "-key", ssh.FingerprintSHA256(sshPub), "-listen", addr)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("litewitness exited:\n%s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("litewitness not listening within 30s:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	key := append([]byte{0x04}, pub...)
-	h := sha256.Sum256(append([]byte(name+"\n"), key...))
-	vkey := fmt.Sprintf("%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]), base64.StdEncoding.EncodeToString(key))
-	return &liveWitness{url: "http://" + addr, vkey: vkey, pub: pub}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lis.Close()
-	return lis.Addr().String()
-}
 
 // memLog is an in-memory log: stored hashes for proofs.
 type memLog struct {
@@ -231,8 +86,9 @@ func TestWitnessCosigns(t *testing.T) {
 	signer, _ := note.NewSigner(skey)
 	lv, _ := note.NewVerifier(vkey)
 	key := ledgerKey{signer: signer, vs: note.VerifierList(lv)}
-	lw := startWitness(t, vkey)
-	wv, err := anchor.NewCosignatureVerifier(lw.vkey)
+	lw := anchortest.StartLitewitness(t)
+	lw.Register(t, origin, vkey)
+	wv, err := anchor.NewCosignatureVerifier(lw.VKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +97,7 @@ func TestWitnessCosigns(t *testing.T) {
 	var reports []error
 	newPublished := func() *anchor.Published {
 		p := anchor.New(d, origin, key.vs)
-		p.Witnesses = []*anchor.Witness{{URL: lw.url, Verifier: wv}}
+		p.Witnesses = []*anchor.Witness{{URL: lw.URL, Verifier: wv}}
 		p.Prove = log.prove
 		p.OnWitness = func(_ *anchor.Witness, err error) { reports = append(reports, err) }
 		return p
@@ -368,4 +224,14 @@ func TestNewCosignatureVerifierRejects(t *testing.T) {
 	if _, err := anchor.NewCosignatureVerifier(good); err != nil {
 		t.Errorf("NewCosignatureVerifier(good) = %v", err)
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
 }
