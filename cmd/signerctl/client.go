@@ -63,7 +63,9 @@ func dial(addr string) (*grpc.ClientConn, error) {
 	case !loopback:
 		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, ServerName: tlsFlags.serverName})
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	// Revocation lists with exact entries can be tens of megabytes.
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limits.MaxResponseSize)))
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("server %s: %w", addr, err))
 	}

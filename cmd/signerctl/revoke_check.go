@@ -101,7 +101,7 @@ func checkRevoked(src *revocationSource, ts *chain.TrustStore, res *verified, si
 	if err != nil {
 		return err
 	}
-	q := revocation.Query{ArchiveSHA256: res.SHA256, Chain: revocation.RefsOf(certs), SignedAt: signedAt, SignedAtSource: source}
+	q := revocation.Query{ArchiveSHA256: res.SHA256, Chain: revocation.RefsOf(certs), SignedAt: signedAt, SignedAtSource: source, Signature: res.Signature}
 	if err := revocation.Check(src.list, q); err != nil {
 		return fmt.Errorf("%w (revocation list version %d, %s)", err, src.list.Version, src.from)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type verifyOptions struct {
 	truststore, sigPath, output, appKey, policy, stale, revocationList, server, graceUntil string
 	ledgerEntry                                                                            int64
 	requireRevocation                                                                      bool
+	bulk                                                                                   bulkOptions
 }
 
 func newVerifyCommand() *cobra.Command {
@@ -72,10 +74,13 @@ Exit status 0 means valid (or accepted by policy); 3 bad signature or archive
 not matching the statement, 4 untrusted (or outside the certificate's app-key
 scope), 5 expired, 6 malformed, 8 revoked (or revocation data refused: stale
 under --stale fail, rollback). --output json prints one object with the cause.`,
-		Args: exactArgs(1, "one ARCHIVE"),
+		Args: verifyArgs(&o),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.truststore == "" {
 				return usagef("--truststore DIR is required")
+			}
+			if o.bulk.enabled() {
+				return runBulkVerify(cmd, o)
 			}
 			if o.sigPath == "" {
 				o.sigPath = args[0] + ".sig"
@@ -119,6 +124,7 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	f.StringVar(&o.graceUntil, "grace-until", "", "accept an archive without signature file, with a warning, until this RFC 3339 time")
 	f.Int64Var(&o.ledgerEntry, "ledger-entry", 0, "with --server: the ledger entry of this signature, for a trusted signing time")
 	serverFlag(cmd, &o.server)
+	addBulkFlags(cmd, &o.bulk)
 	return cmd
 }
 
@@ -136,6 +142,12 @@ func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*ve
 	if err != nil {
 		return nil, verifyFailure(err)
 	}
+	return verifyWithStore(cmd.Context(), ts, sigPath, archive)
+}
+
+// verifyWithStore verifies archive's signature file against a loaded
+// trust store (bulk verification loads it once).
+func verifyWithStore(ctx context.Context, ts *chain.TrustStore, sigPath, archive string) (*verified, error) {
 	raw, err := readSignatureFile(sigPath)
 	if err != nil {
 		return nil, err
@@ -154,7 +166,7 @@ func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*ve
 		if err != nil {
 			return nil, verifyFailure(fmt.Errorf("signature file %s: %w", sigPath, err))
 		}
-		res, err := statement.Verify(cmd.Context(), ts, df, f, time.Now())
+		res, err := statement.Verify(ctx, ts, df, f, time.Now())
 		if err != nil {
 			return nil, verifyFailure(err)
 		}
@@ -165,7 +177,7 @@ func verifyArchive(cmd *cobra.Command, truststore, sigPath, archive string) (*ve
 	if err != nil {
 		return nil, verifyFailure(fmt.Errorf("signature file %s: %w", sigPath, err))
 	}
-	res, err := ts.Verify(cmd.Context(), sf, f, time.Now())
+	res, err := ts.Verify(ctx, sf, f, time.Now())
 	if err != nil {
 		return nil, verifyFailure(err)
 	}
@@ -282,23 +294,33 @@ type postVerified struct {
 // validated chain, the app-key scope it demands, expiry warnings,
 // revocation.
 func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Time) (postVerified, error) {
-	pv := postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}
 	ts, err := chain.LoadTrustStore(o.truststore)
 	if err != nil {
-		return pv, verifyFailure(err)
+		return postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}, verifyFailure(err)
 	}
+	loadList := func() (*revocationSource, []string, error) {
+		return loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
+	}
+	return checkVerified(cmd.Context(), ts, res, o.appKey, o.server, o.ledgerEntry, loadList, now)
+}
+
+// checkVerified is postVerify with the trust store loaded and the list
+// loaded by loadList (bulk verification loads both once).
+func checkVerified(ctx context.Context, ts *chain.TrustStore, res *verified, appKey, server string, ledgerEntry int64,
+	loadList func() (*revocationSource, []string, error), now time.Time) (postVerified, error) {
+	pv := postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}
 	path, err := signaturePath(ts, res, now)
 	if err != nil {
 		return pv, verifyFailure(err)
 	}
 	pv.origin = chain.OriginOfChain(path, res.FromTrustStore)
-	if err := chain.CheckOriginScope(pv.origin, res.Certificate, o.appKey); err != nil {
+	if err := chain.CheckOriginScope(pv.origin, res.Certificate, appKey); err != nil {
 		return pv, verifyFailure(err)
 	}
 	for _, c := range chain.ExpiresSoon(path, now, chain.RenewWindow) {
 		pv.warnings = append(pv.warnings, fmt.Sprintf("certificate %q expires at %s", c.Subject, c.NotAfter.UTC().Format(time.RFC3339)))
 	}
-	src, ws, err := loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
+	src, ws, err := loadList()
 	pv.warnings = append(pv.warnings, ws...)
 	if err != nil {
 		return pv, verifyFailure(err)
@@ -307,7 +329,7 @@ func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Tim
 		pv.revocation = verifypolicy.RevocationNone
 		return pv, nil
 	}
-	signedAt, source, err := signingTime(cmd.Context(), o.server, o.ledgerEntry, res)
+	signedAt, source, err := signingTime(ctx, server, ledgerEntry, res)
 	if err != nil {
 		return pv, err
 	}

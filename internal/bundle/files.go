@@ -6,9 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/appsign/signer/internal/revocation"
 )
 
-// maxFileSize bounds every file read from a bundle or trust store.
+// maxFileSize bounds every file read from a bundle or trust store but the
+// revocation list, which revocation.MaxSize bounds: an exact list names
+// every signature a revoked key made before its revocation.
 const maxFileSize = 16 << 20
 
 // readRegular reads dir/name, refusing anything but a regular file (a
@@ -35,12 +39,16 @@ func readRegular(dir, name string) ([]byte, error) {
 	if !os.SameFile(before, after) {
 		return nil, errors.New("file changed while being opened")
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	limit := int64(maxFileSize)
+	if name == RevocationListFile {
+		limit = revocation.MaxSize
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return b, nil
 }

@@ -7,6 +7,12 @@ import (
 	"google.golang.org/grpc/keepalive"
 )
 
+// MaxResponseSize is the least the server may send in one message: a
+// revocation list whose exact entries name every signature a revoked key
+// made before its revocation is up to revocation.MaxSize (64 MiB). What the
+// server accepts stays bounded by MaxMessageSize.
+const MaxResponseSize = 72 << 20
+
 // ServerOptions returns the gRPC server options that carry the transport
 // limits: message size, streams per connection, handshake timeout, and
 // keepalive rules that close dead and idle connections and refuse clients
@@ -14,7 +20,7 @@ import (
 func (l *Limiter) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(l.cfg.MaxMessageSize),
-		grpc.MaxSendMsgSize(l.cfg.MaxMessageSize),
+		grpc.MaxSendMsgSize(max(l.cfg.MaxMessageSize, MaxResponseSize)),
 		grpc.MaxConcurrentStreams(l.cfg.MaxStreamsPerConnection),
 		grpc.ConnectionTimeout(l.cfg.HandshakeTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{

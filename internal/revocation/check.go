@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -83,6 +84,10 @@ type Query struct {
 	SignedAt time.Time
 	// SignedAtSource says where SignedAt comes from.
 	SignedAtSource TimeSource
+	// Signature is the signature the file carries (64 bytes). With
+	// ArchiveSHA256 it names the signature in an exact entry's Valid set
+	// (SignatureDigest), which needs no signing time.
+	Signature []byte
 }
 
 // RevokedError is the error Check returns for a revoked signature. It
@@ -126,7 +131,9 @@ func (e *RevokedError) Unwrap() error { return ErrRevoked }
 // or key entry effective from T revokes a signature made at or after T. A
 // signature made before T stays valid only if its time is known, and, for
 // a compromise, comes from the ledger: a statement's time is asserted by
-// the very key that may be in an attacker's hands.
+// the very key that may be in an attacker's hands. An exact entry
+// (RevokedKey.Exact) needs no time: offline, a signature stays valid if
+// and only if the entry's Valid set names it.
 func Check(l *List, q Query) error {
 	if l == nil {
 		return errors.New("revocation: check: no list")
@@ -148,7 +155,7 @@ func Check(l *List, q Query) error {
 			if serialErr != nil || c.Issuer != ref.Issuer || c.Serial != serial {
 				continue
 			}
-			if why, revoked := appliesTo(c.EffectiveFrom, c.Reason, q); revoked {
+			if why, revoked := appliesTo(c.EffectiveFrom, c.Reason, c.Exact, c.Valid, q); revoked {
 				return fmt.Errorf("revocation: check: %w", &RevokedError{
 					Kind: "certificate", Entry: fmt.Sprintf("%q serial %s", c.Issuer, c.Serial),
 					Reason: c.Reason, EffectiveFrom: c.EffectiveFrom, Why: why,
@@ -160,7 +167,7 @@ func Check(l *List, q Query) error {
 			if fp == "" || k.Fingerprint != fp {
 				continue
 			}
-			if why, revoked := appliesTo(k.EffectiveFrom, k.Reason, q); revoked {
+			if why, revoked := appliesTo(k.EffectiveFrom, k.Reason, k.Exact, k.Valid, q); revoked {
 				return fmt.Errorf("revocation: check: %w", &RevokedError{
 					Kind: "key", Entry: k.Fingerprint, Reason: k.Reason, EffectiveFrom: k.EffectiveFrom, Why: why,
 				})
@@ -170,10 +177,42 @@ func Check(l *List, q Query) error {
 	return nil
 }
 
+// SignatureDigest names one signature in an exact entry's Valid set: the
+// lowercase hex SHA-256 of the archive's SHA-256 (32 bytes) followed by
+// the signature (64 bytes), so that it binds both, as the ledger records
+// them. It is "" for inputs of the wrong length.
+func SignatureDigest(archiveSHA256, signature []byte) string {
+	if len(archiveSHA256) != sha256.Size || len(signature) != 64 {
+		return ""
+	}
+	h := sha256.New()
+	h.Write(archiveSHA256)
+	h.Write(signature)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// digest is q's SignatureDigest, or "" if q lacks the archive or signature.
+func (q Query) digest() string {
+	sum, err := hex.DecodeString(q.ArchiveSHA256)
+	if err != nil {
+		return ""
+	}
+	return SignatureDigest(sum, q.Signature)
+}
+
 // appliesTo decides whether an entry effective from t with reason r
-// revokes the signature q, and why.
-func appliesTo(t time.Time, r Reason, q Query) (string, bool) {
+// revokes the signature q, and why. An exact entry decides by membership
+// in valid unless the time comes from the ledger (online): the list then
+// needs no signing time, and a time a statement asserts counts for
+// nothing, as a thief can backdate one.
+func appliesTo(t time.Time, r Reason, exact bool, valid []string, q Query) (string, bool) {
 	from := t.Format(time.RFC3339Nano)
+	if exact && q.SignedAtSource != TimeFromLedger {
+		if _, found := slices.BinarySearch(valid, q.digest()); found {
+			return "", false
+		}
+		return fmt.Sprintf("effective from %s; the list names exactly the %d signature(s) the ledger recorded before then, and this is not one of them (made later, or never logged)", from, len(valid)), true
+	}
 	switch {
 	case q.SignedAt.IsZero() || q.SignedAtSource == TimeUnknown:
 		return "effective from " + from + " and the signing time is unknown, so the signature is treated as revoked", true

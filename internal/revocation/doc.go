@@ -26,6 +26,17 @@
 // reason is not a compromise (whoever holds a compromised key can backdate
 // its statements); an unknown time is treated as revoked. Check says why.
 //
+// # Exact entries
+//
+// An air-gapped verifier has no trusted signing time, so the entries above
+// would revoke everything a key ever signed. A key or certificate entry
+// may therefore be exact: it carries, as SignatureDigest values, every
+// signature the service's ledger recorded under it before EffectiveFrom.
+// Offline, Check keeps exactly those and revokes every other signature by
+// the key: those made later and those never logged (a thief's, made with a
+// stolen key outside the service). The set comes from the ledger when the
+// list is published (internal/server), never from the caller.
+//
 // # CRLs
 //
 // BuildCRL issues an RFC 5280 CRL for one CA with the CA's key behind any

@@ -30,17 +30,45 @@ type wireArchive struct {
 	LedgerEntryID int64  `json:"ledger_entry_id,omitempty"`
 }
 
+// Valid is present (possibly []) exactly on exact entries, so that an
+// exact entry with no valid signature and an entry that is not exact have
+// different bytes.
 type wireCert struct {
-	Issuer        string `json:"issuer"`
-	Serial        string `json:"serial"`
-	EffectiveFrom string `json:"effective_from"`
-	Reason        Reason `json:"reason"`
+	Issuer        string    `json:"issuer"`
+	Serial        string    `json:"serial"`
+	EffectiveFrom string    `json:"effective_from"`
+	Reason        Reason    `json:"reason"`
+	Valid         *[]string `json:"valid_signatures,omitempty"`
 }
 
 type wireKey struct {
-	Fingerprint   string `json:"fingerprint"`
-	EffectiveFrom string `json:"effective_from"`
-	Reason        Reason `json:"reason"`
+	Fingerprint   string    `json:"fingerprint"`
+	EffectiveFrom string    `json:"effective_from"`
+	Reason        Reason    `json:"reason"`
+	Valid         *[]string `json:"valid_signatures,omitempty"`
+}
+
+// wireValid is the wire form of an entry's valid signatures.
+func wireValid(exact bool, v []string) *[]string {
+	if !exact {
+		return nil
+	}
+	out := v
+	if out == nil {
+		out = []string{}
+	}
+	return &out
+}
+
+// fromWireValid is the inverse of wireValid.
+func fromWireValid(w *[]string) (bool, []string) {
+	if w == nil {
+		return false, nil
+	}
+	if len(*w) == 0 {
+		return true, nil
+	}
+	return true, *w
 }
 
 // Marshal returns the one encoding of l: compact JSON, fields in a fixed
@@ -65,10 +93,10 @@ func (l *List) Marshal() ([]byte, error) {
 		w.Archives = append(w.Archives, wireArchive{a.SHA256, a.Reason, formatTime(a.RevokedAt), a.LedgerEntryID})
 	}
 	for _, c := range l.Certificates {
-		w.Certificates = append(w.Certificates, wireCert{c.Issuer, c.Serial, formatTime(c.EffectiveFrom), c.Reason})
+		w.Certificates = append(w.Certificates, wireCert{c.Issuer, c.Serial, formatTime(c.EffectiveFrom), c.Reason, wireValid(c.Exact, c.Valid)})
 	}
 	for _, k := range l.Keys {
-		w.Keys = append(w.Keys, wireKey{k.Fingerprint, formatTime(k.EffectiveFrom), k.Reason})
+		w.Keys = append(w.Keys, wireKey{k.Fingerprint, formatTime(k.EffectiveFrom), k.Reason, wireValid(k.Exact, k.Valid)})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -117,14 +145,16 @@ func parseList(payload []byte) (*List, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Certificates = append(l.Certificates, RevokedCertificate{c.Issuer, c.Serial, t, c.Reason})
+		exact, valid := fromWireValid(c.Valid)
+		l.Certificates = append(l.Certificates, RevokedCertificate{c.Issuer, c.Serial, t, c.Reason, exact, valid})
 	}
 	for _, k := range w.Keys {
 		t, err := parseTime(k.EffectiveFrom)
 		if err != nil {
 			return nil, err
 		}
-		l.Keys = append(l.Keys, RevokedKey{k.Fingerprint, t, k.Reason})
+		exact, valid := fromWireValid(k.Valid)
+		l.Keys = append(l.Keys, RevokedKey{k.Fingerprint, t, k.Reason, exact, valid})
 	}
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -11,8 +11,9 @@ import (
 	"github.com/appsign/signer/internal/kms"
 )
 
-// MaxSize bounds an envelope that Parse accepts.
-const MaxSize = 16 << 20
+// MaxSize bounds an envelope that Parse accepts: room for
+// MaxValidSignatures (about 45 MB) and the other entries.
+const MaxSize = 64 << 20
 
 // envelope is the signed file: the list's canonical bytes, a pure Ed25519
 // signature over exactly those bytes, and optionally the signer's

@@ -17,6 +17,12 @@ import (
 const Format = "appsign.dev/revocation-list/v1"
 
 const (
+	// MaxValidSignatures bounds the signatures all exact entries of one
+	// list name together (see RevokedKey.Valid): at about 89 bytes each in
+	// the envelope, 500,000 make a file of about 45 MB that still fits
+	// MaxSize and is installed by hand. Build refuses more, never drops any.
+	MaxValidSignatures = 500_000
+
 	maxIssuerLen = 256
 	maxDNLen     = 1024
 	maxSerialHex = 40 // RFC 5280: serials are at most 20 octets
@@ -64,6 +70,9 @@ type RevokedCertificate struct {
 	Serial        string
 	EffectiveFrom time.Time
 	Reason        Reason
+	// Exact and Valid: see RevokedKey.
+	Exact bool
+	Valid []string
 }
 
 // RevokedKey revokes signatures made with a key, or by any certificate for
@@ -74,6 +83,15 @@ type RevokedKey struct {
 	Fingerprint   string
 	EffectiveFrom time.Time
 	Reason        Reason
+	// Exact says that Valid is the complete set of signatures made with
+	// the key before EffectiveFrom, as the ledger recorded them when the
+	// list was made. An offline verifier then needs no signing time: a
+	// signature in Valid stays valid, any other signature by the key (made
+	// after EffectiveFrom, or never logged: a thief's) is revoked.
+	Exact bool
+	// Valid holds SignatureDigest values, sorted and unique; empty unless
+	// Exact.
+	Valid []string
 }
 
 // Input is what Build makes a List from. Entries may come in any order,
@@ -111,11 +129,13 @@ func Build(in Input) (*List, error) {
 		}
 		c.Serial = serial
 		c.EffectiveFrom = normTime(c.EffectiveFrom)
+		c.Valid = normValid(c.Valid)
 		l.Certificates = append(l.Certificates, c)
 	}
 	for _, k := range in.Keys {
 		k.Fingerprint = strings.ToLower(k.Fingerprint)
 		k.EffectiveFrom = normTime(k.EffectiveFrom)
+		k.Valid = normValid(k.Valid)
 		l.Keys = append(l.Keys, k)
 	}
 	l.Archives = dedup(l.Archives, func(a RevokedArchive) string { return a.SHA256 },
@@ -145,6 +165,19 @@ func dedup[E any](entries []E, key func(E) string, better func(kept, cand E) boo
 		out = append(out, e)
 	}
 	return out
+}
+
+// normValid lowercases, sorts and deduplicates signature digests.
+func normValid(v []string) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, d := range v {
+		out[i] = strings.ToLower(d)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func normTime(t time.Time) time.Time {
@@ -216,6 +249,7 @@ func (l *List) validate() error {
 			return fmt.Errorf("archive %s: entries not sorted or not unique", a.SHA256)
 		}
 	}
+	valid := 0
 	for i, c := range l.Certificates {
 		if err := checkText("certificate issuer", c.Issuer, maxDNLen); err != nil {
 			return fmt.Errorf("certificate %d: %w", i, err)
@@ -227,6 +261,9 @@ func (l *List) validate() error {
 			return fmt.Errorf("certificate %q serial %s: %w", c.Issuer, c.Serial, err)
 		}
 		if err := checkTime("effective-from", c.EffectiveFrom); err != nil {
+			return fmt.Errorf("certificate %q serial %s: %w", c.Issuer, c.Serial, err)
+		}
+		if err := checkValid(c.Exact, c.Valid, &valid); err != nil {
 			return fmt.Errorf("certificate %q serial %s: %w", c.Issuer, c.Serial, err)
 		}
 		if i > 0 {
@@ -246,8 +283,32 @@ func (l *List) validate() error {
 		if err := checkTime("effective-from", k.EffectiveFrom); err != nil {
 			return fmt.Errorf("key %s: %w", k.Fingerprint, err)
 		}
+		if err := checkValid(k.Exact, k.Valid, &valid); err != nil {
+			return fmt.Errorf("key %s: %w", k.Fingerprint, err)
+		}
 		if i > 0 && l.Keys[i-1].Fingerprint >= k.Fingerprint {
 			return fmt.Errorf("key %s: entries not sorted or not unique", k.Fingerprint)
+		}
+	}
+	return nil
+}
+
+// checkValid checks an entry's valid signatures, sorted and unique, and
+// adds them to *total, which may not exceed MaxValidSignatures.
+func checkValid(exact bool, v []string, total *int) error {
+	if !exact && len(v) > 0 {
+		return errors.New("valid signatures listed on an entry that is not exact")
+	}
+	*total += len(v)
+	if *total > MaxValidSignatures {
+		return fmt.Errorf("more than %d valid signatures in one list", MaxValidSignatures)
+	}
+	for i, d := range v {
+		if err := checkHex(d, 64); err != nil {
+			return fmt.Errorf("valid signature %d: %w", i, err)
+		}
+		if i > 0 && v[i-1] >= d {
+			return fmt.Errorf("valid signature %s: entries not sorted or not unique", d)
 		}
 	}
 	return nil

@@ -27,7 +27,11 @@ func (s *trustService) PublishRevocationList(ctx context.Context, req *signerv1.
 	}
 	p, err := s.admin.Store.PublishList(ctx, s.caller(ctx), func(ctx context.Context, version int64, revs []revocationstore.Revocation) (revocationstore.Published, error) {
 		now := s.cfg.Now()
-		l, err := buildList(s.admin.ListIssuer, uint64(version), now, now.Add(d), revs)
+		valid, err := s.validSets(ctx, revs)
+		if err != nil {
+			return revocationstore.Published{}, err
+		}
+		l, err := buildList(s.admin.ListIssuer, uint64(version), now, now.Add(d), revs, valid)
 		if err != nil {
 			return revocationstore.Published{}, err
 		}
@@ -66,7 +70,7 @@ func (s *trustService) IssueCrl(ctx context.Context, req *signerv1.IssueCrlReque
 	}
 	p, err := s.admin.Store.PublishCRL(ctx, ca.Name, s.caller(ctx), func(ctx context.Context, number int64, revs []revocationstore.Revocation) (revocationstore.Published, error) {
 		now := s.cfg.Now().UTC().Truncate(time.Second)
-		l, err := buildList(s.admin.ListIssuer, 1, now, now.Add(d), revs)
+		l, err := buildList(s.admin.ListIssuer, 1, now, now.Add(d), revs, nil)
 		if err != nil {
 			return revocationstore.Published{}, err
 		}
@@ -116,17 +120,20 @@ func nextUpdate(d *durationpb.Duration) (time.Duration, error) {
 	return 0, invalidArg("next_update must be positive and at most %s", maxNextUpdate)
 }
 
-// buildList turns the recorded revocations into a revocation list.
-func buildList(issuer string, version uint64, issuedAt, next time.Time, revs []revocationstore.Revocation) (*revocation.List, error) {
+// buildList turns the recorded revocations into a revocation list; the
+// key and certificate entries with a set in valid are exact.
+func buildList(issuer string, version uint64, issuedAt, next time.Time, revs []revocationstore.Revocation, valid map[int64]validSet) (*revocation.List, error) {
 	in := revocation.Input{Issuer: issuer, Version: version, IssuedAt: issuedAt, NextUpdate: next}
 	for _, r := range revs {
 		switch r.Kind {
 		case revocationstore.KindArchive:
 			in.Archives = append(in.Archives, revocation.RevokedArchive{SHA256: r.ArchiveSHA256, Reason: r.Reason, RevokedAt: r.RevokedAt, LedgerEntryID: r.LedgerEntryID})
 		case revocationstore.KindCertificate:
-			in.Certificates = append(in.Certificates, revocation.RevokedCertificate{Issuer: r.Issuer, Serial: r.Serial, EffectiveFrom: r.EffectiveFrom, Reason: r.Reason})
+			in.Certificates = append(in.Certificates, revocation.RevokedCertificate{Issuer: r.Issuer, Serial: r.Serial, EffectiveFrom: r.EffectiveFrom, Reason: r.Reason,
+				Exact: valid[r.ID].exact, Valid: valid[r.ID].valid})
 		case revocationstore.KindKey:
-			in.Keys = append(in.Keys, revocation.RevokedKey{Fingerprint: r.Fingerprint, EffectiveFrom: r.EffectiveFrom, Reason: r.Reason})
+			in.Keys = append(in.Keys, revocation.RevokedKey{Fingerprint: r.Fingerprint, EffectiveFrom: r.EffectiveFrom, Reason: r.Reason,
+				Exact: valid[r.ID].exact, Valid: valid[r.ID].valid})
 		default:
 			return nil, fmt.Errorf("server: revocation %d has unknown kind %q", r.ID, r.Kind)
 		}

@@ -99,9 +99,7 @@ func (s *trustService) revokeCertificate(ctx context.Context, req *signerv1.Revo
 			return nil, err
 		}
 	}
-	match := s.pathMatcher(func(c *x509.Certificate) bool {
-		return c.Issuer.String() == t.Issuer && strings.EqualFold(hex.EncodeToString(c.SerialNumber.Bytes()), strings.TrimLeft(t.Serial, "0"))
-	})
+	match := s.certMatcher(t.Issuer, t.Serial)
 	r, changed, ids, err := s.admin.Store.RevokeCertificate(ctx, t, req.GetEffectiveFrom().AsTime(), reason, s.caller(ctx), match)
 	if err != nil {
 		return nil, err
@@ -173,7 +171,7 @@ func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyReq
 	if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeKey, fp); err != nil {
 		return nil, err
 	}
-	match := s.pathMatcher(func(c *x509.Certificate) bool { return keyFingerprint(c) == fp })
+	match := s.keyMatcher(fp)
 	r, changed, ids, err := s.admin.Store.RevokeKey(ctx, fp, subject, req.GetEffectiveFrom().AsTime(), reason, s.caller(ctx), match)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/revocation"
+	"github.com/appsign/signer/internal/verifypolicy"
+)
+
+// bulkOptions are verify's flags for many archives in one process.
+type bulkOptions struct {
+	dir, manifest string
+	workers       int
+}
+
+func (b bulkOptions) enabled() bool { return b.dir != "" || b.manifest != "" }
+
+func addBulkFlags(cmd *cobra.Command, b *bulkOptions) {
+	f := cmd.Flags()
+	f.StringVar(&b.dir, "dir", "", "verify every archive under DIR (recursively) against ARCHIVE.sig beside it, in one process")
+	f.StringVar(&b.manifest, "manifest", "", "verify the archives a manifest lists: lines ARCHIVE[<TAB>SIGNATURE[<TAB>APP-KEY]], paths relative to the manifest")
+	f.IntVar(&b.workers, "workers", runtime.NumCPU(), "with --dir or --manifest: archives verified in parallel")
+}
+
+// verifyArgs wants one ARCHIVE, or none with --dir or --manifest.
+func verifyArgs(o *verifyOptions) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if o.bulk.enabled() {
+			return noArgs(cmd, args)
+		}
+		return exactArgs(1, "one ARCHIVE (or --dir DIR, or --manifest FILE)")(cmd, args)
+	}
+}
+
+// bulkItem is one archive to verify.
+type bulkItem struct {
+	archive, signature, appKey string
+}
+
+// bulkEnv is what every archive is checked against: loaded once.
+type bulkEnv struct {
+	ts                *chain.TrustStore
+	revs              *revocationSource
+	now, grace        time.Time
+	appKey            string
+	pol               verifypolicy.Policy
+	requireRevocation bool
+}
+
+// bulkSummary counts the outcomes of a bulk verification.
+type bulkSummary struct {
+	Files    int            `json:"files"`
+	Valid    int            `json:"valid"`
+	Accepted int            `json:"accepted_by_policy"`
+	Failed   int            `json:"failed"`
+	ByCause  map[string]int `json:"by_cause"`
+	Seconds  float64        `json:"seconds"`
+	PerSec   float64        `json:"files_per_second"`
+	List     string         `json:"revocation_list,omitempty"`
+	Version  uint64         `json:"revocation_list_version,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// runBulkVerify verifies many archives with the trust store and the
+// revocation list loaded once, in parallel, offline (no server: with no
+// trusted signing time, key and certificate revocations decide by the
+// list's exact entries), each decided as single-file verify decides
+// (verifypolicy.Decide). It prints one result per archive, in input order
+// (JSON lines with --output json), then a summary. The exit status is 0
+// if every archive is accepted, the failures' status if they share one,
+// else 1.
+func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
+	switch {
+	case o.bulk.dir != "" && o.bulk.manifest != "":
+		return usagef("--dir and --manifest: use one")
+	case o.sigPath != "" || o.server != "" || o.ledgerEntry != 0:
+		return usagef("--dir and --manifest verify offline, each ARCHIVE with ARCHIVE.sig (or the manifest's signature): --signature, --server and --ledger-entry do not apply")
+	case o.output != "text" && o.output != "json":
+		return usagef("--output %q: use text or json", o.output)
+	case o.stale != "warn" && o.stale != "fail":
+		return usagef("--stale %q: use warn or fail", o.stale)
+	case o.bulk.workers < 1:
+		return usagef("--workers must be at least 1")
+	}
+	pol, err := verifypolicy.Parse(o.policy)
+	if err != nil {
+		return usagef("--policy: %v", err)
+	}
+	var grace time.Time
+	if o.graceUntil != "" {
+		if grace, err = time.Parse(time.RFC3339, o.graceUntil); err != nil {
+			return usagef("--grace-until %q: want RFC 3339", o.graceUntil)
+		}
+	}
+	var items []bulkItem
+	if o.bulk.dir != "" {
+		items, err = bulkDirItems(o.bulk.dir)
+	} else {
+		items, err = bulkManifestItems(o.bulk.manifest)
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	env := &bulkEnv{now: start, grace: grace, appKey: o.appKey, pol: pol, requireRevocation: o.requireRevocation}
+	if env.ts, err = chain.LoadTrustStore(o.truststore); err != nil {
+		return verifyFailure(err)
+	}
+	sum := bulkSummary{Files: len(items), ByCause: map[string]int{}}
+	var warnings []string
+	env.revs, warnings, err = loadRevocationList(o.truststore, o.revocationList, env.ts, start, o.stale == "fail")
+	sum.Warnings = warnings
+	if err != nil {
+		return verifyFailure(err)
+	}
+	if env.revs == nil {
+		sum.Warnings = append(sum.Warnings, "no revocation list installed or given: revoked signatures are not detected")
+	} else {
+		sum.List, sum.Version = env.revs.from, env.revs.list.Version
+	}
+	codes := map[int]int{}
+	w := bufio.NewWriter(cmd.OutOrStdout())
+	emit := func(it bulkItem, rep *verifyReport) error {
+		switch {
+		case rep.err == nil:
+			sum.Valid++
+		case rep.accepted:
+			sum.Accepted++
+		default:
+			sum.Failed++
+			code := errExitCode(rep.err)
+			codes[code]++
+			sum.ByCause[causeOf(rep.err, code)]++
+		}
+		if o.output == "json" {
+			if err := printVerifyJSON(w, it.archive, rep); err != nil && rep.err == nil {
+				return err
+			}
+			return nil
+		}
+		switch {
+		case rep.err != nil && rep.accepted:
+			_, err := fmt.Fprintf(w, "ACCEPTED %s (%s): %s: %v\n", it.archive, rep.origin, rep.note, rep.err)
+			return err
+		case rep.err != nil:
+			_, err := fmt.Fprintf(w, "FAIL %s: %v\n", it.archive, rep.err)
+			return err
+		}
+		_, err := fmt.Fprintf(w, "OK %s: %s signature by %q, sha256 %s\n", it.archive, rep.origin, rep.res.Subject, rep.res.SHA256)
+		return err
+	}
+	if err := verifyInOrder(cmd.Context(), env, items, o.bulk.workers, emit); err != nil {
+		return err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.PerSec = float64(sum.Files) / sum.Seconds
+	}
+	if err := printBulkSummary(w, cmd.ErrOrStderr(), o.output, sum); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if sum.Failed == 0 {
+		return nil
+	}
+	code := exitError
+	if len(codes) == 1 {
+		for c := range codes {
+			code = c
+		}
+	}
+	return withCode(code, fmt.Errorf("%d of %d archive(s) failed verification", sum.Failed, sum.Files))
+}
+
+// verifyInOrder verifies items with n workers and calls emit for each, in
+// input order, from one goroutine. At most a window of items is in flight
+// or waiting for an earlier one, so memory stays flat behind a slow file.
+func verifyInOrder(ctx context.Context, env *bulkEnv, items []bulkItem, n int, emit func(bulkItem, *verifyReport) error) error {
+	type done struct {
+		i   int
+		rep *verifyReport
+	}
+	work := make(chan int)
+	results := make(chan done, n)
+	window := make(chan struct{}, 64*n)
+	var wg sync.WaitGroup
+	for range min(n, max(len(items), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results <- done{i, verifyBulkItem(ctx, env, items[i])}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for i := range items {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	pending := map[int]*verifyReport{}
+	next := 0
+	var emitErr error
+	for d := range results {
+		pending[d.i] = d.rep
+		for rep, ok := pending[next]; ok; rep, ok = pending[next] {
+			delete(pending, next)
+			<-window
+			if emitErr == nil {
+				emitErr = emit(items[next], rep)
+			}
+			next++
+		}
+	}
+	if emitErr != nil {
+		return emitErr
+	}
+	if next != len(items) {
+		return fmt.Errorf("verified %d of %d archives: %w", next, len(items), context.Cause(ctx))
+	}
+	return nil
+}
+
+// verifyBulkItem is verify's check of one archive (runVerify) with the
+// shared trust store and list. The signing time is the statement's
+// (digest-v1) or unknown: no server.
+func verifyBulkItem(ctx context.Context, env *bulkEnv, it bulkItem) *verifyReport {
+	rep := &verifyReport{}
+	in := verifypolicy.Input{
+		Origin: chain.OriginUnknown, HasSignatureFile: true, Policy: env.pol,
+		RequireRevocation: env.requireRevocation, Now: env.now, GraceUntil: env.grace,
+	}
+	if it.signature == "" {
+		in.HasSignatureFile = false
+		in.Failure = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s.sig", it.archive))
+	} else {
+		rep.res, in.Failure = verifyWithStore(ctx, env.ts, it.signature, it.archive)
+		if in.Failure == nil {
+			appKey := it.appKey
+			if appKey == "" {
+				appKey = env.appKey
+			}
+			loaded := func() (*revocationSource, []string, error) { return env.revs, nil, nil }
+			var pv postVerified
+			pv, in.Failure = checkVerified(ctx, env.ts, rep.res, appKey, "", 0, loaded, env.now)
+			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
+		}
+	}
+	d := verifypolicy.Decide(in)
+	rep.origin, rep.mode, rep.accepted, rep.note = d.Origin, string(d.Mode), d.Accepted, d.Note
+	rep.warnings = append(rep.warnings, d.Warnings...)
+	rep.err = decisionFailure(d.Failure)
+	var re *revocation.RevokedError
+	if errors.As(rep.err, &re) {
+		rep.revoked = re
+	}
+	return rep
+}
+
+// errExitCode is the exit status an error carries.
+func errExitCode(err error) int {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return exitError
+}
+
+// causeOf names a failure as verify's JSON output does.
+func causeOf(err error, code int) string {
+	if errors.Is(err, chain.ErrOutOfScope) {
+		return "out-of-scope"
+	}
+	if c, ok := causes[code]; ok {
+		return c
+	}
+	return "error"
+}
+
+func printBulkSummary(w, ew io.Writer, output string, sum bulkSummary) error {
+	if output == "json" {
+		return json.NewEncoder(w).Encode(struct {
+			Summary bulkSummary `json:"summary"`
+		}{sum})
+	}
+	for _, warn := range sum.Warnings {
+		fmt.Fprintf(ew, "warning: %s\n", warn)
+	}
+	causes := make([]string, 0, len(sum.ByCause))
+	for c, n := range sum.ByCause {
+		causes = append(causes, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(causes)
+	detail := ""
+	if len(causes) > 0 {
+		detail = " (" + strings.Join(causes, ", ") + ")"
+	}
+	_, err := fmt.Fprintf(w, "%d archive(s): %d valid, %d failed%s in %.1fs (%.0f/s)\n",
+		sum.Files, sum.Valid, sum.Failed, detail, sum.Seconds, sum.PerSec)
+	return err
+}
+
+// bulkDirItems lists the archives under dir: every regular file whose
+// name does not end in .sig, with ARCHIVE.sig as its signature file when
+// present. A signature file without its archive is reported as an item
+// whose archive is missing. Symbolic links are not followed.
+func bulkDirItems(dir string) ([]bulkItem, error) {
+	files := map[string]bool{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files[path] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, withCode(exitError, fmt.Errorf("--dir %s: %w", dir, err))
+	}
+	var items []bulkItem
+	for path := range files {
+		switch {
+		case strings.HasSuffix(path, ".sig"):
+			if archive := strings.TrimSuffix(path, ".sig"); !files[archive] {
+				items = append(items, bulkItem{archive: archive, signature: path})
+			}
+		default:
+			it := bulkItem{archive: path}
+			if files[path+".sig"] {
+				it.signature = path + ".sig"
+			}
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return nil, usagef("--dir %s: no archives found", dir)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].archive < items[j].archive })
+	return items, nil
+}
+
+// bulkManifestItems reads a manifest: one archive per line, optionally
+// followed by a tab, its signature file (default ARCHIVE.sig), a tab and
+// the app key being installed. Blank lines and lines starting with # are
+// skipped; relative paths are relative to the manifest's folder.
+func bulkManifestItems(manifest string) ([]bulkItem, error) {
+	f, err := os.Open(manifest)
+	if err != nil {
+		return nil, withCode(exitError, fmt.Errorf("--manifest: %w", err))
+	}
+	defer f.Close()
+	base := filepath.Dir(manifest)
+	rel := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	var items []bulkItem
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) > 3 || fields[0] == "" {
+			return nil, usagef("--manifest %s line %d: want ARCHIVE[<TAB>SIGNATURE[<TAB>APP-KEY]]", manifest, n)
+		}
+		it := bulkItem{archive: rel(fields[0]), signature: rel(fields[0]) + ".sig"}
+		if len(fields) > 1 && fields[1] != "" {
+			it.signature = rel(fields[1])
+		}
+		if len(fields) > 2 {
+			it.appKey = fields[2]
+		}
+		items = append(items, it)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, withCode(exitError, fmt.Errorf("--manifest %s: %w", manifest, err))
+	}
+	if len(items) == 0 {
+		return nil, usagef("--manifest %s: no archives listed", manifest)
+	}
+	return items, nil
+}
