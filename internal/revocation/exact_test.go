@@ -141,7 +141,7 @@ func TestExactEncoding(t *testing.T) {
 		t.Errorf("Marshal =\n%s\nwant it to end with\n%s", got, wantKey)
 	}
 	l, err := revocation.Build(revocation.Input{Issuer: "t", Version: 1, IssuedAt: testNow, NextUpdate: testNow.Add(time.Hour),
-		Keys: []revocation.RevokedKey{{Fingerprint: f.fp, EffectiveFrom: f.T, Reason: revocation.ReasonSuperseded, Exact: true}},
+		Keys:         []revocation.RevokedKey{{Fingerprint: f.fp, EffectiveFrom: f.T, Reason: revocation.ReasonSuperseded, Exact: true}},
 		Certificates: []revocation.RevokedCertificate{{Issuer: "CN=x", Serial: "01", EffectiveFrom: f.T, Reason: revocation.ReasonSuperseded}}})
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	var out [][]byte
 	for _, in := range []Input{
 		{Issuer: "seed", Version: 1, IssuedAt: now, NextUpdate: now.Add(time.Hour),
-			Keys: []RevokedKey{{Fingerprint: strings.Repeat("ab", 32), EffectiveFrom: now, Reason: ReasonKeyCompromise, Exact: true, Valid: []string{valid, strings.Repeat("0", 64)}}},
+			Keys:         []RevokedKey{{Fingerprint: strings.Repeat("ab", 32), EffectiveFrom: now, Reason: ReasonKeyCompromise, Exact: true, Valid: []string{valid, strings.Repeat("0", 64)}}},
 			Certificates: []RevokedCertificate{{Issuer: "CN=x", Serial: "01", EffectiveFrom: now, Reason: ReasonSuperseded, Exact: true}}},
 		{Issuer: "seed", Version: 2, IssuedAt: now, NextUpdate: now.Add(time.Hour),
 			Archives: []RevokedArchive{{SHA256: strings.Repeat("cd", 32), Reason: ReasonMalicious, RevokedAt: now, LedgerEntryID: 9}},
