@@ -27,6 +27,7 @@ func TestLimitsCanSign(t *testing.T) {
 		{"KMS key, archive", kms.Limits{MaxMessage: 4096, Prehash: true}, 200 << 20, false},
 		{"zero limit, empty message", kms.Limits{}, 0, true},
 		{"zero limit, one byte", kms.Limits{}, 1, false},
+		{"one-byte limit, two bytes", kms.Limits{MaxMessage: 1}, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
