@@ -34,3 +34,19 @@ func TestParseFileRepeatsAfterTheLastField(t *testing.T) {
 		t.Fatalf("ParseFile of the canonical file: %v", err)
 	}
 }
+
+// TestDetectProfileSizeLimit: DetectProfile reads at most the larger of the
+// two profiles' size limits, and anything up to it.
+func TestDetectProfileSizeLimit(t *testing.T) {
+	limit := max(MaxFileSize, chain.MaxSignatureFileSize)
+	padded := func(n int) []byte { // {"profile":"digest-v1" <spaces>} of n bytes
+		const head, tail = `{"profile":"digest-v1"`, `}`
+		return []byte(head + strings.Repeat(" ", n-len(head)-len(tail)) + tail)
+	}
+	if p, err := DetectProfile(padded(limit)); err != nil || p != ProfileDigestV1 {
+		t.Errorf("DetectProfile of %d bytes = %q, %v; want %q", limit, p, err, ProfileDigestV1)
+	}
+	if p, err := DetectProfile(padded(limit + 1)); !errors.Is(err, chain.ErrMalformed) {
+		t.Errorf("DetectProfile of %d bytes = %q, %v; want chain.ErrMalformed", limit+1, p, err)
+	}
+}
