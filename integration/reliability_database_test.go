@@ -9,21 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/pgcluster"
 )
 
-// TestReliabilityDatabaseOutage stops PostgreSQL under the signer. Calls
-// must fail with Unavailable (not hang until their deadline), health must
+// TestReliabilityDatabaseOutage stops PostgreSQL under the signer while six
+// callers sign. Calls must fail with Unavailable (not hang until their
+// deadline; the p99 of how long a failure took is recorded), health must
 // turn NOT_SERVING, and once the same database is started again the
-// signer must serve without a restart. Requests that failed are retried
-// with their idempotency keys; the ledger must then hold exactly what the
-// clients received, each row complete and verifying, and `signerctl
-// ledger verify` must pass against a checkpoint saved before the outage.
+// signer must serve without a restart. Callers retry their failed
+// requests with the same idempotency keys; the ledger must then hold
+// exactly what the clients received, each row complete and verifying, and
+// `signerctl ledger verify` must pass against a checkpoint saved before
+// the outage.
 func TestReliabilityDatabaseOutage(t *testing.T) {
 	requirePostgresBinaries(t)
 	// Not t.TempDir(): its parent is private to this user, and the server
@@ -43,54 +43,55 @@ func TestReliabilityDatabaseOutage(t *testing.T) {
 	conn := dialPlain(t, srv.Addr)
 	client := signerv1.NewSignerServiceClient(conn)
 	health := healthpb.NewHealthClient(conn)
-	r := newReceipts()
-	for i := range 50 {
-		if err := r.sign(ctx, client, fmt.Sprintf("before-%d", i)); err != nil {
-			t.Fatalf("sign before the outage: %v", err)
-		}
+	load := startFailoverLoad(t, []signerv1.SignerServiceClient{client}, 6, "outage")
+	load.waitCount(100, time.Minute)
+	if load.r.count() == 0 {
+		t.Fatalf("no signature before the outage\nstderr:\n%s", srv.stderr)
 	}
 	audit := newAuditor(t, srv.Addr)
 	saved, _ := audit.save(t, srv.Addr, url)
 
+	stoppedAt := time.Now()
 	must(t, cluster.Stop(ctx))
-	for i := range 20 {
-		// A generous deadline: failing fast means failing with
-		// Unavailable well before it, never DeadlineExceeded.
-		callCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err := r.sign(callCtx, client, fmt.Sprintf("during-%d", i))
-		cancel()
-		if status.Code(err) != codes.Unavailable {
-			t.Fatalf("sign with the database down: got %v, want Unavailable", err)
-		}
-	}
 	waitHealth(t, health, healthpb.HealthCheckResponse_NOT_SERVING)
+	// Keep it down a while under load: every caller must see failures.
+	time.Sleep(3 * time.Second)
+	down := time.Since(stoppedAt)
 
 	cluster, err = pgcluster.Start(ctx, pgcluster.Options{Dir: dir, Fast: true})
 	must(t, err)
-	recovered := false
-	for i := 0; i < 120 && !recovered; i++ {
-		recovered = r.sign(ctx, client, "during-0") == nil
-		if !recovered {
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
-	if !recovered {
+	restartedAt := time.Now()
+	load.after.Store(restartedAt.UnixNano())
+	if !load.waitSuccessesAfter(20, 2*time.Minute) {
 		t.Fatalf("the signer did not recover after the database came back\nstderr:\n%s", srv.stderr)
 	}
+	load.finish()
 	waitHealth(t, health, healthpb.HealthCheckResponse_SERVING)
-	for _, idem := range r.unknownKeys() {
-		if err := r.sign(ctx, client, idem); err != nil {
-			t.Fatalf("retry of %s after recovery: %v", idem, err)
+
+	calls := load.log.snapshot()
+	f := failures(calls)
+	f.requireRetryable(t)
+	if f.failed == 0 {
+		t.Fatal("no call failed while the database was down")
+	}
+	if unknown := load.r.unknownKeys(); len(unknown) > 0 {
+		t.Fatalf("%d requests never succeeded, e.g. %s", len(unknown), unknown[0])
+	}
+	var firstOK time.Time
+	for _, c := range calls {
+		if c.code == 0 && c.start.After(restartedAt) && (firstOK.IsZero() || c.end.Before(firstOK)) {
+			firstOK = c.end
 		}
 	}
-	for i := range 50 {
-		if err := r.sign(ctx, client, fmt.Sprintf("after-%d", i)); err != nil {
-			t.Fatalf("sign after recovery: %v", err)
-		}
-	}
-	checkLedger(t, url, r)
+	checkLedger(t, url, load.r)
 	checkLogIndexes(t, url)
 	audit.verify(t, srv.Addr, url, saved)
+	writeResults(t, "database-outage.txt", []string{
+		"setup: signer dev on one PostgreSQL, 6 callers retrying with their idempotency keys every 50 ms; pg_ctl stop -m fast under load, started again after NOT_SERVING + 3 s",
+		fmt.Sprintf("database down for %v; restart to first successful signature: %v", down.Round(time.Millisecond), firstOK.Sub(restartedAt).Round(time.Millisecond)),
+		fmt.Sprintf("calls: %d; %s", len(calls), f),
+		fmt.Sprintf("signatures received: %d, all in the ledger, one entry per key; ledger verify OK", load.r.count()),
+	})
 }
 
 // waitHealth polls the overall health status until it is want (bounded:
