@@ -85,6 +85,9 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		return err
 	}
 	defer store.Close()
+	if cfg.Database.RequireSynchronousStandby {
+		warnUnlessSynchronous(ctx, store, log)
+	}
 	if err := checkServiceRole(ctx, store, cfg.Database, log); err != nil {
 		return err
 	}

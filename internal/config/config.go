@@ -64,6 +64,11 @@ type Database struct {
 	// triggers. Development and tests only; production runs as the service
 	// role `signer db roles` creates.
 	DevSetup bool `yaml:"dev_setup"`
+	// RequireSynchronousStandby makes `signer serve` warn at start when the
+	// database does not wait for a synchronous standby before acknowledging
+	// a commit: a failover could then lose signatures clients hold (see
+	// docs/operations.md, PostgreSQL high availability).
+	RequireSynchronousStandby bool `yaml:"require_synchronous_standby"`
 }
 
 // DefaultMaxConns is database.max_conns when none is configured: pgx's own
