@@ -259,7 +259,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	healthCtx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
-	go srv.WatchHealth(healthCtx, 5*time.Second)
+	srv.StartHealth(healthCtx, 5*time.Second)
 
 	if o.metricsListen != "" {
 		mlis, err := net.Listen("tcp", o.metricsListen)

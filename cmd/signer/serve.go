@@ -211,7 +211,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	}
 	healthCtx, stopHealth := context.WithCancel(ctx)
 	defer stopHealth()
-	go srv.WatchHealth(healthCtx, 5*time.Second)
+	srv.StartHealth(healthCtx, 5*time.Second)
 	if cfg.Metrics.Listen != "" {
 		// The ops listener outlives ctx: /readyz answers 503 while calls drain.
 		metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))

@@ -163,26 +163,16 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 // services lists the names health status is reported for.
 var services = []string{"", signerv1.SignerService_ServiceDesc.ServiceName, signerv1.LedgerService_ServiceDesc.ServiceName, signerv1.KeyService_ServiceDesc.ServiceName, signerv1.TrustService_ServiceDesc.ServiceName, signerv1.BatchService_ServiceDesc.ServiceName}
 
-// WatchHealth checks dependencies every interval and sets the health
-// status of every service until ctx ends.
-func (s *Server) WatchHealth(ctx context.Context, interval time.Duration) {
-	check := func() {
-		st := healthpb.HealthCheckResponse_SERVING
-		cctx, cancel := context.WithTimeout(ctx, interval)
-		defer cancel()
-		err := s.cfg.Ledger.Ping(cctx)
-		if err == nil && s.cfg.HealthCheck != nil {
-			err = s.cfg.HealthCheck(cctx)
-		}
-		if err != nil {
-			st = healthpb.HealthCheckResponse_NOT_SERVING
-			s.cfg.Logger.Warn("health check failed", "error", err.Error())
-		}
-		for _, name := range services {
-			s.Health.SetServingStatus(name, st)
-		}
-	}
-	check()
+// StartHealth checks dependencies once before it returns, so a listener
+// opened afterwards never answers a health check with "unknown service",
+// then keeps checking every interval in the background until ctx ends.
+func (s *Server) StartHealth(ctx context.Context, interval time.Duration) {
+	s.checkHealth(ctx, interval)
+	go s.healthLoop(ctx, interval)
+}
+
+// healthLoop re-checks every interval until ctx ends.
+func (s *Server) healthLoop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -190,7 +180,26 @@ func (s *Server) WatchHealth(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			check()
+			s.checkHealth(ctx, interval)
 		}
+	}
+}
+
+// checkHealth sets every service's status from one dependency check
+// bounded by interval.
+func (s *Server) checkHealth(ctx context.Context, interval time.Duration) {
+	st := healthpb.HealthCheckResponse_SERVING
+	cctx, cancel := context.WithTimeout(ctx, interval)
+	defer cancel()
+	err := s.cfg.Ledger.Ping(cctx)
+	if err == nil && s.cfg.HealthCheck != nil {
+		err = s.cfg.HealthCheck(cctx)
+	}
+	if err != nil {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+		s.cfg.Logger.Warn("health check failed", "error", err.Error())
+	}
+	for _, name := range services {
+		s.Health.SetServingStatus(name, st)
 	}
 }
