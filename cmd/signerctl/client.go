@@ -83,7 +83,7 @@ func rpcError(what string, err error) error {
 	if d, ok := limits.RetryDelay(err); ok {
 		hint = fmt.Sprintf(" (retry after %s)", d.Round(time.Millisecond))
 	}
-	if st.Code() == codes.Unavailable && tlsFlags.cert == "" && needsMutualTLS(st.Message()) {
+	if st.Code() == codes.Unavailable && tlsFlags.cert == "" && needsMutualTLS(st.Message(), tlsFlags.ca != "") {
 		hint = "\n" + mutualTLSHint
 	}
 	return withCode(code, fmt.Errorf("%s: %s: %s%s", what, st.Code(), st.Message(), hint))
@@ -93,11 +93,20 @@ func rpcError(what string, err error) error {
 // a server that requires client certificates (`signer serve`).
 const mutualTLSHint = "this server requires mutual TLS: pass --tls-ca/--tls-cert/--tls-key (or set SIGNER_TLS_CA, SIGNER_TLS_CERT, SIGNER_TLS_KEY)"
 
-// needsMutualTLS recognises, in a connection error, a TLS server answering a
-// plaintext client (it closes before the HTTP/2 preface) or refusing a TLS
-// client that sent no certificate. gRPC gives only the text.
-func needsMutualTLS(msg string) bool {
-	for _, s := range []string{"server preface", "tls: certificate required", "tls: bad certificate", "tls: handshake failure"} {
+// needsMutualTLS recognises, in a connection error of a client without a
+// certificate, a TLS server answering a plaintext client (it closes before
+// the HTTP/2 preface) or refusing a TLS client that sent no certificate.
+// gRPC gives only the text. Under TLS 1.3 the client finishes its side of
+// the handshake before the server checks for a certificate, so the refusal
+// often arrives as the server closing the connection under the client's
+// first write (a broken pipe or reset) rather than as the TLS alert: with
+// TLS configured and no certificate, those count too.
+func needsMutualTLS(msg string, usedTLS bool) bool {
+	signs := []string{"server preface", "tls: certificate required", "tls: bad certificate", "tls: handshake failure"}
+	if usedTLS {
+		signs = append(signs, "broken pipe", "connection reset by peer", "EOF")
+	}
+	for _, s := range signs {
 		if strings.Contains(msg, s) {
 			return true
 		}

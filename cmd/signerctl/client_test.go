@@ -59,3 +59,29 @@ func TestMutualTLSHint(t *testing.T) {
 		})
 	}
 }
+
+// TestNeedsMutualTLS: the ways a refused client-certificate handshake
+// reaches the client; a broken pipe means it only when the client spoke
+// TLS (a plaintext client's broken pipe is some other failure).
+func TestNeedsMutualTLS(t *testing.T) {
+	cases := []struct {
+		name    string
+		msg     string
+		usedTLS bool
+		want    bool
+	}{
+		{"plaintext against TLS", "error reading server preface: EOF", false, true},
+		{"TLS 1.2 alert", "remote error: tls: certificate required", true, true},
+		{"TLS 1.3 close under first write", "write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe", true, true},
+		{"TLS 1.3 reset", "read: connection reset by peer", true, true},
+		{"plaintext broken pipe", "write: broken pipe", false, false},
+		{"server down", "dial tcp 127.0.0.1:2: connect: connection refused", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := needsMutualTLS(tc.msg, tc.usedTLS); got != tc.want {
+				t.Fatalf("needsMutualTLS(%q, %v) = %v, want %v", tc.msg, tc.usedTLS, got, tc.want)
+			}
+		})
+	}
+}
