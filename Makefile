@@ -13,6 +13,11 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
 STATICCHECK_VERSION        := v0.8.2
 GOVULNCHECK_VERSION        := v1.1.4
+# Deployment artifact validators (make deploy-check). kubernetes-models and
+# yaml are pinned in deploy/kubernetes/check/package-lock.json; podman,
+# systemd-analyze and node come from Debian packages.
+PROMTOOL_VERSION           := v0.316.0 # github.com/prometheus/prometheus module of Prometheus 3.x
+KUBERNETES_MODELS_VERSION  := 5.1.0    # must match deploy/kubernetes/check/package.json
 GREMLINS_VERSION           := v0.6.0
 
 # Debian packages the tests need, keyed by the command that proves each is there.
@@ -40,10 +45,50 @@ run: deps-run build
 ## test: everything CI runs — generated code up to date, vet and staticcheck, the whole
 ## suite with -race, a short fuzzing pass (a fixed number of inputs per target: a
 ## time-boxed pass can end mid-run with a spurious "context deadline exceeded"), and govulncheck when its database is reachable.
-test: deps proto-check lint
+test: deps proto-check lint deploy-check
 	$(GO) test $(TEST_FLAGS) ./...
 	FUZZTIME=20000x bash scripts/fuzz.sh
 	@$(MAKE) --no-print-directory vuln
+
+## deploy-check: validate deploy/ with real tools — the systemd unit with systemd-analyze
+## verify (any warning fails), the Kubernetes manifests against the Kubernetes OpenAPI
+## schemas (kubernetes-models via npm ci). The alert rules and dashboard are checked
+## against the exported metrics by go test (internal/metrics); promtool-check adds
+## promtool, not in CI because it builds for a long time (docs/operations.md).
+deploy-check: deploy-check-systemd deploy-check-kubernetes
+
+deploy-check-systemd: build
+	@command -v systemd-analyze >/dev/null || $(MAKE) --no-print-directory deps APT_NEEDS="systemd-analyze:systemd"
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	sed 's|/usr/local/bin/signer|$(BIN)/signer|g' deploy/systemd/signer.service > $$tmp/signer.service; \
+	out=$$(systemd-analyze verify $$tmp/signer.service 2>&1); rc=$$?; \
+	if [[ $$rc -ne 0 || -n "$$out" ]]; then echo "$$out"; echo "systemd-analyze verify: deploy/systemd/signer.service has problems"; exit 1; fi; \
+	echo "deploy/systemd/signer.service: systemd-analyze verify OK"
+
+deploy-check-kubernetes:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps APT_NEEDS="node:nodejs npm:npm"
+	@grep -q '"kubernetes-models": "$(strip $(KUBERNETES_MODELS_VERSION))"' deploy/kubernetes/check/package.json || { echo "KUBERNETES_MODELS_VERSION differs from deploy/kubernetes/check/package.json"; exit 1; }
+	cd deploy/kubernetes/check && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && node validate.mjs ../*.yaml
+
+## promtool-check: promtool check rules and promtool test rules on deploy/prometheus.
+promtool-check: $(BIN)/promtool
+	promtool check rules deploy/prometheus/alerts.yaml
+	promtool test rules deploy/prometheus/alerts_test.yaml
+
+$(BIN)/promtool:
+	GOBIN=$(BIN) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(strip $(PROMTOOL_VERSION))
+
+## image: the container image (deploy/Containerfile) with podman (or docker): static
+## binaries, non-root, for a read-only root filesystem. IMAGE names it.
+IMAGE ?= signer:dev
+image:
+	@command -v podman >/dev/null || command -v docker >/dev/null || $(MAKE) --no-print-directory deps APT_NEEDS="podman:podman"
+	@mkdir -p $(CURDIR)/.image
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags '-s -w -linkmode external -extldflags -static' -o $(CURDIR)/.image/signer ./cmd/signer
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags '-s -w -linkmode external -extldflags -static' -o $(CURDIR)/.image/signerctl ./cmd/signerctl
+	cp /etc/ssl/certs/ca-certificates.crt $(CURDIR)/.image/ca-certificates.crt
+	engine=$$(command -v podman || command -v docker); $$engine build -f deploy/Containerfile -t $(IMAGE) .
+	@engine=$$(command -v podman || command -v docker); $$engine image inspect --format 'user={{.Config.User}} entrypoint={{.Config.Entrypoint}}' $(IMAGE)
 
 ## lint: go vet and staticcheck.
 lint: vet $(BIN)/staticcheck
