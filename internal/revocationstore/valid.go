@@ -18,44 +18,47 @@ type LoggedSignature struct {
 	Signature []byte
 }
 
-// SignaturesBefore returns every ledger signature made before `before`
-// under a key version whose certificate match selects, by entry id.
-// complete is true only when the ledger holds every signature made under
-// the target: some key version of the service matches, and no certificate
-// issued to a vendor (whose key signs outside the service) does. Otherwise
-// the ledger cannot say which signatures stay valid.
+// SignatureLog is the optional capability of Options.Log that
+// SignaturesBefore needs: the signatures made under versions before a
+// time, as the log's leaves record them (not as the signatures table
+// says: a database administrator can edit it), logged before the first
+// event of revocation revocationID.
+type SignatureLog interface {
+	SignaturesBefore(ctx context.Context, tx pgx.Tx, revocationID int64, versions []SignedCert, before time.Time) ([]LoggedSignature, error)
+}
+
+// SignaturesBefore returns every logged signature made before r's
+// effective time under a key version whose certificate match selects, by
+// entry id. complete is true only when the log holds every signature made
+// under the target: Options.Log is a SignatureLog, some key version of the
+// service matches, and no certificate issued to a vendor (whose key signs
+// outside the service) does. Otherwise nobody can say which signatures
+// stay valid.
 //
-// It reads from the ledger, never from the caller: this is the set an
-// exact revocation-list entry keeps valid offline.
-func (s *Store) SignaturesBefore(ctx context.Context, before time.Time, match Matcher) (sigs []LoggedSignature, complete bool, err error) {
+// It reads from the log, never from the caller: this is the set an exact
+// revocation-list entry keeps valid offline.
+func (s *Store) SignaturesBefore(ctx context.Context, r Revocation, match Matcher) (sigs []LoggedSignature, complete bool, err error) {
+	before := r.EffectiveFrom
 	if match == nil || before.IsZero() {
 		return nil, false, fmt.Errorf("%w: signatures before: need a matcher and a time", ErrInvalid)
+	}
+	sl, ok := s.opts.Log.(SignatureLog)
+	if !ok {
+		return nil, false, nil
 	}
 	err = s.inTx(ctx, "signatures before", func(tx pgx.Tx) error {
 		hit, err := matchVersions(ctx, tx, match)
 		if err != nil || len(hit) == 0 {
 			return err
 		}
-		names, versions := make([]string, len(hit)), make([]int32, len(hit))
-		for i, k := range hit {
-			names[i], versions[i] = k.KeyID, k.KeyVersion
-		}
 		if vendor, err := matchesVendorCertificate(ctx, tx, match); err != nil || vendor {
 			return err
 		}
-		complete = true
-		rows, err := tx.Query(ctx, `SELECT s.id, s.sha256, s.signature FROM signatures s
-			JOIN unnest($1::text[], $2::int[]) AS k(name, version) ON s.key_id = k.name AND s.key_version = k.version
-			WHERE s.signed_at < $3 ORDER BY s.id`, names, versions, before)
-		if err != nil {
+		if sigs, err = sl.SignaturesBefore(ctx, tx, r.ID, hit, before); err != nil {
 			return err
 		}
-		sigs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (LoggedSignature, error) {
-			var l LoggedSignature
-			err := row.Scan(&l.EntryID, &l.SHA256, &l.Signature)
-			return l, err
-		})
-		return err
+		complete = true
+		return nil
 	})
 	return sigs, complete, err
 }

@@ -19,7 +19,7 @@ type validSet struct {
 	valid []string
 }
 
-// validSets reads from the ledger, for each key and certificate
+// validSets reads from the ledger's log, for each key and certificate
 // revocation, the signatures made under it before its effective time, so
 // that an air-gapped verifier keeps exactly those (see revocation.Check).
 // A revocation whose signatures the ledger does not all hold (a vendor's
@@ -37,7 +37,7 @@ func (s *trustService) validSets(ctx context.Context, revs []revocationstore.Rev
 		default:
 			continue
 		}
-		sigs, complete, err := s.admin.Store.SignaturesBefore(ctx, r.EffectiveFrom, match)
+		sigs, complete, err := s.admin.Store.SignaturesBefore(ctx, r, match)
 		if err != nil {
 			return nil, fmt.Errorf("server: valid signatures of revocation %d: %w", r.ID, err)
 		}
