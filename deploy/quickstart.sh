@@ -126,4 +126,14 @@ curl -sf --cacert tls/ca.crt --cert tls/prometheus.crt --key tls/prometheus.key 
   "https://127.0.0.1:$SIGNER_METRICS_PORT/metrics" | grep '^signer_signatures_total'
 signerctl --tls-cert tls/admin.crt --tls-key tls/admin.key key list
 
+step "9. What is refused"
+# Plain HTTP to the TLS operations port gets no metrics; /metrics needs a
+# scraper's client certificate (401 without one, 403 for another identity).
+if curl -s "http://127.0.0.1:$SIGNER_METRICS_PORT/metrics" | grep -q '^signer_'; then echo "plaintext scrape answered" >&2; exit 1; fi
+test "$(curl -s -o /dev/null -w '%{http_code}' --cacert tls/ca.crt "https://127.0.0.1:$SIGNER_METRICS_PORT/metrics")" = 401
+test "$(curl -s -o /dev/null -w '%{http_code}' --cacert tls/ca.crt --cert tls/pipeline.crt --key tls/pipeline.key "https://127.0.0.1:$SIGNER_METRICS_PORT/metrics")" = 403
+# A client without a certificate is told what to pass.
+if SIGNER_TLS_CA= signerctl key list 2>&1; then echo "plaintext signerctl succeeded" >&2; exit 1; fi | grep 'this server requires mutual TLS'
+echo "refused: plaintext scrape, scrape without or with a non-scraper certificate, plaintext signerctl"
+
 step "done: signer serve on 127.0.0.1:$SIGNER_PORT (logs in $PWD/serve.log)"

@@ -27,7 +27,9 @@ func freePort(t *testing.T) string {
 // TestQuickstart runs deploy/quickstart.sh — the production quickstart of
 // docs/operations.md — against a fresh database: roles, CA ceremony, TLS
 // certificates, policy, configuration, first start with no hand-made key,
-// a signature over mutual TLS verified offline, probes and metrics.
+// a signature over mutual TLS verified offline, probes and metrics; then,
+// as an attacker on the same host, a plaintext scrape of the TLS operations
+// port, scrapes without or with the wrong certificate, plaintext signerctl.
 func TestQuickstart(t *testing.T) {
 	requirePostgresBinaries(t)
 	requireTool(t, "openssl")
@@ -59,6 +61,8 @@ func TestQuickstart(t *testing.T) {
 		"OK ",
 		`signer_signatures_total{backend="softkms",key="marketplace-signing"} 1`,
 		"ledger-checkpoints",
+		"this server requires mutual TLS: pass --tls-ca/--tls-cert/--tls-key",
+		"refused: plaintext scrape, scrape without or with a non-scraper certificate, plaintext signerctl",
 	} {
 		if !strings.Contains(string(out)+readFile(t, filepath.Join(work, "serve.log")), want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
