@@ -46,23 +46,7 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 	// ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
 	// commit, then inserts nothing; the callback then reports a replay.
 	item := &recordItem{in: e}
-	_, err = s.Log().AppendGroup(ctx, translog.KindSignature, signatureGroup{}, item,
-		func(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
-			row := item.in
-			row.LogIndex = pos.Index
-			if err := checkKeyVersion(ctx, tx, row.KeyID, row.KeyVersion); err != nil {
-				return nil, err
-			}
-			err := tx.QueryRow(ctx, insertSignature+` RETURNING id`, signatureArgs(row)...).Scan(&row.ID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil, errReplay
-			}
-			if err != nil {
-				return nil, err
-			}
-			item.out = row
-			return EncodeSignature(row), nil
-		})
+	_, err = s.Log().AppendGroup(ctx, translog.KindSignature, signatureGroup{}, item, item.write)
 	out := item.out // written by the batch, read only after AppendGroup returns nil
 	switch {
 	case err == nil:
@@ -104,6 +88,26 @@ func signatureArgs(e Entry) []any {
 // batch has written it, the stored row.
 type recordItem struct {
 	in, out Entry
+}
+
+// write is the item's translog.TxFunc: the fallback of signatureGroup,
+// writing the row alone. ON CONFLICT DO NOTHING waits for a concurrent
+// insert of the same key to commit, then inserts nothing: errReplay.
+func (item *recordItem) write(ctx context.Context, tx pgx.Tx, pos translog.Position) ([]byte, error) {
+	row := item.in
+	row.LogIndex = pos.Index
+	if err := checkKeyVersion(ctx, tx, row.KeyID, row.KeyVersion); err != nil {
+		return nil, err
+	}
+	err := tx.QueryRow(ctx, insertSignature+` RETURNING id`, signatureArgs(row)...).Scan(&row.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errReplay
+	}
+	if err != nil {
+		return nil, err
+	}
+	item.out = row
+	return EncodeSignature(row), nil
 }
 
 // signatureGroup writes the signatures rows of a batch in one statement

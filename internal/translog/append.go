@@ -74,6 +74,9 @@ type request struct {
 	group   Group // with value, when the append is a group's; fn is its fallback
 	value   any
 	result  chan outcome // capacity 1
+	// bundle are appends that must share this one's batch transaction
+	// (AppendGroupAll): the sequencer admits them with it, in order.
+	bundle []*request
 }
 
 type outcome struct {

@@ -81,14 +81,17 @@ func (l *Log) topUp(batch []*request) []*request {
 	return batch
 }
 
-// admit adds r to batch, unless its caller has given up: that one is
-// answered and left out.
+// admit adds r and its bundle to batch, unless its caller has given up:
+// those are answered and left out.
 func (l *Log) admit(batch []*request, r *request) []*request {
 	if err := r.ctx.Err(); err != nil {
 		r.result <- outcome{err: fmt.Errorf("translog: append: %w", err)}
+		for _, b := range r.bundle {
+			b.result <- outcome{err: fmt.Errorf("translog: append: %w", err)}
+		}
 		return batch
 	}
-	return append(batch, r)
+	return append(append(batch, r), r.bundle...)
 }
 
 // drain answers every append still queued once the Log is closing.
@@ -97,6 +100,9 @@ func (l *Log) drain() {
 		select {
 		case r := <-l.queue:
 			r.result <- outcome{err: fmt.Errorf("translog: append: %w", ErrClosed)}
+			for _, b := range r.bundle {
+				b.result <- outcome{err: fmt.Errorf("translog: append: %w", ErrClosed)}
+			}
 		default:
 			return
 		}
