@@ -12,14 +12,19 @@ import (
 // MaxBatchItems bounds the items of one SignBatch call.
 const MaxBatchItems = 1000
 
-// batchWorkers is how many items of one batch are signed at once. Each item
-// holds a database connection while its ledger entry commits, so this is
-// what lets one batch overlap its commits without starving other callers.
+// batchWorkers is how many items of one batch are signed at once on the
+// item-by-item path (a Ledger without BatchLedger). Each item holds a
+// database connection while its ledger entry commits, so this is what
+// lets one batch overlap its commits without starving other callers.
 const batchWorkers = 16
 
-// batchService signs many items per call through the same code paths as
-// SignDigest and SignArchive, so every item gets the same validation,
-// idempotency, verify-after-sign and ledger commit before the response.
+// batchService signs many items per call. With a BatchLedger (the
+// PostgreSQL ledger) a batch is one idempotency lookup, one parallel
+// signing pass checked by one batch verification, and one ledger
+// transaction (signBatch); otherwise each item runs through the code
+// paths of SignDigest and SignArchive. Either way every item gets the same
+// validation, idempotency, verification and ledger commit before the
+// response as its single-item RPC.
 type batchService struct {
 	signerv1.UnimplementedBatchServiceServer
 	signer *signerService
@@ -33,6 +38,9 @@ func (b *batchService) SignBatch(ctx context.Context, req *signerv1.SignBatchReq
 		return nil, toStatus(ctx, b.signer.cfg.Logger, "SignBatch", invalidArg("the batch is empty: send 1 to %d items", MaxBatchItems))
 	case len(items) > MaxBatchItems:
 		return nil, toStatus(ctx, b.signer.cfg.Logger, "SignBatch", invalidArg("the batch has %d items; send at most %d per call", len(items), MaxBatchItems))
+	}
+	if bl, ok := batchLedgerOf(b.signer.cfg.Ledger); ok {
+		return &signerv1.SignBatchResponse{Results: b.signBatch(ctx, bl, items)}, nil
 	}
 	results := make([]*signerv1.BatchResult, len(items))
 	next := make(chan int)

@@ -25,30 +25,11 @@ func (s *signerService) SignDigest(ctx context.Context, req *signerv1.SignDigest
 }
 
 func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigestRequest) (*signerv1.SignDigestResponse, error) {
-	if err := validateMetadata(&signerv1.SignArchiveMetadata{
-		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: req.GetTrack(),
-		ReviewRef: req.GetReviewRef(), IdempotencyKey: req.GetIdempotencyKey(),
-	}); err != nil {
+	want, err := s.digestEntry(ctx, req)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkMarketplaceSigning(ctx, req.GetTrack()); err != nil {
-		return nil, err
-	}
-	switch {
-	case req.GetArchiveSize() <= 0:
-		return nil, invalidArg("archive_size must be positive")
-	case req.GetArchiveSize() > s.cfg.MaxArchiveSize:
-		return nil, invalidArg("archive_size %d exceeds the maximum size of %d bytes", req.GetArchiveSize(), s.cfg.MaxArchiveSize)
-	case len(req.GetSha256()) != 32:
-		return nil, invalidArg("sha256 must be 32 bytes (got %d)", len(req.GetSha256()))
-	case len(req.GetSha512()) != 64:
-		return nil, invalidArg("sha512 must be 64 bytes (got %d)", len(req.GetSha512()))
-	}
-	track, _ := trackName(req.GetTrack())
-	want := ledger.Entry{
-		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: track, Profile: ledger.ProfileDigestV1,
-		ArchiveSize: req.GetArchiveSize(), SHA256: req.GetSha256(), SHA512: req.GetSha512(),
-	}
+	track := want.Track
 	caller := s.cfg.Caller(ctx)
 	// No lookup of the idempotency key first: Record resolves a reused key
 	// (the same request gets the recorded signature, a different one
@@ -84,6 +65,36 @@ func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigest
 		return nil, s.recordFailed(ctx, err)
 	}
 	return s.digestResponse(ctx, entry, replayed)
+}
+
+// digestEntry checks a SignDigest request (or batch item) and returns what
+// it asks to have signed: the entry without key, signature or statement.
+func (s *signerService) digestEntry(ctx context.Context, req *signerv1.SignDigestRequest) (ledger.Entry, error) {
+	if err := validateMetadata(&signerv1.SignArchiveMetadata{
+		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: req.GetTrack(),
+		ReviewRef: req.GetReviewRef(), IdempotencyKey: req.GetIdempotencyKey(),
+	}); err != nil {
+		return ledger.Entry{}, err
+	}
+	if err := checkMarketplaceSigning(ctx, req.GetTrack()); err != nil {
+		return ledger.Entry{}, err
+	}
+	switch {
+	case req.GetArchiveSize() <= 0:
+		return ledger.Entry{}, invalidArg("archive_size must be positive")
+	case req.GetArchiveSize() > s.cfg.MaxArchiveSize:
+		return ledger.Entry{}, invalidArg("archive_size %d exceeds the maximum size of %d bytes", req.GetArchiveSize(), s.cfg.MaxArchiveSize)
+	case len(req.GetSha256()) != 32:
+		return ledger.Entry{}, invalidArg("sha256 must be 32 bytes (got %d)", len(req.GetSha256()))
+	case len(req.GetSha512()) != 64:
+		return ledger.Entry{}, invalidArg("sha512 must be 64 bytes (got %d)", len(req.GetSha512()))
+	}
+	track, _ := trackName(req.GetTrack())
+	return ledger.Entry{
+		AppKey: req.GetAppKey(), Version: req.GetVersion(), Track: track, Profile: ledger.ProfileDigestV1,
+		ArchiveSize: req.GetArchiveSize(), SHA256: req.GetSha256(), SHA512: req.GetSha512(),
+		ReviewRef: req.GetReviewRef(), IdempotencyKey: req.GetIdempotencyKey(),
+	}, nil
 }
 
 func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignDigestResponse, error) {
