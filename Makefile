@@ -21,7 +21,7 @@ KUBERNETES_MODELS_VERSION  := 5.1.0    # must match deploy/kubernetes/check/pack
 GREMLINS_VERSION           := v0.6.0
 
 # Debian packages the tests need, keyed by the command that proves each is there.
-APT_NEEDS := /usr/lib/postgresql:postgresql softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
+APT_NEEDS := /usr/lib/postgresql:postgresql curl:curl softhsm2-util:softhsm2 pkcs11-tool:opensc openssl:openssl java:default-jre-headless javac:default-jdk-headless
 
 TEST_FLAGS ?= -race -timeout 20m
 
