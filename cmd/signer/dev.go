@@ -208,6 +208,10 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := logCACertificates(ctx, store, "signer dev", server.Trust{Roots: []*x509.Certificate{pki.Root},
+		Intermediates: []*x509.Certificate{pki.Intermediate, devTrust.PrivateBuild.Cert}}, devTrust.Admin, log); err != nil {
+		return err
+	}
 
 	// Every RPC goes through authentication and authorization, in dev too:
 	// loopback callers get the dev identity (all roles), and a method

@@ -126,6 +126,9 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	} else {
 		log.Warn("trust.revocation is not configured: TrustService (revocation, revocation lists, CRLs) is not offered")
 	}
+	if err := logCACertificates(ctx, store, "signer serve", trust, trustAdmin, log); err != nil {
+		return err
+	}
 
 	policy, err := auth.LoadPolicy(cfg.Auth.PolicyFile)
 	if err != nil {

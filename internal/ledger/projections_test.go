@@ -299,3 +299,34 @@ func TestPublishRefusesTamperedRevocations(t *testing.T) {
 		t.Fatalf("latest list after the refusal: v%d, %v; want v1", latest.Version, err)
 	}
 }
+
+// TestLogCACertificates: each CA certificate is logged once, whole, however
+// often (and by however many replicas) the service starts with it.
+func TestLogCACertificates(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := t.Context()
+	root, inter := selfSigned(t, 1, "root"), selfSigned(t, 2, "intermediate")
+	certs := []ledger.NamedCert{{Name: "root", Cert: root}, {Name: "marketplace", Cert: inter}}
+	for i, want := range []int{2, 0} {
+		n, err := s.LogCACertificates(ctx, "signer serve", p0, certs)
+		if err != nil || n != want {
+			t.Fatalf("start %d: logged %d, %v; want %d", i, n, err, want)
+		}
+	}
+	n, err := s.LogCACertificates(ctx, "signer serve", p0, append(certs, ledger.NamedCert{Name: "private-build", Cert: selfSigned(t, 3, "pb")}))
+	if err != nil || n != 1 {
+		t.Fatalf("a new CA: logged %d, %v; want 1", n, err)
+	}
+	leaf := leafAt(t, s.Log(), 2)
+	ev, err := ledger.DecodeEvent(leaf.Kind, leaf.Payload)
+	if err != nil || leaf.Kind != translog.KindCertificate || ev.Action != "ca-registered" {
+		t.Fatalf("leaf 2: %s %s, %v", leaf.Kind, leaf.Payload, err)
+	}
+	var d ledger.CertificateDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.CA != "private-build" || d.Profile != ledger.CertCA || d.Serial != "03" {
+		t.Fatalf("leaf 2 detail %+v, %v", d, err)
+	}
+	if c, err := x509.ParseCertificate(d.DER); err != nil || c.Subject.CommonName != "pb" {
+		t.Fatalf("logged DER: %v", err)
+	}
+}
