@@ -89,8 +89,9 @@ func TestNewApprovalDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := a.ExpiresAt.Sub(a.RequestedAt); got != DefaultApprovalTTL {
-			t.Errorf("TTL %s: approval lasts %s, want the default %s", ttl, got, DefaultApprovalTTL)
+		// docs/api.md: "Approvals expire after 24 hours."
+		if got := a.ExpiresAt.Sub(a.RequestedAt); got != 24*time.Hour {
+			t.Errorf("TTL %s: approval lasts %s, want the default 24h", ttl, got)
 		}
 	}
 	// No clock and no randomness given: the real ones.
