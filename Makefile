@@ -53,9 +53,11 @@ test: deps proto-check lint deploy-check
 ## deploy-check: validate deploy/ with real tools — the systemd unit with systemd-analyze
 ## verify (any warning fails), the Kubernetes manifests against the Kubernetes OpenAPI
 ## schemas (kubernetes-models via npm ci). The alert rules and dashboard are checked
-## against the exported metrics by go test (internal/metrics); promtool-check adds
-## promtool, not in CI because it builds for a long time (docs/operations.md).
+## against the exported metrics by go test (internal/metrics), and by promtool when it
+## is already in .bin (make promtool-check installs it: a long build, docs/operations.md).
 deploy-check: deploy-check-systemd deploy-check-kubernetes
+	@if [[ -x $(BIN)/promtool ]]; then $(MAKE) --no-print-directory promtool-check; \
+	else echo "promtool not in $(BIN): alert rules checked by go test only (make promtool-check installs it; a long build)"; fi
 
 deploy-check-systemd: build
 	@command -v systemd-analyze >/dev/null || $(MAKE) --no-print-directory deps APT_NEEDS="systemd-analyze:systemd"
