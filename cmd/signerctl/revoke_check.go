@@ -95,12 +95,9 @@ func signingTime(ctx context.Context, server string, entryID int64, res *verifie
 	return time.Time{}, revocation.TimeUnknown, nil
 }
 
-// checkRevoked runs the revocation check for a verified signature.
-func checkRevoked(src *revocationSource, ts *chain.TrustStore, res *verified, signedAt time.Time, source revocation.TimeSource, now time.Time) error {
-	certs, err := signaturePath(ts, res, now)
-	if err != nil {
-		return err
-	}
+// checkRevoked runs the revocation check for a verified signature whose
+// certificate path (signaturePath) is certs.
+func checkRevoked(src *revocationSource, certs []*x509.Certificate, res *verified, signedAt time.Time, source revocation.TimeSource) error {
 	q := revocation.Query{ArchiveSHA256: res.SHA256, Chain: revocation.RefsOf(certs), SignedAt: signedAt, SignedAtSource: source, Signature: res.Signature}
 	if err := revocation.Check(src.list, q); err != nil {
 		return fmt.Errorf("%w (revocation list version %d, %s)", err, src.list.Version, src.from)

@@ -301,15 +301,15 @@ func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Tim
 	loadList := func() (*revocationSource, []string, error) {
 		return loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
 	}
-	return checkVerified(cmd.Context(), ts, res, o.appKey, o.server, o.ledgerEntry, loadList, now)
+	return checkVerified(cmd.Context(), ts, nil, res, o.appKey, o.server, o.ledgerEntry, loadList, now)
 }
 
 // checkVerified is postVerify with the trust store loaded and the list
-// loaded by loadList (bulk verification loads both once).
-func checkVerified(ctx context.Context, ts *chain.TrustStore, res *verified, appKey, server string, ledgerEntry int64,
+// loaded by loadList (bulk verification loads both once, and caches paths).
+func checkVerified(ctx context.Context, ts *chain.TrustStore, paths *pathCache, res *verified, appKey, server string, ledgerEntry int64,
 	loadList func() (*revocationSource, []string, error), now time.Time) (postVerified, error) {
 	pv := postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}
-	path, err := signaturePath(ts, res, now)
+	path, err := paths.get(ts, res, now)
 	if err != nil {
 		return pv, verifyFailure(err)
 	}
@@ -333,7 +333,7 @@ func checkVerified(ctx context.Context, ts *chain.TrustStore, res *verified, app
 	if err != nil {
 		return pv, err
 	}
-	if err := checkRevoked(src, ts, res, signedAt, source, now); err != nil {
+	if err := checkRevoked(src, path, res, signedAt, source); err != nil {
 		return pv, verifyFailure(err)
 	}
 	return pv, nil

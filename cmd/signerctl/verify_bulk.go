@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,41 @@ type bulkEnv struct {
 	appKey            string
 	pol               verifypolicy.Policy
 	requireRevocation bool
+	paths             pathCache
+}
+
+// pathCache remembers the certificate path of each signing certificate
+// (most files share a few): building it checks two or more signatures.
+// A nil cache computes every time.
+type pathCache struct {
+	mu sync.Mutex
+	m  map[string][]*x509.Certificate
+}
+
+// get is signaturePath(ts, res, now), cached while ts and now stay fixed
+// (one bulk run). Failures are not cached.
+func (c *pathCache) get(ts *chain.TrustStore, res *verified, now time.Time) ([]*x509.Certificate, error) {
+	if c == nil {
+		return signaturePath(ts, res, now)
+	}
+	key := fmt.Sprintf("%t:%s", res.FromTrustStore, res.Certificate.Raw)
+	c.mu.Lock()
+	p, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := signaturePath(ts, res, now)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string][]*x509.Certificate{}
+	}
+	c.m[key] = p
+	c.mu.Unlock()
+	return p, nil
 }
 
 // bulkSummary counts the outcomes of a bulk verification.
@@ -271,7 +307,7 @@ func verifyBulkItem(ctx context.Context, env *bulkEnv, it bulkItem) *verifyRepor
 			}
 			loaded := func() (*revocationSource, []string, error) { return env.revs, nil, nil }
 			var pv postVerified
-			pv, in.Failure = checkVerified(ctx, env.ts, rep.res, appKey, "", 0, loaded, env.now)
+			pv, in.Failure = checkVerified(ctx, env.ts, &env.paths, rep.res, appKey, "", 0, loaded, env.now)
 			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
 		}
 	}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/kms"
+	"github.com/appsign/signer/internal/kms/softkms"
+	"github.com/appsign/signer/internal/revocation"
+)
+
+// bulkFixture is a trust store with an installed revocation list whose
+// exact entry revokes the dev signing key but keeps the signatures of the
+// "pre" archives, and a folder of archives signed with that key.
+type bulkFixture struct {
+	truststore, dir string
+	pre, post       []string // archive paths
+}
+
+// newBulkFixture signs n archives (half kept by the list) and pads the
+// list's valid set with extra unrelated digests up to listSize.
+func newBulkFixture(tb testing.TB, n, listSize int) *bulkFixture {
+	tb.Helper()
+	base := tb.TempDir()
+	now := time.Now()
+	pki, err := chain.EnsureDevPKI(rand.Reader, filepath.Join(base, "dev"), now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &bulkFixture{truststore: filepath.Join(base, "truststore"), dir: filepath.Join(base, "customer")}
+	mustTB(tb, chain.WriteTrustStore(f.truststore, chain.BundleFor([]*x509.Certificate{pki.Root}, []*x509.Certificate{pki.Intermediate})))
+	mustTB(tb, os.MkdirAll(f.dir, 0o755))
+	var valid []string
+	for i := range n {
+		archive := make([]byte, 2<<10)
+		_, _ = rand.Read(archive)
+		path := filepath.Join(f.dir, fmt.Sprintf("app-%05d.jar", i))
+		mustTB(tb, os.WriteFile(path, archive, 0o644))
+		sig := ed25519.Sign(pki.SigningKey, archive)
+		b, err := chain.SignatureFile{Signature: sig, Certificate: chain.CertificatePEM(pki.Signing)}.Marshal()
+		mustTB(tb, err)
+		mustTB(tb, os.WriteFile(path+".sig", b, 0o644))
+		if i%2 == 0 {
+			sum := sha256.Sum256(archive)
+			valid = append(valid, revocation.SignatureDigest(sum[:], sig))
+			f.pre = append(f.pre, path)
+		} else {
+			f.post = append(f.post, path)
+		}
+	}
+	for i := len(valid); i < listSize; i++ {
+		d := sha256.Sum256(fmt.Appendf(nil, "other signature %d", i))
+		valid = append(valid, fmt.Sprintf("%x", d))
+	}
+	fp := sha256.Sum256(pki.Signing.RawSubjectPublicKeyInfo)
+	l, err := revocation.Build(revocation.Input{Issuer: "test", Version: 1, IssuedAt: now.Add(-time.Minute), NextUpdate: now.Add(time.Hour),
+		Keys: []revocation.RevokedKey{{Fingerprint: fmt.Sprintf("%x", fp), EffectiveFrom: now.Add(-time.Hour), Reason: revocation.ReasonKeyCompromise, Exact: true, Valid: valid}}})
+	mustTB(tb, err)
+	b := softkms.New(softkms.Options{Dir: filepath.Join(base, "keys")})
+	uri, err := b.CreateKey(tb.Context(), kms.CreateKeyRequest{Name: "revocation-signer"})
+	mustTB(tb, err)
+	signer, err := b.LoadSigner(tb.Context(), uri)
+	mustTB(tb, err)
+	tb.Cleanup(func() { _ = signer.Close() })
+	rootKey := readPKCS8TB(tb, filepath.Join(base, "dev", "keys", "root-ca.key"))
+	cert, err := revocation.NewSignerCertificate(rand.Reader, pki.Root, rootKey, signer.Public(), "test revocation signer", revocation.RevocationSigningPolicy(), now.Add(-time.Minute), time.Hour)
+	mustTB(tb, err)
+	env, err := revocation.Sign(tb.Context(), l, signer, cert)
+	mustTB(tb, err)
+	mustTB(tb, os.MkdirAll(filepath.Join(f.truststore, ".revocation"), 0o755))
+	mustTB(tb, os.WriteFile(filepath.Join(f.truststore, ".revocation", "revocation.json"), env, 0o444))
+	return f
+}
+
+// runVerifyCommand runs signerctl verify in process and returns stdout and
+// the exit status main would use.
+func runVerifyCommand(tb testing.TB, args ...string) (string, int) {
+	tb.Helper()
+	cmd := newVerifyCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(tb.Context())
+	if err == nil {
+		return out.String(), exitOK
+	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return out.String(), ce.code
+	}
+	return out.String(), exitError
+}
+
+type bulkResult struct {
+	Archive string `json:"archive"`
+	Valid   bool   `json:"valid"`
+	Cause   string `json:"cause"`
+	Revoked *struct {
+		Kind string `json:"kind"`
+	} `json:"revoked"`
+	Summary *bulkSummary `json:"summary"`
+}
+
+func parseBulk(tb testing.TB, out string) ([]bulkResult, bulkSummary) {
+	tb.Helper()
+	var lines []bulkResult
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var r bulkResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			tb.Fatalf("not a JSON line: %v: %s", err, sc.Text())
+		}
+		lines = append(lines, r)
+	}
+	if len(lines) == 0 || lines[len(lines)-1].Summary == nil {
+		tb.Fatalf("no summary last:\n%s", out)
+	}
+	return lines[:len(lines)-1], *lines[len(lines)-1].Summary
+}
+
+// TestBulkVerifyDecisions: one process over a folder of good (pre-T),
+// revoked (post-T), tampered and unsigned archives and a signature without
+// its archive decides each as single-file verify would, reports them in
+// input order and counts them, and exits non-zero.
+func TestBulkVerifyDecisions(t *testing.T) {
+	f := newBulkFixture(t, 6, 0)
+	b, err := os.ReadFile(f.pre[0])
+	must(t, err)
+	b[0] ^= 1
+	tampered := filepath.Join(f.dir, "tampered.jar")
+	must(t, os.WriteFile(tampered, b, 0o644))
+	sig, err := os.ReadFile(f.pre[0] + ".sig")
+	must(t, err)
+	must(t, os.WriteFile(tampered+".sig", sig, 0o644))
+	unsigned := filepath.Join(f.dir, "unsigned.jar")
+	must(t, os.WriteFile(unsigned, []byte("no signature"), 0o644))
+	orphan := filepath.Join(f.dir, "gone.jar")
+	must(t, os.WriteFile(orphan+".sig", sig, 0o644))
+
+	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--dir", f.dir, "--output", "json", "--workers", "3")
+	lines, sum := parseBulk(t, out)
+	want := map[string]string{tampered: "bad-signature", unsigned: "malformed", orphan: "error"}
+	for _, p := range f.pre {
+		want[p] = ""
+	}
+	for _, p := range f.post {
+		want[p] = "revoked"
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d results, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, l := range lines {
+		c, ok := want[l.Archive]
+		if !ok || l.Cause != c || l.Valid != (c == "") {
+			t.Errorf("%s: valid %v cause %q; want cause %q", l.Archive, l.Valid, l.Cause, c)
+		}
+		if c == "revoked" && (l.Revoked == nil || l.Revoked.Kind != "key") {
+			t.Errorf("%s: revocation not named", l.Archive)
+		}
+		if i > 0 && lines[i-1].Archive >= l.Archive {
+			t.Errorf("results not in input order: %s before %s", lines[i-1].Archive, l.Archive)
+		}
+	}
+	if code != exitError || sum.Files != len(want) || sum.Valid != len(f.pre) || sum.Failed != len(f.post)+3 ||
+		sum.ByCause["revoked"] != len(f.post) || sum.ByCause["bad-signature"] != 1 || sum.Version != 1 {
+		t.Errorf("exit %d, summary %+v; want exit %d, %d valid, %d revoked, 1 bad signature", code, sum, exitError, len(f.pre), len(f.post))
+	}
+
+	// The revoked ones alone, from a manifest with relative paths: one
+	// shared failure, so its own exit status.
+	var m strings.Builder
+	for _, p := range f.post {
+		fmt.Fprintf(&m, "%s\t%s.sig\n", filepath.Base(p), filepath.Base(p))
+	}
+	manifest := filepath.Join(f.dir, "revoked.txt")
+	must(t, os.WriteFile(manifest, []byte("# the post-T files\n\n"+m.String()), 0o644))
+	out, code = runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest, "--output", "json")
+	if _, sum := parseBulk(t, out); code != exitRevoked || sum.Failed != len(f.post) || sum.ByCause["revoked"] != len(f.post) {
+		t.Errorf("manifest of revoked files: exit %d, summary %+v; want exit %d, all revoked", code, sum, exitRevoked)
+	}
+}
+
+func TestBulkVerifyUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--truststore", dir, "--dir", dir, "--manifest", "m.txt"},
+		{"--truststore", dir, "--dir", dir, "--server", "127.0.0.1:1"},
+		{"--truststore", dir, "--dir", dir, "--ledger-entry", "3"},
+		{"--truststore", dir, "--dir", dir, "--signature", "x.sig"},
+		{"--truststore", dir, "--dir", dir, "--workers", "0"},
+		{"--truststore", dir, "--dir", dir, "app.jar"},
+		{"--truststore", dir, "--dir", dir},                                                        // no archives
+		{"--truststore", dir, "--manifest", filepath.Join(dir, "missing.txt"), "--policy", "nope"}, // bad policy
+	} {
+		if _, code := runVerifyCommand(t, args...); code != exitUsage {
+			t.Errorf("verify %v: exit %d, want %d (usage)", args, code, exitUsage)
+		}
+	}
+}
+
+// BenchmarkVerifyDir measures bulk verification of 10,000 small signed
+// archives against a list whose exact entry holds 100,000 signatures:
+// go test ./cmd/signerctl -run XXX -bench VerifyDir -benchtime 1x
+func BenchmarkVerifyDir(b *testing.B) {
+	files := benchFiles()
+	f := newBulkFixture(b, files, 100_000)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		out, code := runVerifyCommand(b, "--truststore", f.truststore, "--dir", f.dir, "--output", "json")
+		elapsed := time.Since(start)
+		if _, sum := parseBulk(b, out); code != exitRevoked || sum.Valid != files/2 || sum.Failed != files/2 {
+			b.Fatalf("exit %d, summary %+v", code, sum)
+		}
+		b.ReportMetric(float64(files)/elapsed.Seconds(), "files/s")
+	}
+}
+
+func mustTB(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func readPKCS8TB(tb testing.TB, path string) ed25519.PrivateKey {
+	tb.Helper()
+	k, err := softkms.ReadKeyFile(path)
+	mustTB(tb, err)
+	return k
+}
+
+// benchFiles is BenchmarkVerifyDir's folder size: 10,000, or
+// $BULK_BENCH_FILES.
+func benchFiles() int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("BULK_BENCH_FILES"), &n); err != nil || n < 2 {
+		return 10_000
+	}
+	return n
+}
