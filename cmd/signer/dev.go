@@ -232,12 +232,12 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
 	approvals := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
-	approvals.OnConsume = store.ApprovalEventHook()
+	approvals.OnRequest, approvals.OnApprove, approvals.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
 		Ledger:     store,
 		Keys:       server.StoreKeys{Store: keys, Name: devKeyName},
 		KeyStore:   keys,
-		Approvals:  approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Approvals:  approvals,
 		Trust:      server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate, devTrust.PrivateBuild.Cert}},
 		TrustAdmin: devTrust.Admin,
 		// One loopback identity holds every role here: nobody could

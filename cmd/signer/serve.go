@@ -182,7 +182,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	}
 
 	approvals := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
-	approvals.OnConsume = store.ApprovalEventHook()
+	approvals.OnRequest, approvals.OnApprove, approvals.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         store,
 		Keys:           server.StoreKeys{Store: keys, Name: cfg.Keys.ArchiveSigning},

@@ -72,7 +72,12 @@ API, recomputes the RFC 6962 tree, and checks:
     does: the signing certificate from its certificate leaf, for the key
     its key leaf records, chained to the trust bundle at the signing time.
     A file no signature covers, or that no longer hashes to its listed
-    digest, is named.
+    digest, is named;
+  - the two-person rule, from the log alone: every approval was requested,
+    approved by a second person and used once, each step with the same
+    parameters' hash; and every revocation of a key or signing certificate
+    was authorized by a used approval for exactly its parameters (or a
+    logged waiver in signer dev).
 
 Every problem is printed with the leaf index or entry id. Exit status 0 when
 all checks pass, 10 when something is wrong, 1 or 7 when verification could
@@ -161,12 +166,14 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 	if err != nil {
 		return err
 	}
+	twoPerson := ledger.NewTwoPersonAudit()
 	bar := newProgress(cmd.ErrOrStderr(), main.Tree.N, "verifying", o.quiet)
 	entries := func(yield func(translog.Entry, error) bool) {
 		for e, err := range streamLog(ctx, client, verifyEnd(main.Tree.N, published, latest.GetLogSize())) {
 			if err == nil && e.Index < main.Tree.N {
 				audit.Leaf(e.Index, e.Leaf)
 				projections.Leaf(e.Index, e.Leaf)
+				twoPerson.Leaf(e.Index, e.Leaf)
 				_ = bar.Add(1)
 			}
 			if !yield(e, err) {
@@ -200,6 +207,9 @@ func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
 		return fmt.Errorf("recompute the tables from the log: %w", err)
 	}
 	problems = append(problems, projected...)
+	for _, f := range twoPerson.Finish() {
+		problems = append(problems, f.String())
+	}
 
 	fmt.Fprintf(out, "checkpoint: %s, tree size %d, root %x\n", origin, main.Tree.N, main.Tree.Hash[:])
 	fmt.Fprintf(out, "leaves read: %d; signature leaves: %d; digest-v1 signatures verified: %d\n", rep.Entries, audit.Signatures, audit.Checked)

@@ -32,9 +32,10 @@ type ApprovalRequest struct {
 	// Action is what will be done, e.g. "key.revoke" or "ca.rotate":
 	// 1-64 characters from [a-z0-9._-].
 	Action string
-	// Target is what it is done to, with every parameter that matters,
-	// e.g. "marketplace-signing/3": 1-256 printable ASCII characters. The
-	// approval is usable only for exactly this action and target.
+	// Target is what it is done to, with every parameter that matters
+	// (ApprovalTarget gives the canonical form the service's actions use):
+	// 1-1024 printable ASCII characters. The approval is usable only for
+	// exactly this action and target.
 	Target string
 	// Reason is why, for auditors: up to 1024 printable characters.
 	Reason string
@@ -46,7 +47,10 @@ type ApprovalRequest struct {
 type Approval struct {
 	ID string
 	ApprovalRequest
-	RequestedBy string
+	// ParamsSHA256 is ApprovalParamsSHA256(Action, Target): what the
+	// approver approves and the log records at every step.
+	ParamsSHA256 string
+	RequestedBy  string
 	RequestedAt time.Time
 	ExpiresAt   time.Time
 	// ApprovedBy and ApprovedAt are zero until approved.
@@ -99,9 +103,12 @@ func (o ApprovalOptions) WithDefaults() ApprovalOptions {
 // now returns the clock's time as stores keep it: UTC, microseconds.
 func (o ApprovalOptions) now() time.Time { return o.Now().UTC().Truncate(time.Microsecond) }
 
+// maxApprovalTarget bounds an approval's target (the database checks it too).
+const maxApprovalTarget = 1024
+
 var (
 	approvalActionRE = regexp.MustCompile(`^[a-z0-9._-]{1,64}$`)
-	approvalTargetRE = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]{0,255}$`)
+	approvalTargetRE = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]*$`)
 	approvalReasonRE = regexp.MustCompile(`^[^\x00-\x1f\x7f]*$`)
 	approvalIDRE     = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
@@ -119,8 +126,8 @@ func NewApproval(by Identity, req ApprovalRequest, o ApprovalOptions) (Approval,
 	switch {
 	case !approvalActionRE.MatchString(req.Action):
 		return Approval{}, fmt.Errorf("%w: action must be 1-64 characters of a-z, 0-9, '.', '_', '-'", ErrInvalidApproval)
-	case !approvalTargetRE.MatchString(req.Target):
-		return Approval{}, fmt.Errorf("%w: target must be 1-256 printable ASCII characters", ErrInvalidApproval)
+	case len(req.Target) > maxApprovalTarget || !approvalTargetRE.MatchString(req.Target):
+		return Approval{}, fmt.Errorf("%w: target must be 1-1024 printable ASCII characters", ErrInvalidApproval)
 	case !utf8.ValidString(req.Reason) || !approvalReasonRE.MatchString(req.Reason) || utf8.RuneCountInString(req.Reason) > 1024:
 		return Approval{}, fmt.Errorf("%w: reason must be at most 1024 printable characters", ErrInvalidApproval)
 	}
@@ -132,6 +139,7 @@ func NewApproval(by Identity, req ApprovalRequest, o ApprovalOptions) (Approval,
 	return Approval{
 		ID:              hex.EncodeToString(b[:]),
 		ApprovalRequest: req,
+		ParamsSHA256:    ApprovalParamsSHA256(req.Action, req.Target),
 		RequestedBy:     by.Subject,
 		RequestedAt:     now,
 		ExpiresAt:       now.Add(o.TTL),
@@ -145,8 +153,10 @@ func (a Approval) Approve(by Identity, o ApprovalOptions) (Approval, error) {
 	switch {
 	case !by.Has(RoleSecurityAdmin):
 		return a, fmt.Errorf("%w: only security admins approve", ErrPermissionDenied)
-	case by.Subject == a.RequestedBy:
+	case SameIdentity(by.Subject, a.RequestedBy):
 		return a, fmt.Errorf("approval %s: %w", a.ID, ErrSelfApproval)
+	case a.ParamsSHA256 != ApprovalParamsSHA256(a.Action, a.Target):
+		return a, fmt.Errorf("approval %s: %w: its parameters do not match their hash", a.ID, ErrApprovalMismatch)
 	case !a.ConsumedAt.IsZero():
 		return a, fmt.Errorf("approval %s: %w", a.ID, ErrAlreadyConsumed)
 	case a.ApprovedBy != "":
@@ -172,6 +182,10 @@ func (a Approval) Consume(by Identity, action, target string, o ApprovalOptions)
 		return a, fmt.Errorf("approval %s: %w", a.ID, ErrAlreadyConsumed)
 	case a.ApprovedBy == "":
 		return a, fmt.Errorf("approval %s: %w", a.ID, ErrNotApproved)
+	case SameIdentity(a.ApprovedBy, a.RequestedBy):
+		return a, fmt.Errorf("approval %s: %w", a.ID, ErrSelfApproval)
+	case a.ParamsSHA256 != ApprovalParamsSHA256(a.Action, a.Target):
+		return a, fmt.Errorf("approval %s: %w: its parameters do not match their hash", a.ID, ErrApprovalMismatch)
 	case !now.Before(a.ExpiresAt):
 		return a, fmt.Errorf("approval %s: %w", a.ID, ErrApprovalExpired)
 	}

@@ -169,9 +169,11 @@ func (s *Store) revokeTimed(ctx context.Context, kind Kind, target string, cols 
 			changed = true
 		case err != nil:
 		case eff.Before(cur.EffectiveFrom):
+			// The reason never weakens: one admin cannot turn key-compromise
+			// into superseded by moving the time earlier.
 			action = "moved-earlier"
 			cur, err = scanRevocation(tx.QueryRow(ctx, `UPDATE revocations SET effective_from = $2, reason = $3
-				WHERE id = $1 RETURNING `+revocationColumns, cur.ID, eff, string(reason)))
+				WHERE id = $1 RETURNING `+revocationColumns, cur.ID, eff, string(revocation.Stronger(cur.Reason, reason))))
 			changed = true
 		}
 		if err != nil {

@@ -63,9 +63,11 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	if _, err := keys.Create(ctx, "ledger-ca", keystore.RoleCA, keystore.BackendSpec{Scheme: softkms.Scheme}, "test"); err != nil {
 		t.Fatal(err)
 	}
+	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
+	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
 		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
-		Approvals: approvalpg.New(store.Pool(), auth.ApprovalOptions{}),
+		Approvals: approvalStore,
 		Trust:     server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:    auth.Caller,
 	}, grpc.ChainUnaryInterceptor(adminFromMetadata))
@@ -76,10 +78,12 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	keysC, approvals := signerv1.NewKeyServiceClient(conn), signerv1.NewApprovalServiceClient(conn)
 	alice, bob := asAdmin(ctx, "alice"), asAdmin(ctx, "bob")
 
-	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca"}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "second security admin") {
-		t.Fatalf("CA rotation without approval: %v, want FailedPrecondition", err)
+	target := ledger.RotateCAKeyApprovalTarget("ledger-ca", "", nil)
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca"}); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), "second security admin") || !strings.Contains(status.Convert(err).Message(), target) {
+		t.Fatalf("CA rotation without approval: %v, want FailedPrecondition printing the target %s", err, target)
 	}
-	req, err := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: "ledger-ca", Reason: "scheduled"})
+	req, err := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: target, Reason: "scheduled"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +98,14 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	if err != nil || !strings.HasSuffix(ok.GetApproval().GetApprovedBy(), "/bob") || !strings.HasSuffix(ok.GetApproval().GetRequestedBy(), "/alice") {
 		t.Fatalf("approve by a second admin: %v, %v", ok, err)
 	}
-	other, _ := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: "other-ca"})
+	other, _ := approvals.RequestApproval(alice, &signerv1.RequestApprovalRequest{Action: server.ActionRotateCAKey, Target: ledger.RotateCAKeyApprovalTarget("other-ca", "", nil)})
 	_, _ = approvals.Approve(bob, &signerv1.ApproveRequest{Id: other.GetApproval().GetId()})
 	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: other.GetApproval().GetId()}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("approval for another target: %v, want FailedPrecondition", err)
+	}
+	// The approval binds the backend too: not usable for a rotation into another one.
+	if _, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: id, Backend: &signerv1.BackendSpec{Scheme: "pkcs11"}}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("approved rotation into another backend: %v, want FailedPrecondition", err)
 	}
 	rotated, err := keysC.RotateKey(alice, &signerv1.RotateKeyRequest{Name: "ledger-ca", ApprovalId: id})
 	if err != nil || len(rotated.GetKey().GetVersions()) != 2 {
@@ -112,9 +120,11 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	}
 }
 
-// TestRevocationNeedsTwoAdmins: revoking a key or a CA certificate needs a
-// second admin's approval for exactly that target; a signing certificate
-// does not; the revocation is logged in the ledger's transparency log.
+// TestRevocationNeedsTwoAdmins: revoking a key, a CA certificate or the
+// archive-signing certificate needs a second admin's approval of exactly
+// its parameters (attacker: the requester changes the effective time or
+// reason after the approval); every step is in the transparency log and
+// the log's two-person audit finds nothing wrong.
 func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -129,7 +139,7 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
-	approvalStore.OnConsume = store.ApprovalEventHook()
+	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
 		Ledger: store, Keys: server.StaticKeys{Key: &server.SigningKey{ID: "signing", Version: 1, Signer: mustLoad(t, reg, pki.SigningKeyPath), Cert: pki.Signing}},
 		Approvals:  approvalStore,
@@ -159,49 +169,77 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	fp := hex.EncodeToString(sum[:])
 	sizeBefore := logSize(t, store)
 
+	// An approval binds every parameter: the key, the effective time and
+	// the reason. The requester cannot backdate, postdate or change the
+	// reason after the approval, nor use it for another key.
 	key := &signerv1.RevokeKeyRequest{Fingerprint: fp, EffectiveFrom: from, Reason: "key-compromise"}
-	if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "second security admin") {
-		t.Fatalf("key revocation without approval: %v, want FailedPrecondition", err)
+	target := ledger.RevokeKeyApprovalTarget(fp, from.AsTime(), "key-compromise")
+	if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), "second security admin") || !strings.Contains(status.Convert(err).Message(), target) {
+		t.Fatalf("key revocation without approval: %v, want FailedPrecondition printing the target %s", err, target)
 	}
-	key.ApprovalId = approve(server.ActionRevokeKey, strings.Repeat("0", 64))
-	if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("key revocation with an approval for another key: %v, want FailedPrecondition", err)
+	for _, tt := range []struct{ name, target string }{
+		{"another key", ledger.RevokeKeyApprovalTarget(strings.Repeat("0", 64), from.AsTime(), "key-compromise")},
+		{"an earlier time (the request backdates)", ledger.RevokeKeyApprovalTarget(fp, from.AsTime().Add(time.Hour), "key-compromise")},
+		{"a later time (the request postdates)", ledger.RevokeKeyApprovalTarget(fp, from.AsTime().Add(-time.Hour), "key-compromise")},
+		{"another reason", ledger.RevokeKeyApprovalTarget(fp, from.AsTime(), "superseded")},
+		{"the bare fingerprint", fp},
+	} {
+		key.ApprovalId = approve(server.ActionRevokeKey, tt.target)
+		if _, err := trustC.RevokeKey(alice, key); status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "not for these parameters") {
+			t.Fatalf("key revocation with an approval for %s: %v, want FailedPrecondition", tt.name, err)
+		}
 	}
-	key.ApprovalId = approve(server.ActionRevokeKey, fp)
+	key.ApprovalId = approve(server.ActionRevokeKey, target)
 	if r, err := trustC.RevokeKey(alice, key); err != nil || !r.GetChanged() {
 		t.Fatalf("approved key revocation: %v, %v", r, err)
 	}
 
+	caTarget := ledger.RevokeCertificateApprovalTarget(pki.Intermediate.Issuer.String(), pki.Intermediate.SerialNumber.Text(16), from.AsTime(), "ca-compromise")
 	ca := &signerv1.RevokeCertificateRequest{Issuer: pki.Intermediate.Issuer.String(), Serial: pki.Intermediate.SerialNumber.Text(16), EffectiveFrom: from, Reason: "ca-compromise"}
 	if _, err := trustC.RevokeCertificate(alice, ca); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("CA revocation by issuer and serial without approval: %v, want FailedPrecondition", err)
 	}
-	ca.ApprovalId = approve(server.ActionRevokeCA, pki.Intermediate.SerialNumber.Text(16))
+	ca.ApprovalId = approve(server.ActionRevokeCA, caTarget)
 	if _, err := trustC.RevokeCertificate(alice, ca); err != nil {
 		t.Fatalf("approved CA revocation: %v", err)
 	}
-	// A leaf certificate needs no second admin.
+	// The archive-signing leaf certificate: its revocation stops the key
+	// version like a key revocation, so it needs the second admin too.
+	leafTarget := ledger.RevokeCertificateApprovalTarget(pki.Signing.Issuer.String(), pki.Signing.SerialNumber.Text(16), from.AsTime(), "superseded")
 	leaf := &signerv1.RevokeCertificateRequest{Certificate: chain.CertificatePEM(pki.Signing), EffectiveFrom: from, Reason: "superseded"}
+	if _, err := trustC.RevokeCertificate(alice, leaf); status.Code(err) != codes.FailedPrecondition ||
+		!strings.Contains(status.Convert(err).Message(), server.ActionRevokeSigningCrt) {
+		t.Fatalf("signing certificate revocation without approval: %v, want FailedPrecondition naming %s", err, server.ActionRevokeSigningCrt)
+	}
+	leaf.ApprovalId = approve(server.ActionRevokeSigningCrt, leafTarget)
 	if _, err := trustC.RevokeCertificate(alice, leaf); err != nil {
-		t.Fatalf("signing certificate revocation: %v", err)
+		t.Fatalf("approved signing certificate revocation: %v", err)
 	}
-	// Three revocations and two used approvals, five log leaves; the
-	// approvals' leaves name both admins.
-	if got := logSize(t, store); got != sizeBefore+5 {
-		t.Fatalf("log grew from %d to %d leaves, want +5 (one per revocation and per used approval)", sizeBefore, got)
-	}
-	var approvalLeaves int
-	for l, err := range store.Log().Entries(ctx, sizeBefore, sizeBefore+5) {
+
+	// The log proves the rule: three approvals used, each naming both
+	// admins, and the two-person audit of the log finds nothing.
+	sizeAfter := logSize(t, store)
+	var used int
+	audit := ledger.NewTwoPersonAudit()
+	for l, err := range store.Log().Entries(ctx, 0, sizeAfter) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if leaf := string(l.Leaf); strings.Contains(leaf, `"approved_by":"spiffe://appsign/security-admin/bob"`) &&
+		audit.Leaf(l.Index, l.Leaf)
+		if l.Index < sizeBefore {
+			continue
+		}
+		if leaf := string(l.Leaf); strings.Contains(leaf, `"approval-used"`) && strings.Contains(leaf, `"approved_by":"spiffe://appsign/security-admin/bob"`) &&
 			strings.Contains(leaf, `"requested_by":"spiffe://appsign/security-admin/alice"`) {
-			approvalLeaves++
+			used++
 		}
 	}
-	if approvalLeaves != 2 {
-		t.Fatalf("%d log leaves record a used approval with both admins, want 2", approvalLeaves)
+	if used != 3 {
+		t.Fatalf("%d log leaves record a used approval with both admins, want 3", used)
+	}
+	if f := audit.Finish(); len(f) != 0 {
+		t.Fatalf("two-person audit of an honest log: %v", f)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/ledger"
 )
 
 type keyService struct {
@@ -50,7 +51,8 @@ func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyReque
 		return nil, s.fail(ctx, "RotateKey", err)
 	}
 	if current.Role == keystore.RoleCA {
-		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRotateCAKey, req.GetName()); err != nil {
+		spec := backendSpec(req.GetBackend())
+		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRotateCAKey, ledger.RotateCAKeyApprovalTarget(req.GetName(), spec.Scheme, spec.Attrs)); err != nil {
 			return nil, s.fail(ctx, "RotateKey", err)
 		}
 	}

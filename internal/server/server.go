@@ -36,6 +36,8 @@ type Ledger interface {
 	Get(ctx context.Context, id int64) (ledger.Entry, error)
 	// EntryRevocation names a revocation covering an entry (ErrNotFound: none).
 	EntryRevocation(ctx context.Context, id int64) (ledger.EntryRevocation, error)
+	// AppendEvent logs an event that has no transaction of its own.
+	AppendEvent(ctx context.Context, ev ledger.Event) (int64, error)
 	List(ctx context.Context, f ledger.Filter) ([]ledger.Entry, error)
 	Ping(ctx context.Context) error
 }

@@ -15,6 +15,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/revocationstore"
 )
@@ -92,10 +93,22 @@ func (s *trustService) revokeCertificate(ctx context.Context, req *signerv1.Revo
 		}
 		t = revocationstore.CertificateTarget{Issuer: req.GetIssuer(), Serial: hex.EncodeToString(n.Bytes())}
 	}
-	// A CA certificate's revocation takes down everything under it: a
-	// second security admin must agree.
-	if isCA || s.knownCA(t) {
-		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeCA, serialNumber(t.Serial).Text(16)); err != nil {
+	// A CA certificate's revocation takes down everything under it, and a
+	// signing certificate's everything its key version signed from then
+	// on (as a key revocation does): a second security admin must agree
+	// to exactly these parameters.
+	action := ""
+	switch signing, err := s.signingCertificate(ctx, t); {
+	case err != nil:
+		return nil, err
+	case isCA || s.knownCA(t):
+		action = ActionRevokeCA
+	case signing:
+		action = ActionRevokeSigningCrt
+	}
+	if action != "" {
+		target := ledger.RevokeCertificateApprovalTarget(t.Issuer, t.Serial, req.GetEffectiveFrom().AsTime(), string(reason))
+		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), action, target); err != nil {
 			return nil, err
 		}
 	}
@@ -126,6 +139,33 @@ func (s *trustService) knownCA(t revocationstore.CertificateTarget) bool {
 		}
 	}
 	return false
+}
+
+// signingCertificate reports whether t names the certificate of the
+// active signing key or of any key version in the keystore.
+func (s *trustService) signingCertificate(ctx context.Context, t revocationstore.CertificateTarget) (bool, error) {
+	n := serialNumber(t.Serial)
+	is := func(c *x509.Certificate) bool {
+		return c != nil && c.Issuer.String() == t.Issuer && c.SerialNumber.Cmp(n) == 0
+	}
+	if k, err := s.cfg.Keys.Active(ctx); err == nil && is(k.Cert) {
+		return true, nil
+	}
+	if s.cfg.KeyStore == nil {
+		return false, nil
+	}
+	keys, err := s.cfg.KeyStore.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		for _, v := range k.Versions {
+			if is(v.Cert) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // serialNumber parses a hex serial; a malformed one is -1, which no
@@ -168,7 +208,8 @@ func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyReq
 	}
 	// Revoking a key revokes every signature it made from effective_from
 	// on, across apps: a second security admin must agree.
-	if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeKey, fp); err != nil {
+	target := ledger.RevokeKeyApprovalTarget(fp, req.GetEffectiveFrom().AsTime(), string(reason))
+	if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRevokeKey, target); err != nil {
 		return nil, err
 	}
 	match := s.keyMatcher(fp)

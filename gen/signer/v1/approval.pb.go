@@ -29,7 +29,10 @@ type Approval struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// action is what may be done, e.g. "rotate-ca-key" or "revoke-key".
 	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	// target names what it is done to, e.g. a key name.
+	// target names what it is done to with every parameter of the action,
+	// in canonical form (a JSON object with sorted keys, e.g.
+	// {"effective_from":"…","fingerprint":"…","reason":"key-compromise"}):
+	// the approval is usable only by a request with exactly these parameters.
 	Target      string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
 	Reason      string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	RequestedBy string                 `protobuf:"bytes,5,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
@@ -39,7 +42,10 @@ type Approval struct {
 	ApprovedBy string                 `protobuf:"bytes,8,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
 	ApprovedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=approved_at,json=approvedAt,proto3" json:"approved_at,omitempty"`
 	// consumed_at is set once the action has used the approval.
-	ConsumedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=consumed_at,json=consumedAt,proto3" json:"consumed_at,omitempty"`
+	ConsumedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=consumed_at,json=consumedAt,proto3" json:"consumed_at,omitempty"`
+	// params_sha256 is the lowercase hex SHA-256 of action, a newline and
+	// target: what the approver approves, logged at every step.
+	ParamsSha256  string `protobuf:"bytes,11,opt,name=params_sha256,json=paramsSha256,proto3" json:"params_sha256,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,6 +148,13 @@ func (x *Approval) GetConsumedAt() *timestamppb.Timestamp {
 		return x.ConsumedAt
 	}
 	return nil
+}
+
+func (x *Approval) GetParamsSha256() string {
+	if x != nil {
+		return x.ParamsSha256
+	}
+	return ""
 }
 
 // RequestApprovalRequest names the action and target.
@@ -252,8 +265,11 @@ func (x *RequestApprovalResponse) GetApproval() *Approval {
 
 // ApproveRequest names the approval to approve.
 type ApproveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// params_sha256, if set, must be the approval's params_sha256: the
+	// approver approves exactly the parameters they reviewed.
+	ParamsSha256  string `protobuf:"bytes,2,opt,name=params_sha256,json=paramsSha256,proto3" json:"params_sha256,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,6 +307,13 @@ func (*ApproveRequest) Descriptor() ([]byte, []int) {
 func (x *ApproveRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ApproveRequest) GetParamsSha256() string {
+	if x != nil {
+		return x.ParamsSha256
 	}
 	return ""
 }
@@ -434,7 +457,7 @@ var File_signer_v1_approval_proto protoreflect.FileDescriptor
 
 const file_signer_v1_approval_proto_rawDesc = "" +
 	"\n" +
-	"\x18signer/v1/approval.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x03\n" +
+	"\x18signer/v1/approval.proto\x12\tsigner.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
 	"\bApproval\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
@@ -450,15 +473,17 @@ const file_signer_v1_approval_proto_rawDesc = "" +
 	"approvedAt\x12;\n" +
 	"\vconsumed_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"consumedAt\"`\n" +
+	"consumedAt\x12#\n" +
+	"\rparams_sha256\x18\v \x01(\tR\fparamsSha256\"`\n" +
 	"\x16RequestApprovalRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"J\n" +
 	"\x17RequestApprovalResponse\x12/\n" +
-	"\bapproval\x18\x01 \x01(\v2\x13.signer.v1.ApprovalR\bapproval\" \n" +
+	"\bapproval\x18\x01 \x01(\v2\x13.signer.v1.ApprovalR\bapproval\"E\n" +
 	"\x0eApproveRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"B\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
+	"\rparams_sha256\x18\x02 \x01(\tR\fparamsSha256\"B\n" +
 	"\x0fApproveResponse\x12/\n" +
 	"\bapproval\x18\x01 \x01(\v2\x13.signer.v1.ApprovalR\bapproval\"$\n" +
 	"\x12GetApprovalRequest\x12\x0e\n" +

@@ -16,10 +16,13 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	opts auth.ApprovalOptions
-	// OnConsume, if set, runs inside the transaction that uses up an
-	// approval; an error leaves it unused. The ledger records there who
-	// requested and who approved the action (ledger.Store.ApprovalEventHook).
-	OnConsume func(ctx context.Context, tx pgx.Tx, a auth.Approval) error
+	// OnRequest, OnApprove and OnConsume, if set, run inside the
+	// transaction that records a request, its approval and its use; an
+	// error rolls that step back. The ledger logs each step there
+	// (ledger.Store.ApprovalHooks), so that `ledger verify` can prove who
+	// asked, who agreed, to which parameters (ParamsSHA256), and that the
+	// use matches both, whatever was later done to the rows.
+	OnRequest, OnApprove, OnConsume func(ctx context.Context, tx pgx.Tx, a auth.Approval) error
 }
 
 var _ auth.Approvals = (*Store)(nil)
@@ -30,7 +33,7 @@ func New(pool *pgxpool.Pool, opts auth.ApprovalOptions) *Store {
 	return &Store{pool: pool, opts: opts.WithDefaults()}
 }
 
-const columns = `id, action, target, reason, requested_by, requested_at, expires_at,
+const columns = `id, action, target, reason, params_sha256, requested_by, requested_at, expires_at,
 	approved_by, approved_at, consumed_at`
 
 // Request implements auth.Approvals.
@@ -39,14 +42,30 @@ func (s *Store) Request(ctx context.Context, by auth.Identity, req auth.Approval
 	if err != nil {
 		return auth.Approval{}, err
 	}
-	_, err = s.pool.Exec(ctx, `
-		INSERT INTO approvals (id, action, target, reason, requested_by, requested_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.ID, a.Action, a.Target, a.Reason, a.RequestedBy, a.RequestedAt, a.ExpiresAt)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO approvals (id, action, target, reason, params_sha256, requested_by, requested_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			a.ID, a.Action, a.Target, a.Reason, a.ParamsSHA256, a.RequestedBy, a.RequestedAt, a.ExpiresAt); err != nil {
+			return err
+		}
+		return hook(ctx, tx, s.OnRequest, a)
+	})
 	if err != nil {
 		return auth.Approval{}, fmt.Errorf("approvalpg: request: %w", err)
 	}
 	return a, nil
+}
+
+// hook runs fn, if set, on a in tx.
+func hook(ctx context.Context, tx pgx.Tx, fn func(context.Context, pgx.Tx, auth.Approval) error, a auth.Approval) error {
+	if fn == nil {
+		return nil
+	}
+	if err := fn(ctx, tx, a); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
 }
 
 // Approve implements auth.Approvals.
@@ -60,9 +79,11 @@ func (s *Store) Approve(ctx context.Context, by auth.Identity, id string) (auth.
 		if out, err = a.Approve(by, s.opts); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE approvals SET approved_by = $2, approved_at = $3 WHERE id = $1`,
-			id, out.ApprovedBy, out.ApprovedAt)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE approvals SET approved_by = $2, approved_at = $3 WHERE id = $1`,
+			id, out.ApprovedBy, out.ApprovedAt); err != nil {
+			return err
+		}
+		return hook(ctx, tx, s.OnApprove, out)
 	})
 	if err != nil {
 		return auth.Approval{}, wrap("approve", err)
@@ -99,10 +120,8 @@ func (s *Store) ConsumeTx(ctx context.Context, tx pgx.Tx, by auth.Identity, id, 
 	if _, err := tx.Exec(ctx, `UPDATE approvals SET consumed_at = $2 WHERE id = $1`, id, out.ConsumedAt); err != nil {
 		return auth.Approval{}, fmt.Errorf("approvalpg: consume: %w", err)
 	}
-	if s.OnConsume != nil {
-		if err := s.OnConsume(ctx, tx, out); err != nil {
-			return auth.Approval{}, fmt.Errorf("approvalpg: consume: record: %w", err)
-		}
+	if err := hook(ctx, tx, s.OnConsume, out); err != nil {
+		return auth.Approval{}, fmt.Errorf("approvalpg: consume: %w", err)
 	}
 	return out, nil
 }
@@ -133,7 +152,7 @@ func scan(row pgx.Row) (auth.Approval, error) {
 		approvedBy             *string
 		approvedAt, consumedAt *time.Time
 	)
-	err := row.Scan(&a.ID, &a.Action, &a.Target, &a.Reason, &a.RequestedBy, &a.RequestedAt, &a.ExpiresAt,
+	err := row.Scan(&a.ID, &a.Action, &a.Target, &a.Reason, &a.ParamsSHA256, &a.RequestedBy, &a.RequestedAt, &a.ExpiresAt,
 		&approvedBy, &approvedAt, &consumedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.Approval{}, auth.ErrApprovalNotFound

@@ -14,23 +14,34 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// openPool returns a pool on a fresh database with every migration applied.
-func openPool(t *testing.T) *pgxpool.Pool {
+// openLedger returns a pool on a fresh, migrated database and the ledger
+// on it, whose log the approvals must be written to.
+func openLedger(t *testing.T) (*pgxpool.Pool, *ledger.Store) {
 	t.Helper()
 	url := pgtest.URL(t)
 	if err := ledger.Migrate(t.Context(), url); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	pool, err := pgxpool.New(t.Context(), url)
+	l, err := ledger.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	return pool
+	t.Cleanup(l.Close)
+	return l.Pool(), l
+}
+
+// newStore returns a store whose every step is logged, as the service wires it.
+func newStore(t *testing.T, opts auth.ApprovalOptions) (*approvalpg.Store, *ledger.Store) {
+	t.Helper()
+	pool, l := openLedger(t)
+	s := approvalpg.New(pool, opts)
+	s.OnRequest, s.OnApprove, s.OnConsume = l.ApprovalHooks()
+	return s, l
 }
 
 func TestConformance(t *testing.T) {
 	approvaltest.Run(t, func(t *testing.T, opts auth.ApprovalOptions) auth.Approvals {
-		return approvalpg.New(openPool(t), opts)
+		s, _ := newStore(t, opts)
+		return s
 	})
 }
