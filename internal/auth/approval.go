@@ -51,8 +51,8 @@ type Approval struct {
 	// approver approves and the log records at every step.
 	ParamsSHA256 string
 	RequestedBy  string
-	RequestedAt time.Time
-	ExpiresAt   time.Time
+	RequestedAt  time.Time
+	ExpiresAt    time.Time
 	// ApprovedBy and ApprovedAt are zero until approved.
 	ApprovedBy string
 	ApprovedAt time.Time

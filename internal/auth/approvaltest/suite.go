@@ -2,6 +2,7 @@ package approvaltest
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,6 +85,23 @@ func Run(t *testing.T, open Open) {
 		}
 		if !equal(got, used) || got.RequestedBy != alice.Subject || got.ApprovedBy != bob.Subject || got.ConsumedAt.IsZero() {
 			t.Fatalf("stored %+v\nwant   %+v", got, used)
+		}
+	})
+
+	t.Run("parameters hash and second person, whatever the spelling", func(t *testing.T) {
+		s, _ := setup(t)
+		a := mustRequest(t, s)
+		if a.ParamsSHA256 != auth.ApprovalParamsSHA256(revoke.Action, revoke.Target) {
+			t.Fatalf("ParamsSHA256 = %q, want the hash of action and target", a.ParamsSHA256)
+		}
+		for _, subject := range []string{strings.ToUpper(alice.Subject), " " + alice.Subject, alice.Subject + "\t"} {
+			lookAlike := auth.Identity{Subject: subject, Roles: []auth.Role{auth.RoleSecurityAdmin}}
+			if _, err := s.Approve(t.Context(), lookAlike, a.ID); !errors.Is(err, auth.ErrSelfApproval) {
+				t.Fatalf("approval by %q (the requester %q): %v, want ErrSelfApproval", subject, alice.Subject, err)
+			}
+		}
+		if got, err := s.Get(t.Context(), a.ID); err != nil || got.ParamsSHA256 != a.ParamsSHA256 || got.ApprovedBy != "" {
+			t.Fatalf("stored %+v, %v", got, err)
 		}
 	})
 
