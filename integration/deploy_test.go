@@ -12,6 +12,7 @@ import (
 
 	"github.com/appsign/signer/internal/dbroles"
 	"github.com/appsign/signer/internal/pgtest"
+	"github.com/appsign/signer/internal/transport/transporttest"
 )
 
 const devSetupLine = "database: {dev_setup: true} # the test cluster's superuser\n"
@@ -143,6 +144,37 @@ func TestServeDeploymentRefusals(t *testing.T) {
 		if checkpoints == 0 {
 			t.Fatal("no checkpoint signed with the ledger key made at first start")
 		}
+
+		// Everything security staff and the pipeline do works with the
+		// service role's privileges: a signature, a rotation (key row lock,
+		// version state), a signature revocation, a published revocation list
+		// (table lock), an approval requested and approved by two admins.
+		carol, carolKey := transporttest.WritePair(t, e.dir, "carol", e.tlsCA.Client(t, "spiffe://appsign/security-admin/carol"))
+		as := func(caller string, args ...string) string {
+			t.Helper()
+			var r result
+			if caller == "carol" {
+				r = signerctl(t, append([]string{"--tls-ca", e.caFile, "--tls-cert", carol, "--tls-key", carolKey}, args...)...)
+			} else {
+				r = e.as(t, caller, args...)
+			}
+			if r.code != 0 {
+				t.Fatalf("signerctl %v as %s (service role): exit %d\n%s%s\nserver log:\n%s", args, caller, r.code, r.stdout, r.stderr, srv.stderr)
+			}
+			return r.stdout
+		}
+		archive := writeArchive(t, t.TempDir(), "app.jar", 4096, 7)
+		entry := entryOf(as("pipeline", "sign", "--server", srv.Addr, "--app-key", "com.example.roles", "--version", "1.0.0", "--review-ref", "R-1", archive))
+		as("security-admin", "key", "rotate", "--server", srv.Addr, "marketplace-signing")
+		as("security-admin", "revoke", "signature", "--server", srv.Addr, "--ledger-entry", entry, "--reason", "malicious")
+		as("security-admin", "revoke", "publish", "--server", srv.Addr, "--out", filepath.Join(t.TempDir(), "revocation.json"))
+		// The request prints "approval ID" on its first line.
+		fields := strings.Fields(as("security-admin", "approval", "request", "--server", srv.Addr, "--action", "rotate-ca-key", "--target", "marketplace-ca", "--reason", "drill"))
+		if len(fields) < 2 || fields[0] != "approval" {
+			t.Fatalf("approval request printed %v", fields)
+		}
+		approvalID := fields[1]
+		as("carol", "approval", "approve", "--server", srv.Addr, approvalID)
 		must(t, srv.Stop())
 	})
 }
