@@ -108,6 +108,9 @@ func TestOfflineExactRevocationDrill(t *testing.T) {
 		t.Errorf("valid set = %v\nwant the %d pre-T ledger signatures %v", got, len(want), want)
 	}
 
+	show := mustSignerctl(t, "revoke", "show", "--truststore", truststore, list)
+	wantContains(t, "revoke show", show, fmt.Sprintf("exact: the %d signature(s) logged before then stay valid", len(pre)))
+
 	cases := []struct {
 		name string
 		s    offlineSigned

@@ -151,10 +151,10 @@ func newRevokeShowCommand() *cobra.Command {
 				fmt.Fprintf(w, "  archive %s (%s), ledger entry %d\n", a.SHA256, a.Reason, a.LedgerEntryID)
 			}
 			for _, c := range l.Certificates {
-				fmt.Fprintf(w, "  certificate %q serial %s (%s) from %s\n", c.Issuer, c.Serial, c.Reason, c.EffectiveFrom.Format(time.RFC3339Nano))
+				fmt.Fprintf(w, "  certificate %q serial %s (%s) from %s%s\n", c.Issuer, c.Serial, c.Reason, c.EffectiveFrom.Format(time.RFC3339Nano), exactNote(c.Exact, len(c.Valid)))
 			}
 			for _, k := range l.Keys {
-				fmt.Fprintf(w, "  key %s (%s) from %s\n", k.Fingerprint, k.Reason, k.EffectiveFrom.Format(time.RFC3339Nano))
+				fmt.Fprintf(w, "  key %s (%s) from %s%s\n", k.Fingerprint, k.Reason, k.EffectiveFrom.Format(time.RFC3339Nano), exactNote(k.Exact, len(k.Valid)))
 			}
 			if errors.Is(err, revocation.ErrStale) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
@@ -164,6 +164,14 @@ func newRevokeShowCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&truststore, "truststore", "", "trust-store folder whose roots the list signer must chain to (required)")
 	return cmd
+}
+
+// exactNote says how an entry treats signatures made before its time.
+func exactNote(exact bool, valid int) string {
+	if !exact {
+		return ", not exact (earlier signatures need a trusted signing time)"
+	}
+	return fmt.Sprintf(", exact: the %d signature(s) logged before then stay valid, offline too", valid)
 }
 
 // revocationFailure gives a revocation-list error its exit status.
