@@ -24,6 +24,7 @@ import (
 // batchEnv is a server with metrics on, reached through BatchService.
 type batchEnv struct {
 	batch   signerv1.BatchServiceClient
+	signer  signerv1.SignerServiceClient
 	store   *ledger.Store
 	metrics *metrics.Metrics
 	pki     *chain.DevPKI
@@ -37,7 +38,14 @@ func newBatchEnv(t *testing.T) *batchEnv {
 
 // newBatchEnvWrapped is newBatchEnv with the signing key wrapped (a faulty
 // backend, say).
-func newBatchEnvWrapped(t *testing.T, wrap func(kms.Signer) kms.Signer) *batchEnv {
+func newBatchEnvWrapped(t testing.TB, wrap func(kms.Signer) kms.Signer) *batchEnv {
+	t.Helper()
+	return newBatchEnvLedger(t, wrap, func(s *ledger.Store) server.Ledger { return s })
+}
+
+// newBatchEnvLedger is newBatchEnvWrapped with the ledger the server sees
+// made by wrapLedger from the store.
+func newBatchEnvLedger(t testing.TB, wrap func(kms.Signer) kms.Signer, wrapLedger func(*ledger.Store) server.Ledger) *batchEnv {
 	t.Helper()
 	ctx := t.Context()
 	url := pgtest.URL(t)
@@ -54,7 +62,7 @@ func newBatchEnvWrapped(t *testing.T, wrap func(kms.Signer) kms.Signer) *batchEn
 	signer = wrap(signer)
 	m := metrics.New()
 	srv, err := server.New(ctx, server.Config{
-		Ledger:   store,
+		Ledger:   wrapLedger(store),
 		Keys:     server.StaticKeys{Key: &server.SigningKey{ID: "batch-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
 		Trust:    server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir: t.TempDir(),
@@ -63,10 +71,10 @@ func newBatchEnvWrapped(t *testing.T, wrap func(kms.Signer) kms.Signer) *batchEn
 	})
 	must(t, err)
 	conn := dial(t, srv)
-	return &batchEnv{batch: signerv1.NewBatchServiceClient(conn), store: store, metrics: m, pki: pki, url: url}
+	return &batchEnv{batch: signerv1.NewBatchServiceClient(conn), signer: signerv1.NewSignerServiceClient(conn), store: store, metrics: m, pki: pki, url: url}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func newLedgerAndPKI(t *testing.T, dir string) (*ledger.Store, *chain.DevPKI) {
 
 // dial serves srv on an in-memory listener for the test's lifetime and
 // returns a client connection to it.
-func dial(t *testing.T, srv *server.Server) *grpc.ClientConn {
+func dial(t testing.TB, srv *server.Server) *grpc.ClientConn {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	go srv.GRPC.Serve(lis)

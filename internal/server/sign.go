@@ -160,9 +160,16 @@ func receiveArchive(stream grpc.ClientStreamingServer[signerv1.SignArchiveReques
 	}
 }
 
-// signSpool signs the spooled archive with pure Ed25519, streaming when the
-// backend can and in one call otherwise (small archives only).
+// signSpool signs the spooled archive with pure Ed25519. An archive held
+// in memory is signed whole when the backend takes it in one call: one
+// pass to sign and one to verify, where streaming reads it twice to sign
+// and once more to verify. Larger archives stream when the backend can,
+// and go in one call otherwise (the caller checked the backend's limit).
 func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error) {
+	lim := signer.Limits()
+	if sp.inMemory() && (lim.MaxMessage == kms.Unlimited || sp.size <= lim.MaxMessage) {
+		return signer.SignMessage(ctx, sp.mem)
+	}
 	if ss, ok := signer.(kms.StreamSigner); ok {
 		return ss.SignStream(ctx, sp.ReaderAt(), sp.size)
 	}
