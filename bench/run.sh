@@ -20,6 +20,8 @@ run() { # name, command...
 run eddsa  go test -run '^$' -bench . -benchmem -count 1 ./internal/eddsa/
 run kms    go test -run '^$' -bench . -benchmem -count 1 ./internal/kms/...
 run memory go test -run '^$' -bench BenchmarkArchiveMemory -benchtime 1x -timeout 30m ./integration/
+# Offline bulk verification: 10,000 small archives against a 100,000-entry exact revocation list.
+run bulkverify go test -run '^$' -bench BenchmarkVerifyDir -benchtime 1x -count 1 ./cmd/signerctl/
 # The ledger: append rate (group commit), auditor query p50/p99 and verify rate at 1M entries.
 run ledger go run ./cmd/ledgerseed -n 1000000 -bench
 # The whole service under load (real signer, durable PostgreSQL); then the report.
