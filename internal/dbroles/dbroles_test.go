@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/appsign/signer/internal/dbroles"
+	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/pgtest"
 )
 
@@ -141,5 +142,41 @@ func TestSetupRefusesPowerfulRoles(t *testing.T) {
 		if err := dbroles.Setup(t.Context(), admin, bad); !errors.Is(err, dbroles.ErrInvalidRole) {
 			t.Errorf("Setup(%+v) = %v, want ErrInvalidRole", bad, err)
 		}
+	}
+}
+
+// TestSetupAdoptsASuperuserMigratedSchema: a database migrated (or
+// restored) as a superuser is handed to the migration role, so the service
+// role gets its grants and later migrations can alter every table.
+func TestSetupAdoptsASuperuserMigratedSchema(t *testing.T) {
+	admin := pgtest.URL(t)
+	if err := ledger.Migrate(t.Context(), admin); err != nil {
+		t.Fatal(err)
+	}
+	r := dbroles.DefaultRoles
+	if err := dbroles.Setup(t.Context(), admin, r); err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, admin)
+	rows, err := c.Query(t.Context(), `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND pg_get_userbyid(c.relowner) <> $1
+		UNION ALL SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> $1`, r.Migrator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(foreign) > 0 {
+		t.Fatalf("still owned by someone else after Setup: %v", foreign)
+	}
+	st, err := dbroles.Check(t.Context(), connect(t, as(t, admin, r.Service)))
+	if err != nil || st.Privileged() {
+		t.Fatalf("service role after adoption: %+v, %v", st, err)
+	}
+	if _, err := connect(t, as(t, admin, r.Service)).Exec(t.Context(), `SELECT count(*) FROM signatures`); err != nil {
+		t.Fatalf("service role cannot read the adopted tables: %v", err)
 	}
 }
