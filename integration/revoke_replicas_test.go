@@ -47,6 +47,13 @@ func TestRevokedKeyStopsEveryReplica(t *testing.T) {
 	x1 := writeArchive(t, work, "x1.jar", 4096, 31)
 	x1Args := []string{"sign", "--server", b.Addr, "--app-key", "com.example.revoked", "--version", "1.0.0", "--out", x1 + ".sig", x1}
 	x1Entry := entryOf(mustSignerctl(t, x1Args...))
+	bfDir := filepath.Join(work, "backfill")
+	bfVersion := filepath.Join(bfDir, "com.example.backfilled", "1.0.0")
+	must(t, os.MkdirAll(bfVersion, 0o755))
+	bfArchive := writeArchive(t, bfVersion, "app.jar", 2048, 32)
+	if out := mustSignerctl(t, "backfill", "--server", b.Addr, "--progress=false", bfDir); !strings.Contains(out, "signed 1,") {
+		t.Fatalf("backfill before the revocation:\n%s", out)
+	}
 	digest := func(idem string, body []byte) (*signerv1.SignDigestResponse, error) {
 		s256, s512 := sha256.Sum256(body), sha512.Sum512(body)
 		return clientB.SignDigest(ctx, &signerv1.SignDigestRequest{
@@ -67,7 +74,7 @@ func TestRevokedKeyStopsEveryReplica(t *testing.T) {
 	mustSignerctl(t, "key", "rotate", "--server", a.Addr, "dev-signing")
 	out := mustSignerctl(t, "revoke", "key", "--server", a.Addr, "--cert", v1Cert,
 		"--effective-from", compromisedFrom.Format(time.RFC3339Nano), "--reason", "key-compromise")
-	wantContains(t, "revoke key", out, "2 signature(s) revoked")
+	wantContains(t, "revoke key", out, "3 signature(s) revoked")
 
 	// B still offers version 1: the ledger refuses it, nothing is recorded.
 	rows := countRows(t, url)
@@ -119,6 +126,15 @@ func TestRevokedKeyStopsEveryReplica(t *testing.T) {
 		t.Errorf("SignBatch replay of a revoked entry returned a signature")
 	} else {
 		wantRevokedReplay("SignBatch replay", codes.Code(e.GetCode()), e.GetMessage(), fmt.Sprint(d1.GetEntryId()))
+	}
+	// backfill replays by default: the revoked entry is a failure, named.
+	must(t, os.Remove(bfArchive+".sig"))
+	r = signerctl(t, "backfill", "--server", b.Addr, "--progress=false", bfDir)
+	if all := r.stdout + r.stderr; r.code == 0 || !strings.Contains(all, "failed 1") || !strings.Contains(all, "is revoked by revocation") {
+		t.Errorf("backfill replay of a revoked entry: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(bfArchive + ".sig"); err == nil {
+		t.Errorf("backfill wrote the revoked signature back")
 	}
 	if got := countRows(t, url); got != rows+1 {
 		t.Errorf("ledger has %d new rows, want 1 (the retry on B)", got-rows)

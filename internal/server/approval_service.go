@@ -124,7 +124,7 @@ func (c *Config) requireApproval(ctx context.Context, approvalID, action, target
 		c.Logger.WarnContext(ctx, "two-person approval waived (single-operator dev mode)", "action", action, "target", target)
 		// The waiver is logged where an approval's use would be, so the
 		// log shows that one person did this.
-		if _, err := c.Ledger.AppendEvent(ctx, ledger.WaivedApprovalEvent(action, target, c.Caller(ctx), time.Now())); err != nil {
+		if _, err := c.Ledger.AppendEvent(ctx, ledger.WaivedApprovalEvent(action, target, c.Caller(ctx), c.Now())); err != nil {
 			return err
 		}
 		return nil
