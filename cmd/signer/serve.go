@@ -166,8 +166,8 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 		grpc.ChainStreamInterceptor(authz.StreamServerInterceptor(), lim.StreamServerInterceptor()))
 
 	// Keys are created and the log signed only once everything that can be
-	// checked without side effects (trust, CA keys, policy, TLS files) has
-	// passed: a start that fails leaves the database as it found it.
+	// checked without creating anything (trust, CA keys, policy, TLS files)
+	// has passed: a start that fails creates no key.
 	if err := bootstrapKeys(ctx, keys, cfg.Keys); err != nil {
 		return err
 	}
