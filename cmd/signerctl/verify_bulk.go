@@ -365,18 +365,29 @@ func printBulkSummary(w, ew io.Writer, output string, sum bulkSummary) error {
 	return err
 }
 
-// bulkDirItems lists the archives under dir: every regular file whose
-// name does not end in .sig, with ARCHIVE.sig as its signature file when
-// present. A signature file without its archive is reported as an item
-// whose archive is missing. Symbolic links are not followed.
+// bulkDirItems lists the archives under dir: every regular file (or
+// symbolic link to one) whose name does not end in .sig, with ARCHIVE.sig
+// as its signature file when present. A signature file without its
+// archive is reported as an item whose archive is missing. Nothing is
+// skipped silently: anything else that is not a directory is an error.
 func bulkDirItems(dir string) ([]bulkItem, error) {
 	files := map[string]bool{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() {
+		switch {
+		case d.IsDir():
+		case d.Type().IsRegular():
 			files[path] = true
+		case d.Type()&fs.ModeSymlink != 0:
+			fi, err := os.Stat(path)
+			if err != nil || !fi.Mode().IsRegular() {
+				return fmt.Errorf("%s: a symbolic link to something other than a file", path)
+			}
+			files[path] = true
+		default:
+			return fmt.Errorf("%s: not a regular file (%s)", path, d.Type())
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,10 +152,14 @@ func TestBulkVerifyDecisions(t *testing.T) {
 	must(t, os.WriteFile(unsigned, []byte("no signature"), 0o644))
 	orphan := filepath.Join(f.dir, "gone.jar")
 	must(t, os.WriteFile(orphan+".sig", sig, 0o644))
+	// A link to a revoked archive (and its signature) is verified, not skipped.
+	link := filepath.Join(f.dir, "zz-link.jar")
+	must(t, os.Symlink(f.post[0], link))
+	must(t, os.Symlink(f.post[0]+".sig", link+".sig"))
 
 	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--dir", f.dir, "--output", "json", "--workers", "3")
 	lines, sum := parseBulk(t, out)
-	want := map[string]string{tampered: "bad-signature", unsigned: "malformed", orphan: "error"}
+	want := map[string]string{tampered: "bad-signature", unsigned: "malformed", orphan: "error", link: "revoked"}
 	for _, p := range f.pre {
 		want[p] = ""
 	}
@@ -176,8 +181,8 @@ func TestBulkVerifyDecisions(t *testing.T) {
 			t.Errorf("results not in input order: %s before %s", lines[i-1].Archive, l.Archive)
 		}
 	}
-	if code != exitError || sum.Files != len(want) || sum.Valid != len(f.pre) || sum.Failed != len(f.post)+3 ||
-		sum.ByCause["revoked"] != len(f.post) || sum.ByCause["bad-signature"] != 1 || sum.Version != 1 {
+	if code != exitError || sum.Files != len(want) || sum.Valid != len(f.pre) || sum.Failed != len(f.post)+4 ||
+		sum.ByCause["revoked"] != len(f.post)+1 || sum.ByCause["bad-signature"] != 1 || sum.Version != 1 {
 		t.Errorf("exit %d, summary %+v; want exit %d, %d valid, %d revoked, 1 bad signature", code, sum, exitError, len(f.pre), len(f.post))
 	}
 
@@ -253,4 +258,15 @@ func benchFiles() int {
 		return 10_000
 	}
 	return n
+}
+
+// TestBulkVerifyRefusesOddFiles: nothing under --dir is skipped silently;
+// a file that is neither an archive nor a signature file stops the run.
+func TestBulkVerifyRefusesOddFiles(t *testing.T) {
+	f := newBulkFixture(t, 2, 0)
+	must(t, syscall.Mkfifo(filepath.Join(f.dir, "pipe"), 0o644))
+	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--dir", f.dir, "--output", "json")
+	if code != exitError || out != "" {
+		t.Errorf("folder with a FIFO: exit %d, output %q; want exit %d before any result", code, out, exitError)
+	}
 }
