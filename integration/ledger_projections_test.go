@@ -59,6 +59,8 @@ func TestLedgerVerifyRecomputesTables(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	sum := sha256.Sum256([]byte("archive 2.0.0"))
+	revoked := hex.EncodeToString(sum[:])
 	tests := []struct {
 		name    string
 		sql     []string
@@ -66,9 +68,10 @@ func TestLedgerVerifyRecomputesTables(t *testing.T) {
 		publish bool // the next list must be refused
 	}{
 		{
-			name:    "revocation deleted",
-			sql:     []string{`DELETE FROM revocation_events`, `DELETE FROM revocations`},
-			expect:  []string{"revocations " + revID + " is missing from the database", "revocation_events 1 is missing from the database"},
+			name: "revocation deleted",
+			sql:  []string{`DELETE FROM revocation_events`, `DELETE FROM revocations`},
+			expect: []string{"revocations " + revID + " is missing from the database (deleted behind the service): archive " + revoked + ", reason malicious",
+				"revocation_events 1 is missing from the database"},
 			publish: true,
 		},
 		{

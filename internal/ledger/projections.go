@@ -133,7 +133,7 @@ func CompareRows(table string, want, got []Row) []Finding {
 		seen[w.Key] = true
 		g, ok := byKey[w.Key]
 		if !ok {
-			out = append(out, Finding{Index: w.Index, Problem: fmt.Sprintf("%s %s is missing from the database (deleted behind the service)", table, w.Key)})
+			out = append(out, Finding{Index: w.Index, Problem: fmt.Sprintf("%s %s is missing from the database (deleted behind the service)%s", table, w.Key, describe(w))})
 			continue
 		}
 		var diffs []string
@@ -146,17 +146,35 @@ func CompareRows(table string, want, got []Row) []Finding {
 			out = append(out, Finding{Index: w.Index, Problem: fmt.Sprintf("%s %s differs from the log: %s", table, w.Key, strings.Join(diffs, "; "))})
 		}
 	}
-	extra := []string{}
+	var extra []Row
 	for _, g := range got {
 		if !seen[g.Key] {
-			extra = append(extra, g.Key)
+			extra = append(extra, g)
 		}
 	}
-	slices.SortFunc(extra, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), cmp.Compare(a, b)) })
-	for _, k := range extra {
-		out = append(out, Finding{Index: -1, Problem: fmt.Sprintf("%s %s: no log leaf records it (inserted behind the service)", table, k)})
+	slices.SortFunc(extra, func(a, b Row) int { return cmp.Or(cmp.Compare(len(a.Key), len(b.Key)), cmp.Compare(a.Key, b.Key)) })
+	for _, g := range extra {
+		out = append(out, Finding{Index: -1, Problem: fmt.Sprintf("%s %s: no log leaf records it (inserted behind the service)%s", table, g.Key, describe(g))})
 	}
 	return out
+}
+
+// describe names what a revocation row revokes, for a finding that says
+// the row is missing or extra: an auditor reads which revocation, not
+// only its id.
+func describe(r Row) string {
+	kind, target := r.Cols["kind"], r.Cols["target"]
+	if kind == "" || target == "" {
+		return ""
+	}
+	s := fmt.Sprintf(": %s %s", kind, strings.ReplaceAll(target, "\x1f", " serial "))
+	if reason := r.Cols["reason"]; reason != "" {
+		s += ", reason " + reason
+	}
+	if eff := r.Cols["effective_from"]; eff != "" {
+		s += ", effective from " + eff
+	}
+	return s
 }
 
 // rowSet keeps recomputed rows by key in first-seen order.
