@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -52,5 +53,26 @@ func TestEnsureDevPKIRenewalBoundary(t *testing.T) {
 	}
 	if got := ensureDev(t, dir, at.Add(time.Nanosecond)); got.Signing.Equal(first.Signing) {
 		t.Fatal("not renewed with less than RenewWindow left")
+	}
+}
+
+// TestIssuerIssueSigningCert: the keystore's issuer names the certificate
+// after the key and issues it from its CA, for the asked validity.
+func TestIssuerIssueSigningCert(t *testing.T) {
+	c := newTestChain(t, testNow)
+	key := newKey(t)
+	iss := Issuer{CA: c.inter, Key: c.interKey, Validity: 24 * time.Hour, Rand: rand.Reader}
+	cert, err := iss.IssueSigningCert(t.Context(), "marketplace-signing", pubOf(key), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.Subject.CommonName != "signer marketplace-signing" {
+		t.Errorf("CN = %q, want %q", cert.Subject.CommonName, "signer marketplace-signing")
+	}
+	if err := cert.CheckSignatureFrom(c.inter); err != nil || !cert.NotAfter.Equal(testNow.Add(24*time.Hour)) {
+		t.Errorf("certificate not from the CA (%v) or NotAfter %s", err, cert.NotAfter)
+	}
+	if _, err := NewTrustStore(c.root, c.inter).VerifySigningCertificate(cert, testNow); err != nil {
+		t.Errorf("the issued certificate is not a valid signing certificate: %v", err)
 	}
 }
