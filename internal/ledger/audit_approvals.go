@@ -28,7 +28,9 @@ import (
 //     single-operator dev mode) for exactly its parameters: fingerprint or
 //     issuer and serial, effective time and reason. Revocations of other
 //     certificates (CAs) are checked the same way when an approval was used
-//     for them.
+//     for them;
+//   - every rotation of a CA key follows the use of a rotate-ca-key
+//     approval (or waiver) for that key.
 type TwoPersonAudit struct {
 	findings  []Finding
 	requested map[string]approvalStep
@@ -83,9 +85,16 @@ func (a *TwoPersonAudit) Leaf(index int64, raw []byte) {
 	case translog.KindKey:
 		var d struct {
 			CertSerial string `json:"cert_serial"`
+			Role       string `json:"role"`
 		}
-		if json.Unmarshal(ev.Detail, &d) == nil && d.CertSerial != "" {
+		if json.Unmarshal(ev.Detail, &d) != nil {
+			return
+		}
+		if d.CertSerial != "" {
 			a.signingSerials[normSerial(d.CertSerial)] = true
+		}
+		if ev.Action == "rotated" && d.Role == "ca" {
+			a.caRotation(index, ev.Subject)
 		}
 	case translog.KindRevocation:
 		if ev.Action == "revoked" || ev.Action == "moved-earlier" {
@@ -219,6 +228,29 @@ func (a *TwoPersonAudit) revocation(index int64, subject string, detail json.Raw
 		a.add(index, "revocation %d of %s (effective from %s, reason %s) has no used approval for exactly these parameters (%s)",
 			d.RevocationID, what, d.EffectiveFrom, d.Reason, strings.Join(slices.Clone(actions), " or "))
 	}
+}
+
+// caRotation matches the rotation of a CA key with a used rotate-ca-key
+// approval (or waiver) for that key. The leaf records the new version's
+// backend, not the backend as requested (empty: the active one's), so
+// only the key is matched here; the server binds the rest.
+func (a *TwoPersonAudit) caRotation(index int64, subject string) {
+	name, _, ok := strings.Cut(strings.TrimPrefix(subject, "key "), " v")
+	if !ok {
+		return
+	}
+	prefix := ActionRotateCAKey + " "
+	for k, n := range a.pending {
+		if n == 0 || !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		var p map[string]string
+		if json.Unmarshal([]byte(strings.TrimPrefix(k, prefix)), &p) == nil && p["key"] == name {
+			a.pending[k]--
+			return
+		}
+	}
+	a.add(index, "CA key %s was rotated without a used %s approval for it", name, ActionRotateCAKey)
 }
 
 func normSerial(s string) string {

@@ -8,9 +8,11 @@ import (
 
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/auth/approvalpg"
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/revocationstore"
+	"github.com/appsign/signer/internal/translog"
 )
 
 // TestTwoPersonAuditCatchesRowEdits plays a database superuser who turns
@@ -146,5 +148,75 @@ func TestTwoPersonAuditCatchesRowEdits(t *testing.T) {
 	}
 	if strings.Contains(got, fp1) || strings.Contains(got, a.ID) {
 		t.Errorf("audit flags the honest approval:\n%s", got)
+	}
+}
+
+// TestTwoPersonAuditCARotation: a CA key's rotation in the log must follow
+// a used rotate-ca-key approval (or a dev waiver) for that key; another
+// key's approval does not count, and an approval counts once.
+func TestTwoPersonAuditCARotation(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	leaf := func(ev ledger.Event) []byte {
+		t.Helper()
+		p, err := ledger.EncodeEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return translog.EncodeLeaf(ev.Kind, p, at)
+	}
+	rotated := func(name string, v int32, role string) []byte {
+		return leaf(ledger.KeyEvent(keystore.Event{Name: name, Version: v, Kind: keystore.EventRotated, Actor: "admin", At: at,
+			Detail: keystore.EventDetail{Role: keystore.Role(role), BackendURI: "softkms:path=/k"}}))
+	}
+	approval := auth.Approval{ID: strings.Repeat("ab", 16), ApprovalRequest: auth.ApprovalRequest{Action: ledger.ActionRotateCAKey,
+		Target: ledger.RotateCAKeyApprovalTarget("ledger-ca", "", nil)}, RequestedBy: "spiffe://appsign/security-admin/alice",
+		RequestedAt: at, ExpiresAt: at.Add(time.Hour)}
+	approval.ParamsSHA256 = auth.ApprovalParamsSHA256(approval.Action, approval.Target)
+	approvedA := approval
+	approvedA.ApprovedBy, approvedA.ApprovedAt = "spiffe://appsign/security-admin/bob", at
+	usedA := approvedA
+	usedA.ConsumedAt = at
+	steps := func(a auth.Approval, actions ...string) [][]byte {
+		var out [][]byte
+		for _, act := range actions {
+			ev := ledger.ApprovalEvent(a)
+			ev.Action, ev.At = act, at
+			switch act {
+			case ledger.ApprovalRequested:
+				ev.Actor = a.RequestedBy
+			case ledger.ApprovalApproved:
+				ev.Actor = a.ApprovedBy
+			}
+			out = append(out, leaf(ev))
+		}
+		return out
+	}
+	var leaves [][]byte
+	leaves = append(leaves, steps(approval, ledger.ApprovalRequested)...)
+	leaves = append(leaves, steps(approvedA, ledger.ApprovalApproved)...)
+	leaves = append(leaves, steps(usedA, ledger.ApprovalUsed)...)
+	leaves = append(leaves,
+		rotated("ledger-ca", 2, "ca"),                        // approved
+		rotated("ledger-ca", 3, "ca"),                        // the approval is used up
+		rotated("other-ca", 2, "ca"),                         // never approved
+		rotated("marketplace-signing", 2, "archive-signing"), // needs none
+		leaf(ledger.WaivedApprovalEvent(ledger.ActionRotateCAKey, ledger.RotateCAKeyApprovalTarget("dev-ca", "softkms", nil), "dev", at)),
+		rotated("dev-ca", 2, "ca"), // waived in signer dev
+	)
+	a := ledger.NewTwoPersonAudit()
+	for i, l := range leaves {
+		a.Leaf(int64(i), l)
+	}
+	var got []string
+	for _, f := range a.Finish() {
+		got = append(got, f.String())
+	}
+	want := []string{
+		"leaf 4: CA key ledger-ca was rotated without a used rotate-ca-key approval for it",
+		"leaf 5: CA key other-ca was rotated without a used rotate-ca-key approval for it",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
