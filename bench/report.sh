@@ -201,6 +201,40 @@ its own host both would rise; we have not measured that here.
 At 10M entries (section above) the plans hold: every filter p99 ≤ 8 ms, verify ≈ 68,700/s and
 ≈ 28,200/s re-checking signatures; append averages ≈ 6,200/s as the indexes outgrow memory.
 
+## Work per signature (instruction counts, measured 2026-12-06 on a loaded machine)
+
+Not written by a load run: measured by hand for issue 13 while the machine was shared (load
+average 22–27 on its 2 cores), so no throughput is given, only work that does not depend on the
+load: instructions executed by the Go process (`valgrind --tool=cachegrind --cache-sim=no`, with
+`GODEBUG=asyncpreemptoff=1`; PostgreSQL's own work is not counted), taken as the difference of
+two runs with `-benchtime=N1x` and `N2x` so that start-up cancels out, and ledger commits counted
+by `translog.Options.OnCommit`. Runs repeated on other days vary by about ±10 % for the single
+signatures (the Go scheduler spins while it waits for PostgreSQL), less for batches.
+
+| what (`go test -bench`, in-process gRPC, real PostgreSQL 15, fsync on) | instructions per signature | ledger commits |
+|---|---|---|
+| `SignBatch`, 100 digest items, batch path (`BenchmarkSignBatch/batch`, 11x vs 31x) | 1.02 M | 1 per batch |
+| `SignBatch`, 100 digest items, item by item as before (`BenchmarkSignBatch/itemwise`) | 1.69 M | 7.7 per batch |
+| Ed25519 check of 100 signatures: `eddsa.VerifyBatch` (`internal/eddsa` `BenchmarkVerifyBatch`) | 0.121 M | |
+| the same, `crypto/ed25519.Verify` one by one (`BenchmarkVerifyOne`) | 0.624 M | |
+| `SignDigest`, one per call (`BenchmarkSignSmall/digest`, 1x vs 401x) | 2.07–2.4 M | |
+| `SignArchive`, 1 KiB (`BenchmarkSignSmall/archive-1KiB`) | 1.83 M | |
+
+A digest signature costs ≈ 0.23 M instructions more than a 1 KiB archive in the Go process
+(per-function difference of the two runs): the statement grammar's regular expressions, run when
+the statement is built and again when the signature file is checked (≈ 80 k), the larger leaf
+payload (JSON-escaped statement, hashed and sent: ≈ 50 k), and the garbage collection of both.
+Signing a small in-memory archive whole instead of streaming it, and checking the key's parsed
+certificate instead of parsing its PEM per `SignDigest`, made no difference measurable at 1 KiB
+(within the ±10 %). Command lines:
+
+```
+go test -c -o server.test ./internal/server/
+SIGNER_TEST_DATABASE_URL=postgres://… GODEBUG=asyncpreemptoff=1 valgrind --tool=cachegrind --cache-sim=no \
+  ./server.test -test.run='^$' -test.bench='^BenchmarkSignBatch/batch$' -test.benchtime=31x
+go test -c -o eddsa.test ./internal/eddsa/ && valgrind --tool=callgrind ./eddsa.test -test.run='^$' -test.bench='^BenchmarkVerifyBatch$' -test.benchtime=11x
+```
+
 ## Component benchmarks
 
 `make bench` also writes `bench/results/eddsa.txt` (streaming pure Ed25519 from a file vs.
