@@ -18,7 +18,7 @@ func TestApprovalsProjection(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := t.Context()
 	store := approvalpg.New(s.Pool(), auth.ApprovalOptions{})
-	store.OnConsume = s.ApprovalEventHook()
+	store.OnRequest, store.OnApprove, store.OnConsume = s.ApprovalHooks()
 	alice := auth.Identity{Subject: "spiffe://appsign/admin/alice", Roles: []auth.Role{auth.RoleSecurityAdmin}}
 	bob := auth.Identity{Subject: "spiffe://appsign/admin/bob", Roles: []auth.Role{auth.RoleSecurityAdmin}}
 	a, err := store.Request(ctx, alice, auth.ApprovalRequest{Action: "key.revoke", Target: "app-signing/1", Reason: "stolen"})
@@ -48,7 +48,7 @@ func TestApprovalsProjection(t *testing.T) {
 	}{
 		{"approver rewritten", `UPDATE approvals SET approved_by = 'spiffe://appsign/admin/mallory' WHERE id = '` + a.ID + `'`,
 			`approvals ` + a.ID + ` differs from the log: approved_by is "spiffe://appsign/admin/mallory", the log says "spiffe://appsign/admin/bob"`},
-		{"target rewritten", `UPDATE approvals SET target = 'app-signing/9' WHERE id = '` + a.ID + `'`,
+		{"target rewritten", `UPDATE approvals SET target = 'app-signing/9', params_sha256 = '` + auth.ApprovalParamsSHA256("key.revoke", "app-signing/9") + `' WHERE id = '` + a.ID + `'`,
 			`approvals ` + a.ID + ` differs from the log: target is "app-signing/9"`},
 		{"unlogged use", `UPDATE approvals SET approved_by = 'x', approved_at = now(), consumed_at = now() WHERE id = '` + pending.ID + `'`,
 			`approvals ` + pending.ID + `: no log leaf records it`},
