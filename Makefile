@@ -186,6 +186,12 @@ mutate: deps $(BIN)/gremlins
 $(BIN)/gremlins:
 	GOBIN=$(BIN) $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
+## soak: mixed archive, digest, batch and auditor traffic against `signer dev` for SOAK_DURATION
+## (default 30m), sampling RSS, goroutines, open files and database connections into
+## bench/results/soak.txt; ends with signerctl ledger verify. Not part of `make test`.
+soak: deps
+	SOAK_DURATION=$${SOAK_DURATION:-30m} bash bench/soak.sh
+
 ## test-reliability: fault tests (kill -9 under load, database outage, KMS faults, replicas); slow, so not in `make test`.
 test-reliability: deps
 	$(GO) test -race -tags reliability -run 'Reliability' -count 1 -timeout 30m -v ./integration/

@@ -167,8 +167,13 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 		clients []signerv1.SignerServiceClient
 		health  []healthpb.HealthClient
 	)
-	for range 3 {
-		srv := startDev(t, "--database-url", ha.url, "--data-dir", dataDir)
+	metricsURL := "http://" + freeLoopbackAddr(t) + "/metrics"
+	for i := range 3 {
+		args := []string{"--database-url", ha.url, "--data-dir", dataDir}
+		if i == 0 {
+			args = append(args, "--metrics-listen", strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"))
+		}
+		srv := startDev(t, args...)
 		conn := dialPlain(t, srv.Addr)
 		servers = append(servers, srv)
 		clients = append(clients, signerv1.NewSignerServiceClient(conn))
@@ -184,6 +189,7 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 	// Kill with calls in flight, some of them committing.
 	load.waitCount(load.r.count()+100, time.Minute)
 
+	connectsBefore := scrape(t, metricsURL, "signer_db_pool_connects_total")
 	killedAt := time.Now()
 	must(t, ha.primary.Kill())
 	// Calls started from here on cannot have reached the old primary:
@@ -227,6 +233,12 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 		}
 	}
 
+	// The pool really reconnected: the connections to the dead primary
+	// were dropped and new ones opened to the promoted standby.
+	connectsAfter := scrape(t, metricsURL, "signer_db_pool_connects_total")
+	if connectsAfter <= connectsBefore {
+		t.Fatalf("replica 0 opened no new database connection after the failover (%v before, %v after)", connectsBefore, connectsAfter)
+	}
 	checkLedger(t, ha.url, load.r)
 	checkLogIndexes(t, ha.url)
 	out := audit.verify(t, servers[1].Addr, ha.url, saved)
@@ -239,6 +251,7 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 		fmt.Sprintf("calls: %d in all; %s", len(calls), f),
 		fmt.Sprintf("retries of failed keys answered replayed (committed before the kill, acknowledged after): %d of %d failed keys", replayedAfterFailure, len(failedKeys)),
 		fmt.Sprintf("signatures received: %d, all in the new primary's ledger and log, one entry per idempotency key", load.r.count()),
+		fmt.Sprintf("replica 0's pool: %v connections opened before the kill, %v after recovery (no restart)", connectsBefore, connectsAfter),
 		"ledger verify against the saved checkpoint: " + firstLine(out, "OK:"),
 	})
 }
@@ -370,6 +383,26 @@ func waitNoStandby(t *testing.T, url string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the standby is still streaming 30s after its primary_conninfo was cleared")
+}
+
+// scrape returns the value of the sample named series (name{labels} as
+// exposed) at a Prometheus endpoint.
+func scrape(t *testing.T, url, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	must(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(t, err)
+	for line := range strings.Lines(string(body)) {
+		if rest, found := strings.CutPrefix(line, series+" "); found {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			must(t, err)
+			return v
+		}
+	}
+	t.Fatalf("%s not exposed at %s", series, url)
+	return 0
 }
 
 // waitMetric polls a Prometheus endpoint until the sample named series

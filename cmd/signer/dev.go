@@ -163,6 +163,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	defer registry.Close()
 	m := metrics.New()
+	m.DBPool(store.Pool().Stat)
 	registry.OnFault = m.OnFault(func(u kms.URI) { log.Error("verify-after-sign failed: signature discarded", "backend", u.Scheme) })
 	// The dev signing key is registered in the key store like any other
 	// key, so `signerctl key rotate dev-signing` works here as in production;

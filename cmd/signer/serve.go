@@ -93,6 +93,7 @@ func runServe(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer)
 	}
 
 	m := metrics.New()
+	m.DBPool(store.Pool().Stat)
 	m.InitBackends(cfg.Backends.Schemes()...)
 	registry, err := backends.Open(ctx, cfg.Backends, log, m.OnFault(func(u kms.URI) {
 		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
