@@ -111,6 +111,21 @@ try:
     w("```\n")
 except OSError:
     pass
+# make soak writes soak.txt (a 30-minute run by default; SOAK_DURATION
+# shortens it, and its header says how long it ran).
+try:
+    soak = open(f"{res}/soak.txt").read().splitlines()
+    w("## Soak run\n")
+    w("`make soak` (not part of `make test` or `make bench`) drives `signer dev` with mixed traffic "
+      "(1 KB and 5 MB archives, digest statements, SignBatch, an auditor listing entries and saving "
+      "checkpoints) for `SOAK_DURATION` (default 30 minutes), samples the signer's RSS, goroutines, "
+      "open files and database pool connections, and ends with `signerctl ledger verify` against the "
+      "auditor's first checkpoint; it fails if any request failed or verify does not pass. A short run (the header gives `SOAK_DURATION`) shows the target works; a full 30-minute run is what shows RSS, goroutines, open files and connections staying flat. `bench/results/soak.txt`, from the run its first line describes:\n")
+    w("```")
+    w("\n".join(soak).strip())
+    w("```\n")
+except OSError:
+    pass
 w("## Where the time goes (CPU profile of the signer, 1 KB archives, 32 callers)\n")
 w("`bench/results/cpu-archive-1k-c32.pprof` (10 s, `go tool pprof -top`):\n")
 w("```")

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,31 +47,31 @@ func fsUsed(t *testing.T, dir string) int64 {
 	return int64(st.Blocks-st.Bfree) * int64(st.Bsize)
 }
 
-// uploadChunked signs archive in 256 KiB chunks, as large uploads arrive.
-func uploadChunked(t *testing.T, c signerv1.SignerServiceClient, archive []byte, idem string) (*signerv1.SignArchiveResponse, error) {
+// openChunked starts a SignArchive call for archive and sends all of it in
+// 256 KiB chunks, as large uploads arrive, without closing it; finish
+// closes it and returns the answer. Until then the server holds the
+// archive in its spool.
+func openChunked(t *testing.T, c signerv1.SignerServiceClient, archive []byte, idem string) (finish func() (*signerv1.SignArchiveResponse, error)) {
 	t.Helper()
 	sum := sha256.Sum256(archive)
 	stream, err := c.SignArchive(t.Context())
-	if err != nil {
-		return nil, err
-	}
+	must(t, err)
 	if err := stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Metadata{Metadata: &signerv1.SignArchiveMetadata{
 		AppKey: "com.example.spool", Version: "1.0.0", Track: signerv1.Track_TRACK_MARKETPLACE,
 		ReviewRef: "spool", IdempotencyKey: idem, ExpectedSha256: sum[:],
-	}}}); err != nil {
-		return stream.CloseAndRecv()
-	}
-	for off := 0; off < len(archive); off += 256 << 10 {
-		if err := stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Chunk{Chunk: archive[off:min(off+256<<10, len(archive))]}}); err != nil {
-			break // the server ended the call: CloseAndRecv says why
+	}}}); err == nil {
+		for off := 0; off < len(archive); off += 256 << 10 {
+			if err := stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Chunk{Chunk: archive[off:min(off+256<<10, len(archive))]}}); err != nil {
+				break // the server ended the call: CloseAndRecv says why
+			}
 		}
 	}
-	return stream.CloseAndRecv()
+	return stream.CloseAndRecv
 }
 
 // TestReliabilitySpoolDiskFull mounts a 1 MiB file system on the spool
-// directory and uploads archives that do not fit, alone and while other
-// uploads fill it. A caller whose archive does not fit gets
+// directory and uploads archives that do not fit: one larger than the file
+// system, and four held open at once of which three fit. A caller whose archive does not fit gets
 // ResourceExhausted mid-upload; nothing is recorded for it; the spool file
 // system is empty again afterwards (nothing left behind); later calls that
 // fit succeed, without a restart. It ends with `signerctl ledger verify`
@@ -96,7 +95,7 @@ func TestReliabilitySpoolDiskFull(t *testing.T) {
 	}
 	r := newReceipts()
 	sign := func(idem string) error {
-		resp, err := uploadChunked(t, client, archive(idem), idem)
+		resp, err := openChunked(t, client, archive(idem), idem)()
 		r.add(idem, resp, err)
 		return err
 	}
@@ -109,15 +108,16 @@ func TestReliabilitySpoolDiskFull(t *testing.T) {
 	if err := sign("spool-too-big"); codeOf(err) != codes.ResourceExhausted {
 		t.Fatalf("archive larger than the spool file system: %v, want ResourceExhausted", err)
 	}
-	// Together: eight 300 KiB uploads at once, more than fit.
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() { errs[i] = sign(fmt.Sprintf("spool-crowd-%d", i)) })
+	// Together: four 300 KiB uploads held open at once; three fit.
+	var finish []func() (*signerv1.SignArchiveResponse, error)
+	for i := range 4 {
+		idem := fmt.Sprintf("spool-crowd-%d", i)
+		finish = append(finish, openChunked(t, client, archive(idem), idem))
 	}
-	wg.Wait()
 	full := 0
-	for i, err := range errs {
+	for i, f := range finish {
+		resp, err := f()
+		r.add(fmt.Sprintf("spool-crowd-%d", i), resp, err)
 		switch codeOf(err) {
 		case codes.OK:
 		case codes.ResourceExhausted:
@@ -127,7 +127,7 @@ func TestReliabilitySpoolDiskFull(t *testing.T) {
 		}
 	}
 	if full == 0 {
-		t.Fatal("eight 300 KiB uploads at once all fit in 1 MiB: the disk never filled")
+		t.Fatal("four 300 KiB uploads held at once all fit in 1 MiB: the disk never filled")
 	}
 	// Nothing left behind: the spool file system is as empty as before,
 	// and no directory entry remains.
@@ -170,5 +170,5 @@ func TestReliabilitySpoolDiskFull(t *testing.T) {
 	checkLedgerWith(t, url, r, archive)
 	checkLogIndexes(t, url)
 	audit.verify(t, srv.Addr, url, saved)
-	t.Logf("%d of 8 crowded uploads refused with ResourceExhausted, retried to one entry each; spool empty after", full)
+	t.Logf("%d of 4 crowded uploads refused with ResourceExhausted, retried to one entry each; spool empty after", full)
 }
