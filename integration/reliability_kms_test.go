@@ -22,6 +22,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/awskms"
 	"github.com/appsign/signer/internal/kms/awskms/awscall"
@@ -99,9 +100,18 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	must(t, err)
 	go tlog.Publish(ctx, translog.PublishOptions{Interval: time.Second})
 
+	// The key is imported into the key store, as `signer serve` keeps
+	// keys: its key leaf lets ledger verify tie every statement to it.
+	// This service signs digest statements only: KMS pure-signs at most
+	// 4096 bytes, so that is the largest archive the store expects.
+	keys := keystore.New(store.Pool(), reg, nil, keystore.Options{OnEvent: store.KeyEventHook(), ArchiveSize: 4096})
+	t.Cleanup(func() { _ = keys.Close() })
+	_, err = keys.Import(ctx, "kms-signing", keystore.RoleArchiveSigning, uri, cert, "reliability test")
+	must(t, err)
+
 	srv, err := server.New(ctx, server.Config{
 		Ledger:  store,
-		Keys:    server.StaticKeys{Key: &server.SigningKey{ID: "kms-signing", Version: 1, Signer: signer, Cert: cert}},
+		Keys:    server.StoreKeys{Store: keys, Name: "kms-signing"},
 		Trust:   server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
 		Metrics: m,
 		Log:     tlog,
