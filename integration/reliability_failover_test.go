@@ -207,6 +207,15 @@ func TestReliabilityFailoverSynchronousStandby(t *testing.T) {
 	calls := load.log.snapshot()
 	f := failures(calls)
 	f.requireRetryable(t)
+	if t.Failed() {
+		for i, srv := range servers {
+			for line := range strings.Lines(srv.stderr.String()) {
+				if strings.Contains(line, `"code":"Internal"`) || strings.Contains(line, "panic") {
+					t.Logf("replica %d: %s", i, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
 	if unknown := load.r.unknownKeys(); len(unknown) > 0 {
 		t.Fatalf("%d requests never succeeded, e.g. %s", len(unknown), unknown[0])
 	}

@@ -74,5 +74,8 @@ func unavailable(err error) bool {
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		// A connection that broke under a statement (its server died mid-commit,
+		// say) is closed by pgx; what used it fails with ErrConnClosed.
+		errors.Is(err, pgconn.ErrConnClosed)
 }
