@@ -192,6 +192,8 @@ $(BIN)/gremlins:
 soak: deps
 	SOAK_DURATION=$${SOAK_DURATION:-30m} bash bench/soak.sh
 
-## test-reliability: fault tests (kill -9 under load, database outage, KMS faults, replicas); slow, so not in `make test`.
+## test-reliability: fault tests, each ending with signerctl ledger verify against a checkpoint saved before
+## its fault (failover to a synchronous standby and the asynchronous trap, kill -9 under load, database
+## outage under load, SIGTERM drain, spool disk full, KMS faults, replicas); slow, so not in `make test`.
 test-reliability: deps
 	$(GO) test -race -tags reliability -run 'Reliability' -count 1 -timeout 30m -v ./integration/
