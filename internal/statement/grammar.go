@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -34,44 +33,28 @@ const (
 		len(fieldKeyVersion) + 10 // math.MaxInt32
 )
 
-var (
-	// appKeyRE: reverse-DNS, at least two dot-separated segments, the first
-	// starting with a letter, e.g. "com.example.time-sheets".
-	appKeyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$`)
-	// versionRE: starts with a digit; letters, digits and . - + _ after.
-	versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+_-]*$`)
-	// keyIDRE: a key name, or an identifier such as a KMS alias or ARN.
-	keyIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
-	// decimalRE: canonical non-negative decimal, no sign, no leading zero.
-	decimalRE = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
-	// lowerHexRE: lowercase hexadecimal only.
-	lowerHexRE = regexp.MustCompile(`^[0-9a-f]*$`)
-	// signedAtRE: TimeLayout's shape; time.Parse checks the ranges.
-	signedAtRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$`)
-)
-
-func checkText(s string, max int, re *regexp.Regexp, rule string) error {
+func checkText(s string, max int, match func(string) bool, rule string) error {
 	switch {
 	case s == "":
 		return errors.New("empty")
 	case len(s) > max:
 		return fmt.Errorf("%d bytes, limit %d", len(s), max)
-	case !re.MatchString(s):
+	case !match(s):
 		return errors.New(rule)
 	}
 	return nil
 }
 
 func checkAppKey(s string) error {
-	return checkText(s, maxAppKeyLen, appKeyRE, "not reverse-DNS (dot-separated segments of letters, digits, '-' or '_', first character a letter)")
+	return checkText(s, maxAppKeyLen, matchAppKey, "not reverse-DNS (dot-separated segments of letters, digits, '-' or '_', first character a letter)")
 }
 
 func checkVersion(s string) error {
-	return checkText(s, maxVersionLen, versionRE, "must start with a digit and use only letters, digits, '.', '-', '+' or '_'")
+	return checkText(s, maxVersionLen, matchVersion, "must start with a digit and use only letters, digits, '.', '-', '+' or '_'")
 }
 
 func checkKeyID(s string) error {
-	return checkText(s, maxKeyIDLen, keyIDRE, "must start with a letter or digit and use only letters, digits, '.', '_', ':', '/' or '-'")
+	return checkText(s, maxKeyIDLen, matchKeyID, "must start with a letter or digit and use only letters, digits, '.', '_', ':', '/' or '-'")
 }
 
 func checkTrack(s string) error {
@@ -118,7 +101,7 @@ func checkSignedAt(t time.Time) error {
 
 // parseDecimal decodes a canonical decimal of at most max.
 func parseDecimal(s string, max int64) (int64, error) {
-	if !decimalRE.MatchString(s) {
+	if !matchDecimal(s) {
 		return 0, errors.New("not a canonical decimal (digits only, no sign, no leading zero)")
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -149,7 +132,7 @@ func parseHex(s string, size int) ([]byte, error) {
 	if len(s) != 2*size {
 		return nil, fmt.Errorf("%d hex digits, want %d", len(s), 2*size)
 	}
-	if !lowerHexRE.MatchString(s) {
+	if !matchLowerHex(s) {
 		return nil, errors.New("not lowercase hex")
 	}
 	b, err := hex.DecodeString(s)
@@ -160,7 +143,7 @@ func parseHex(s string, size int) ([]byte, error) {
 }
 
 func parseSignedAt(s string) (time.Time, error) {
-	if !signedAtRE.MatchString(s) {
+	if !matchSignedAt(s) {
 		return time.Time{}, fmt.Errorf("not of the form %s", TimeLayout)
 	}
 	t, err := time.Parse(TimeLayout, s)
