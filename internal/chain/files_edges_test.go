@@ -3,9 +3,11 @@ package chain
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +76,21 @@ func TestIssuerIssueSigningCert(t *testing.T) {
 	}
 	if _, err := NewTrustStore(c.root, c.inter).VerifySigningCertificate(cert, testNow); err != nil {
 		t.Errorf("the issued certificate is not a valid signing certificate: %v", err)
+	}
+}
+
+// TestParseSignatureFileSizeLimit: a signature file is read up to
+// MaxSignatureFileSize bytes, whitespace included, and refused beyond.
+func TestParseSignatureFileSizeLimit(t *testing.T) {
+	sig := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64))
+	padded := func(n int) []byte { // {"signature":"…" <spaces>} of n bytes
+		head, tail := `{"signature":"`+sig+`"`, `}`
+		return []byte(head + strings.Repeat(" ", n-len(head)-len(tail)) + tail)
+	}
+	if sf, err := ParseSignatureFile(padded(MaxSignatureFileSize)); err != nil || len(sf.Signature) != 64 {
+		t.Errorf("ParseSignatureFile of %d bytes = %v; want the signature", MaxSignatureFileSize, err)
+	}
+	if _, err := ParseSignatureFile(padded(MaxSignatureFileSize + 1)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("ParseSignatureFile of %d bytes = %v; want ErrMalformed", MaxSignatureFileSize+1, err)
 	}
 }
