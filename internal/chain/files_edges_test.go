@@ -94,3 +94,28 @@ func TestParseSignatureFileSizeLimit(t *testing.T) {
 		t.Errorf("ParseSignatureFile of %d bytes = %v; want ErrMalformed", MaxSignatureFileSize+1, err)
 	}
 }
+
+// TestReadTrustFileSizeLimit: a trust-store file is read up to
+// maxTrustFileSize bytes and refused beyond.
+func TestReadTrustFileSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		size int
+		ok   bool
+	}{
+		{"at the limit", maxTrustFileSize, true},
+		{"one byte over", maxTrustFileSize + 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name+".pem")
+			if err := os.WriteFile(path, bytes.Repeat([]byte("\n"), tt.size), 0o444); err != nil {
+				t.Fatal(err)
+			}
+			b, err := readTrustFile(path)
+			if tt.ok != (err == nil) || (tt.ok && len(b) != tt.size) || (!tt.ok && !errors.Is(err, ErrMalformed)) {
+				t.Fatalf("readTrustFile = %d bytes, %v; want ok %v", len(b), err, tt.ok)
+			}
+		})
+	}
+}
