@@ -106,3 +106,32 @@ func TestVerifyExpiredLeafUnderExpiredIntermediate(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyUntrustedSaysIfAlsoExpired: a certificate from an unknown CA is
+// untrusted whatever its dates; when it is also out of date the error says
+// so too, and only then.
+func TestVerifyUntrustedSaysIfAlsoExpired(t *testing.T) {
+	c, foreign := newTestChain(t, testNow), newTestChain(t, testNow)
+	store := NewTrustStore(c.root, c.inter)
+	archive := []byte("archive")
+	sf := signed(foreign.leafKey, archive, foreign.leaf)
+	tests := []struct {
+		name        string
+		now         time.Time
+		wantExpired bool
+	}{
+		{"in its validity", testNow, false},
+		{"after its NotAfter", foreign.leaf.NotAfter.Add(time.Hour), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := store.Verify(t.Context(), sf, bytes.NewReader(archive), tt.now)
+			if !errors.Is(err, ErrUntrusted) || errors.Is(err, ErrExpired) {
+				t.Fatalf("Verify = %v, want ErrUntrusted only", err)
+			}
+			if got := strings.Contains(err.Error(), "expired at"); got != tt.wantExpired || strings.Contains(err.Error(), "<nil>") {
+				t.Errorf("error %q: mentions expiry %v, want %v", err, got, tt.wantExpired)
+			}
+		})
+	}
+}
