@@ -26,7 +26,7 @@ var serviceUpdates = map[string][]string{
 	// Approve and consume; the trigger refuses everything else.
 	"approvals": {"approved_by", "approved_at", "consumed_at"},
 	// A revocation moved earlier keeps one row per target.
-	"revocations": {"effective_from", "reason"},
+	"revocations":      {"effective_from", "reason"},
 	"revocation_lists": nil,
 	"crls":             nil,
 }

@@ -20,7 +20,7 @@ func TestParseFileRepeatsAfterTheLastField(t *testing.T) {
 	m := func(name, value string) string { return `"` + name + `":"` + value + `"` }
 	head := []string{m("profile", "digest-v1"), m("statement", b64(f.Statement)), m("signature", b64(f.Signature)), m("certificate", b64(f.Certificate))}
 	for _, extra := range []string{head[0], head[1], head[2], head[3]} {
-		name := extra[1:strings.Index(extra[1:], `"`)+1]
+		name := extra[1 : strings.Index(extra[1:], `"`)+1]
 		t.Run(name, func(t *testing.T) {
 			in := []byte("{" + strings.Join(append(append([]string(nil), head...), extra), ",") + "}")
 			got, err := ParseFile(in)
