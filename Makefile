@@ -92,8 +92,9 @@ image:
 	engine=$$(command -v podman || command -v docker); $$engine build -f deploy/Containerfile -t $(IMAGE) .
 	@engine=$$(command -v podman || command -v docker); $$engine image inspect --format 'user={{.Config.User}} entrypoint={{.Config.Entrypoint}}' $(IMAGE)
 
-## lint: go vet and staticcheck.
+## lint: go vet, gofmt (every tracked Go file) and staticcheck.
 lint: vet $(BIN)/staticcheck
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$bad" ]]; then echo "gofmt -w needed:"; echo "$$bad"; exit 1; fi
 	staticcheck ./...
 
 ## vuln: govulncheck against the Go vulnerability database (vuln.go.dev). Where that host
