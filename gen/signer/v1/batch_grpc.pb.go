@@ -27,9 +27,10 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // BatchService signs many small items in one call, for backfills of
-// existing app versions and other bulk work. Every item is signed and
-// recorded in the ledger on its own, under its own idempotency key, exactly
-// as SignDigest or SignArchive would: a batch is not atomic, and a retried
+// existing app versions and other bulk work. Every item gets the checks,
+// idempotency key and status SignDigest or SignArchive would give it, and
+// fails alone; the items that succeed are recorded in one ledger
+// transaction, and no result is returned before it commits. A retried
 // batch returns the entries already made (replayed) and signs the rest.
 type BatchServiceClient interface {
 	// SignBatch signs up to 1000 items. The response holds one result per
@@ -62,9 +63,10 @@ func (c *batchServiceClient) SignBatch(ctx context.Context, in *SignBatchRequest
 // for forward compatibility.
 //
 // BatchService signs many small items in one call, for backfills of
-// existing app versions and other bulk work. Every item is signed and
-// recorded in the ledger on its own, under its own idempotency key, exactly
-// as SignDigest or SignArchive would: a batch is not atomic, and a retried
+// existing app versions and other bulk work. Every item gets the checks,
+// idempotency key and status SignDigest or SignArchive would give it, and
+// fails alone; the items that succeed are recorded in one ledger
+// transaction, and no result is returned before it commits. A retried
 // batch returns the entries already made (replayed) and signs the rest.
 type BatchServiceServer interface {
 	// SignBatch signs up to 1000 items. The response holds one result per
