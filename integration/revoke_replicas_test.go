@@ -3,6 +3,7 @@ package integration
 import (
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,8 +74,15 @@ func TestRevokedKeyStopsEveryReplica(t *testing.T) {
 	// On A: rotate, then revoke version 1 from before those signatures.
 	mustSignerctl(t, "key", "rotate", "--server", a.Addr, "dev-signing")
 	out := mustSignerctl(t, "revoke", "key", "--server", a.Addr, "--cert", v1Cert,
-		"--effective-from", compromisedFrom.Format(time.RFC3339Nano), "--reason", "key-compromise")
-	wantContains(t, "revoke key", out, "3 signature(s) revoked")
+		"--effective-from", compromisedFrom.Format(time.RFC3339Nano), "--reason", "key-compromise", "--output", "json")
+	var revoked struct {
+		Affected      []json.RawMessage `json:"affected"`
+		AffectedTotal int64             `json:"affected_total"`
+	}
+	must(t, json.Unmarshal([]byte(out), &revoked))
+	if len(revoked.Affected) != 3 || revoked.AffectedTotal != 3 {
+		t.Fatalf("revoke key lists %d signatures of a total of %d; want 3 of 3:\n%s", len(revoked.Affected), revoked.AffectedTotal, out)
+	}
 
 	// B still offers version 1: the ledger refuses it, nothing is recorded.
 	rows := countRows(t, url)

@@ -73,7 +73,7 @@ func newRevokeSignatureCommand() *cobra.Command {
 			if err != nil {
 				return rpcError("revoke signature", err)
 			}
-			return printRevocation(cmd, output, resp.GetRevocation(), true, resp.GetAffected())
+			return printRevocation(cmd, output, resp.GetRevocation(), true, resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
 	serverFlag(cmd, &server)
@@ -122,7 +122,7 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 			if err != nil {
 				return rpcError("revoke certificate", err)
 			}
-			return printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected())
+			return printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
 	serverFlag(cmd, &server)
@@ -157,18 +157,32 @@ type revocationJSON struct {
 	Revocation *signerv1.Revocation    `json:"revocation"`
 	Changed    bool                    `json:"changed"`
 	Affected   []*signerv1.LedgerEntry `json:"affected"`
+	// AffectedTotal counts every signature the revocation covers; Affected
+	// may list fewer (the server sends at most 10,000).
+	AffectedTotal int64 `json:"affected_total"`
 }
 
-func printRevocation(cmd *cobra.Command, output string, r *signerv1.Revocation, changed bool, affected []*signerv1.LedgerEntry) error {
+// affectedTotal is the number of signatures a revocation covers: the
+// server's count, or the list's length from a server that sends no count.
+func affectedTotal(total int64, affected []*signerv1.LedgerEntry) int64 {
+	return max(total, int64(len(affected)))
+}
+
+func printRevocation(cmd *cobra.Command, output string, r *signerv1.Revocation, changed bool, affected []*signerv1.LedgerEntry, total int64) error {
 	w := cmd.OutOrStdout()
+	total = affectedTotal(total, affected)
 	if output == "json" {
-		return json.NewEncoder(w).Encode(revocationJSON{r, changed, affected})
+		return json.NewEncoder(w).Encode(revocationJSON{r, changed, affected, total})
 	}
 	printRevocationLine(w, r)
 	if !changed {
 		fmt.Fprintln(w, "  already revoked with this or an earlier effective time: nothing changed")
 	}
-	fmt.Fprintf(w, "  %d signature(s) revoked:\n", len(affected))
+	if total > int64(len(affected)) {
+		fmt.Fprintf(w, "  %d signature(s) revoked; only the first %d are listed here (list them all with `signerctl ledger list --revoked yes`):\n", total, len(affected))
+	} else {
+		fmt.Fprintf(w, "  %d signature(s) revoked:\n", len(affected))
+	}
 	for _, e := range affected {
 		fmt.Fprintf(w, "  entry %d  %s %s  (%s)  key %s v%d  signed %s  sha256 %x\n", e.GetId(), e.GetAppKey(), e.GetVersion(),
 			strings.TrimPrefix(e.GetTrack().String(), "TRACK_"), e.GetKeyId(), e.GetKeyVersion(), e.GetSignedAt().AsTime().Format(time.RFC3339Nano), e.GetSha256())

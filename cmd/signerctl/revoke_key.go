@@ -61,13 +61,13 @@ has a single operator and waives this.`,
 			if err != nil {
 				return rpcError("revoke key", err)
 			}
-			if err := printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected()); err != nil {
+			if err := printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal()); err != nil {
 				return err
 			}
 			if resignDir == "" {
 				return nil
 			}
-			return resign(cmd.Context(), cmd, conn, resignDir, resp.GetRevocation().GetId(), resp.GetAffected())
+			return resign(cmd.Context(), cmd, conn, resignDir, resp.GetRevocation().GetId(), resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
 	serverFlag(cmd, &server)
@@ -82,8 +82,11 @@ has a single operator and waives this.`,
 	return cmd
 }
 
-// resign signs again every affected entry whose archive is in dir.
-func resign(ctx context.Context, cmd *cobra.Command, conn *grpc.ClientConn, dir string, revocationID int64, affected []*signerv1.LedgerEntry) error {
+// resign signs again every affected entry whose archive is in dir. It
+// fails when the revocation covers more signatures (total) than the
+// response listed: those were neither listed nor re-signed, and a silent
+// success would leave them behind.
+func resign(ctx context.Context, cmd *cobra.Command, conn *grpc.ClientConn, dir string, revocationID int64, affected []*signerv1.LedgerEntry, total int64) error {
 	bySum, err := archivesByDigest(dir)
 	if err != nil {
 		return err
@@ -118,6 +121,9 @@ func resign(ctx context.Context, cmd *cobra.Command, conn *grpc.ClientConn, dir 
 	}
 	if missing > 0 {
 		return fmt.Errorf("%d affected signature(s) not re-signed: put their archives in %s and run the command again", missing, dir)
+	}
+	if unlisted := affectedTotal(total, affected) - int64(len(affected)); unlisted > 0 {
+		return fmt.Errorf("%d more affected signature(s) were not in the server's response (it lists at most %d) and were not re-signed: list them with `signerctl ledger list --revoked yes` and re-sign them with `signerctl sign`", unlisted, len(affected))
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ import (
 )
 
 // maxAffectedListed bounds the ledger entries a revocation response
-// carries in full; the event in the store lists all of them.
+// carries in full (one gRPC message); the response's affected_total says
+// how many there are, so a client never mistakes the list for all of them.
 const maxAffectedListed = 10000
 
 // RevokeSignature implements signerv1.TrustServiceServer.
@@ -55,7 +56,7 @@ func (s *trustService) revokeSignature(ctx context.Context, req *signerv1.Revoke
 	if err != nil {
 		return nil, err
 	}
-	return &signerv1.RevokeSignatureResponse{Revocation: revocationProto(r), Affected: affected}, nil
+	return &signerv1.RevokeSignatureResponse{Revocation: revocationProto(r), Affected: affected, AffectedTotal: int64(len(ids))}, nil
 }
 
 // RevokeCertificate implements signerv1.TrustServiceServer.
@@ -121,7 +122,7 @@ func (s *trustService) revokeCertificate(ctx context.Context, req *signerv1.Revo
 	if err != nil {
 		return nil, err
 	}
-	return &signerv1.RevokeCertificateResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected}, nil
+	return &signerv1.RevokeCertificateResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected, AffectedTotal: int64(len(ids))}, nil
 }
 
 // knownCA reports whether t names one of the service's CA certificates:
@@ -221,7 +222,7 @@ func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyReq
 	if err != nil {
 		return nil, err
 	}
-	return &signerv1.RevokeKeyResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected}, nil
+	return &signerv1.RevokeKeyResponse{Revocation: revocationProto(r), Changed: changed, Affected: affected, AffectedTotal: int64(len(ids))}, nil
 }
 
 // ListRevocations implements signerv1.TrustServiceServer.

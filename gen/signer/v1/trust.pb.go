@@ -320,7 +320,11 @@ type RevokeSignatureResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Revocation *Revocation            `protobuf:"bytes,1,opt,name=revocation,proto3" json:"revocation,omitempty"`
 	// affected are the ledger entries of signatures over the archive.
-	Affected      []*LedgerEntry `protobuf:"bytes,2,rep,name=affected,proto3" json:"affected,omitempty"`
+	Affected []*LedgerEntry `protobuf:"bytes,2,rep,name=affected,proto3" json:"affected,omitempty"`
+	// affected_total counts every signature the revocation covers. affected
+	// lists at most 10,000 of them (lowest ledger ids first); when
+	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	AffectedTotal int64 `protobuf:"varint,3,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -367,6 +371,13 @@ func (x *RevokeSignatureResponse) GetAffected() []*LedgerEntry {
 		return x.Affected
 	}
 	return nil
+}
+
+func (x *RevokeSignatureResponse) GetAffectedTotal() int64 {
+	if x != nil {
+		return x.AffectedTotal
+	}
+	return 0
 }
 
 // RevokeCertificateRequest names a certificate by its DER/PEM or by issuer and serial.
@@ -466,7 +477,11 @@ type RevokeCertificateResponse struct {
 	// changed is false when an earlier effective time was already recorded.
 	Changed bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
 	// affected are the ledger entries of signatures now revoked by it.
-	Affected      []*LedgerEntry `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
+	Affected []*LedgerEntry `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
+	// affected_total counts every signature the revocation covers. affected
+	// lists at most 10,000 of them (lowest ledger ids first); when
+	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	AffectedTotal int64 `protobuf:"varint,4,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -520,6 +535,13 @@ func (x *RevokeCertificateResponse) GetAffected() []*LedgerEntry {
 		return x.Affected
 	}
 	return nil
+}
+
+func (x *RevokeCertificateResponse) GetAffectedTotal() int64 {
+	if x != nil {
+		return x.AffectedTotal
+	}
+	return 0
 }
 
 // RevokeKeyRequest names a key by a certificate for it or its fingerprint.
@@ -606,10 +628,14 @@ func (x *RevokeKeyRequest) GetApprovalId() string {
 
 // RevokeKeyResponse is the revocation in force after the request.
 type RevokeKeyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Revocation    *Revocation            `protobuf:"bytes,1,opt,name=revocation,proto3" json:"revocation,omitempty"`
-	Changed       bool                   `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
-	Affected      []*LedgerEntry         `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Revocation *Revocation            `protobuf:"bytes,1,opt,name=revocation,proto3" json:"revocation,omitempty"`
+	Changed    bool                   `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	Affected   []*LedgerEntry         `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
+	// affected_total counts every signature the revocation covers. affected
+	// lists at most 10,000 of them (lowest ledger ids first); when
+	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	AffectedTotal int64 `protobuf:"varint,4,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -663,6 +689,13 @@ func (x *RevokeKeyResponse) GetAffected() []*LedgerEntry {
 		return x.Affected
 	}
 	return nil
+}
+
+func (x *RevokeKeyResponse) GetAffectedTotal() int64 {
+	if x != nil {
+		return x.AffectedTotal
+	}
+	return 0
 }
 
 // ListRevocationsRequest lists every revocation.
@@ -1384,12 +1417,13 @@ const file_signer_v1_trust_proto_rawDesc = "" +
 	"\x0fledger_entry_id\x18\x01 \x01(\x03H\x00R\rledgerEntryId\x12\x18\n" +
 	"\x06sha256\x18\x02 \x01(\fH\x00R\x06sha256\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reasonB\b\n" +
-	"\x06target\"\x84\x01\n" +
+	"\x06target\"\xab\x01\n" +
 	"\x17RevokeSignatureResponse\x125\n" +
 	"\n" +
 	"revocation\x18\x01 \x01(\v2\x15.signer.v1.RevocationR\n" +
 	"revocation\x122\n" +
-	"\baffected\x18\x02 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\"\xe8\x01\n" +
+	"\baffected\x18\x02 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\x12%\n" +
+	"\x0eaffected_total\x18\x03 \x01(\x03R\raffectedTotal\"\xe8\x01\n" +
 	"\x18RevokeCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\fR\vcertificate\x12\x16\n" +
 	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x16\n" +
@@ -1397,26 +1431,28 @@ const file_signer_v1_trust_proto_rawDesc = "" +
 	"\x0eeffective_from\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFrom\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1f\n" +
 	"\vapproval_id\x18\x06 \x01(\tR\n" +
-	"approvalId\"\xa0\x01\n" +
+	"approvalId\"\xc7\x01\n" +
 	"\x19RevokeCertificateResponse\x125\n" +
 	"\n" +
 	"revocation\x18\x01 \x01(\v2\x15.signer.v1.RevocationR\n" +
 	"revocation\x12\x18\n" +
 	"\achanged\x18\x02 \x01(\bR\achanged\x122\n" +
-	"\baffected\x18\x03 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\"\xd2\x01\n" +
+	"\baffected\x18\x03 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\x12%\n" +
+	"\x0eaffected_total\x18\x04 \x01(\x03R\raffectedTotal\"\xd2\x01\n" +
 	"\x10RevokeKeyRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\fR\vcertificate\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12A\n" +
 	"\x0eeffective_from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveFrom\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1f\n" +
 	"\vapproval_id\x18\x05 \x01(\tR\n" +
-	"approvalId\"\x98\x01\n" +
+	"approvalId\"\xbf\x01\n" +
 	"\x11RevokeKeyResponse\x125\n" +
 	"\n" +
 	"revocation\x18\x01 \x01(\v2\x15.signer.v1.RevocationR\n" +
 	"revocation\x12\x18\n" +
 	"\achanged\x18\x02 \x01(\bR\achanged\x122\n" +
-	"\baffected\x18\x03 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\"\x18\n" +
+	"\baffected\x18\x03 \x03(\v2\x16.signer.v1.LedgerEntryR\baffected\x12%\n" +
+	"\x0eaffected_total\x18\x04 \x01(\x03R\raffectedTotal\"\x18\n" +
 	"\x16ListRevocationsRequest\"R\n" +
 	"\x17ListRevocationsResponse\x127\n" +
 	"\vrevocations\x18\x01 \x03(\v2\x15.signer.v1.RevocationR\vrevocations\"Z\n" +
