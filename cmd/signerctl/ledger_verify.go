@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/ledger"
@@ -342,41 +344,68 @@ func signingKeys(ctx context.Context, client signerv1.LedgerServiceClient) (map[
 	return keys, nil
 }
 
-// streamLog yields the log's positions below end from StreamLogEntries.
+// streamLog yields the log's positions below end from StreamLogEntries,
+// with the stored hashes the server sends beside the leaves.
 func streamLog(ctx context.Context, client signerv1.LedgerServiceClient, end int64) iter.Seq2[translog.Entry, error] {
-	return func(yield func(translog.Entry, error) bool) {
-		if end == 0 {
-			return
+	return streamLogRange(ctx, client, 0, end, func(pe *signerv1.LogEntry) translog.Entry {
+		e := translog.Entry{Index: pe.GetIndex()}
+		if len(pe.GetLeaf()) > 0 {
+			e.Leaf = pe.GetLeaf()
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stream, err := client.StreamLogEntries(ctx, &signerv1.StreamLogEntriesRequest{End: end})
-		if err != nil {
+		if len(pe.GetStoredHash()) == tlog.HashSize {
+			h := tlog.Hash(pe.GetStoredHash())
+			e.Hash = &h
+		}
+		return e
+	})
+}
+
+// streamLogRange yields the positions in [start, end) from
+// StreamLogEntries, converted by conv. The server ends any call at its
+// maximum deadline (2 minutes by default), and a log of millions of
+// entries takes longer than that to read: when a stream ends with
+// DeadlineExceeded after it made progress, and the caller's own context
+// is still live, the next call resumes at the first position not yet
+// received. A stream that ends that way without progress is an error.
+func streamLogRange(ctx context.Context, client signerv1.LedgerServiceClient, start, end int64, conv func(*signerv1.LogEntry) translog.Entry) iter.Seq2[translog.Entry, error] {
+	return func(yield func(translog.Entry, error) bool) {
+		next := start
+		for next < end {
+			from, stopped := next, false
+			err := func() error {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				stream, err := client.StreamLogEntries(ctx, &signerv1.StreamLogEntriesRequest{Start: next, End: end})
+				if err != nil {
+					return err
+				}
+				for {
+					msg, err := stream.Recv()
+					if errors.Is(err, io.EOF) {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					for _, pe := range msg.GetEntries() {
+						if !yield(conv(pe), nil) {
+							stopped = true
+							return nil
+						}
+						next = pe.GetIndex() + 1
+					}
+				}
+			}()
+			switch {
+			case stopped:
+				return
+			case err == nil:
+				return
+			case status.Code(err) == codes.DeadlineExceeded && next > from && ctx.Err() == nil:
+				continue
+			}
 			yield(translog.Entry{}, rpcError("stream log entries", err))
 			return
-		}
-		for {
-			msg, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				yield(translog.Entry{}, rpcError("stream log entries", err))
-				return
-			}
-			for _, pe := range msg.GetEntries() {
-				e := translog.Entry{Index: pe.GetIndex()}
-				if len(pe.GetLeaf()) > 0 {
-					e.Leaf = pe.GetLeaf()
-				}
-				if len(pe.GetStoredHash()) == tlog.HashSize {
-					h := tlog.Hash(pe.GetStoredHash())
-					e.Hash = &h
-				}
-				if !yield(e, nil) {
-					return
-				}
-			}
 		}
 	}
 }

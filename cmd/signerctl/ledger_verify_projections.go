@@ -121,33 +121,13 @@ func projectionRows(ctx context.Context, client signerv1.LedgerServiceClient) (m
 	}
 }
 
-// streamLogFrom yields the leaves in [start, end) from StreamLogEntries.
+// streamLogFrom yields the leaves in [start, end) from StreamLogEntries,
+// resuming across the server's call deadline like streamLog.
 func streamLogFrom(ctx context.Context, client signerv1.LedgerServiceClient, start, end int64) iter.Seq2[translog.Entry, error] {
-	return func(yield func(translog.Entry, error) bool) {
-		if start >= end {
-			return
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stream, err := client.StreamLogEntries(ctx, &signerv1.StreamLogEntriesRequest{Start: start, End: end})
-		if err != nil {
-			yield(translog.Entry{}, rpcError("stream log entries", err))
-			return
-		}
-		for {
-			msg, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				yield(translog.Entry{}, rpcError("stream log entries", err))
-				return
-			}
-			for _, pe := range msg.GetEntries() {
-				if !yield(translog.Entry{Index: pe.GetIndex(), Leaf: pe.GetLeaf()}, nil) {
-					return
-				}
-			}
-		}
+	if start >= end {
+		return func(func(translog.Entry, error) bool) {}
 	}
+	return streamLogRange(ctx, client, start, end, func(pe *signerv1.LogEntry) translog.Entry {
+		return translog.Entry{Index: pe.GetIndex(), Leaf: pe.GetLeaf()}
+	})
 }
