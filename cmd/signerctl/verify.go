@@ -259,6 +259,12 @@ func runVerify(cmd *cobra.Command, o verifyOptions, pol verifypolicy.Policy, gra
 			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
 		}
 	}
+	return rep.decide(in)
+}
+
+// decide applies the policy to in and completes the report with the
+// decision; single-file and bulk verify share it.
+func (rep *verifyReport) decide(in verifypolicy.Input) *verifyReport {
 	d := verifypolicy.Decide(in)
 	rep.origin, rep.mode, rep.accepted, rep.note = d.Origin, string(d.Mode), d.Accepted, d.Note
 	rep.warnings = append(rep.warnings, d.Warnings...)

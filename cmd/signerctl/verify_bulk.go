@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/appsign/signer/internal/chain"
-	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/verifypolicy"
 )
 
@@ -311,15 +310,7 @@ func verifyBulkItem(ctx context.Context, env *bulkEnv, it bulkItem) *verifyRepor
 			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
 		}
 	}
-	d := verifypolicy.Decide(in)
-	rep.origin, rep.mode, rep.accepted, rep.note = d.Origin, string(d.Mode), d.Accepted, d.Note
-	rep.warnings = append(rep.warnings, d.Warnings...)
-	rep.err = decisionFailure(d.Failure)
-	var re *revocation.RevokedError
-	if errors.As(rep.err, &re) {
-		rep.revoked = re
-	}
-	return rep
+	return rep.decide(in)
 }
 
 // errExitCode is the exit status an error carries.
