@@ -14,6 +14,7 @@ import (
 type ledgerFilter struct {
 	appKey, version, track, keyID, certSerial, sha256, caller, since, until, revoked string
 	keyVersion                                                                       int32
+	revocationID                                                                     int64
 }
 
 func (f *ledgerFilter) addFlags(cmd *cobra.Command) {
@@ -29,12 +30,13 @@ func (f *ledgerFilter) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.since, "since", "", "only entries signed at or after this time (RFC 3339)")
 	fl.StringVar(&f.until, "until", "", "only entries signed before this time (RFC 3339)")
 	fl.StringVar(&f.revoked, "revoked", "", "only revoked (yes) or unrevoked (no) entries")
+	fl.Int64Var(&f.revocationID, "revocation-id", 0, "only the entries this revocation covers (all of them, paged; a revoke response lists at most 10,000)")
 }
 
 // request builds the ListEntriesRequest of the flags.
 func (f *ledgerFilter) request() (*signerv1.ListEntriesRequest, error) {
 	req := &signerv1.ListEntriesRequest{AppKey: f.appKey, Version: f.version, KeyId: f.keyID, KeyVersion: f.keyVersion,
-		CertificateSerial: f.certSerial, Caller: f.caller}
+		CertificateSerial: f.certSerial, Caller: f.caller, RevocationId: f.revocationID}
 	switch f.track {
 	case "":
 	case "marketplace":

@@ -123,7 +123,7 @@ func resign(ctx context.Context, cmd *cobra.Command, conn *grpc.ClientConn, dir 
 		return fmt.Errorf("%d affected signature(s) not re-signed: put their archives in %s and run the command again", missing, dir)
 	}
 	if unlisted := affectedTotal(total, affected) - int64(len(affected)); unlisted > 0 {
-		return fmt.Errorf("%d more affected signature(s) were not in the server's response (it lists at most %d) and were not re-signed: list them with `signerctl ledger list --revoked yes` and re-sign them with `signerctl sign`", unlisted, len(affected))
+		return fmt.Errorf("%d more affected signature(s) were not in the server's response (it lists at most %d) and were not re-signed: list all of them with `signerctl ledger list --revocation-id %d`, or let `signerctl incident key-compromise` page through and re-sign them", unlisted, len(affected), revocationID)
 	}
 	return nil
 }

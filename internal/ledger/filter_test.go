@@ -40,10 +40,20 @@ func TestListFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, `WITH r AS (INSERT INTO revocations (kind, target, archive_sha256, reason, revoked_at, revoked_by)
+	var revocationID, emptyRevocationID int64
+	err = conn.QueryRow(ctx, `WITH r AS (INSERT INTO revocations (kind, target, archive_sha256, reason, revoked_at, revoked_by)
 			VALUES ('archive', 'x', repeat('a', 64), 'key-compromise', now(), 'admin') RETURNING id)
 		INSERT INTO revocation_events (revocation_id, action, reason, affected_entry_ids, actor, at)
-		SELECT id, 'revoked', 'key-compromise', $1, 'admin', now() FROM r`, []int64{ids[2]})
+		SELECT id, 'revoked', 'key-compromise', $1, 'admin', now() FROM r RETURNING revocation_id`, []int64{ids[2]}).Scan(&revocationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second revocation that covers nothing: its filter must not see
+	// the first one's entries.
+	err = conn.QueryRow(ctx, `WITH r AS (INSERT INTO revocations (kind, target, archive_sha256, reason, revoked_at, revoked_by)
+			VALUES ('archive', 'y', repeat('b', 64), 'malicious', now(), 'admin') RETURNING id)
+		INSERT INTO revocation_events (revocation_id, action, reason, affected_entry_ids, actor, at)
+		SELECT id, 'revoked', 'malicious', '{}', 'admin', now() FROM r RETURNING revocation_id`).Scan(&emptyRevocationID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +78,12 @@ func TestListFilters(t *testing.T) {
 		{"time range open at the end", ledger.Filter{SignedFrom: time.Date(2026, 1, 1, 3, 0, 0, 0, time.UTC)}, []int{3, 4, 5}},
 		{"revoked", ledger.Filter{Revoked: &yes}, []int{2}},
 		{"not revoked", ledger.Filter{Revoked: &no, AppKey: "com.example.app0"}, []int{0, 4}},
+		{"revocation id", ledger.Filter{RevocationID: revocationID}, []int{2}},
+		{"revocation id covering nothing", ledger.Filter{RevocationID: emptyRevocationID}, nil},
+		{"revocation id past the cursor", ledger.Filter{RevocationID: revocationID, AfterID: ids[2]}, nil},
+		{"idempotency key prefix", ledger.Filter{IdempotencyPrefix: "k-"}, []int{0, 1, 2, 3, 4, 5}},
+		{"idempotency key prefix, one", ledger.Filter{IdempotencyPrefix: "k-4"}, []int{4}},
+		{"idempotency key prefix is not a pattern", ledger.Filter{IdempotencyPrefix: "k-%"}, nil},
 		{"combined", ledger.Filter{AppKey: "com.example.app0", Caller: "caller-1"}, []int{4}},
 		{"after a cursor", ledger.Filter{AppKey: "com.example.app1", AfterID: ids[1]}, []int{3, 5}},
 	}
@@ -99,6 +115,7 @@ func TestListFilters(t *testing.T) {
 		"empty time range":    {SignedFrom: time.Unix(10, 0), SignedTo: time.Unix(10, 0)},
 		"unknown track":       {Track: "CUSTOM"},
 		"limit over the max":  {Limit: ledger.MaxListLimit + 1},
+		"negative revocation": {RevocationID: -1},
 	} {
 		if f.Limit == 0 {
 			f.Limit = 10

@@ -31,6 +31,12 @@ type Filter struct {
 	// Revoked, if set, keeps revoked (true) or unrevoked (false) entries
 	// only. It needs the revocation tables (Store.TracksRevocations).
 	Revoked *bool
+	// RevocationID, if set, keeps the entries that revocation covers: the
+	// affected_entry_ids of its events. It needs the revocation tables.
+	RevocationID int64
+	// IdempotencyPrefix, if set, keeps entries whose idempotency key
+	// starts with it (e.g. "resign:r7:", the re-signatures of revocation 7).
+	IdempotencyPrefix string
 	// AfterID pages: List returns entries with id > AfterID, so pass the last
 	// ID of the previous page.
 	AfterID int64
@@ -84,8 +90,10 @@ func (s *Store) listQuery(f Filter) (string, []any, error) {
 		return bad("sha256 is %d bytes, want %d", len(f.SHA256), sha256.Size)
 	case !f.SignedFrom.IsZero() && !f.SignedTo.IsZero() && !f.SignedFrom.Before(f.SignedTo):
 		return bad("empty time range")
-	case f.Revoked != nil && !s.revocations:
+	case (f.Revoked != nil || f.RevocationID != 0) && !s.revocations:
 		return bad("revocation status is not tracked by this database (no revocation tables)")
+	case f.RevocationID < 0:
+		return bad("negative revocation id")
 	}
 	where := []string{"s.id > $1"}
 	args := []any{f.AfterID}
@@ -116,6 +124,13 @@ func (s *Store) listQuery(f Filter) (string, []any, error) {
 	}
 	if f.Caller != "" {
 		cond("s.caller = ?", f.Caller)
+	}
+	if f.IdempotencyPrefix != "" {
+		cond("starts_with(s.idempotency_key, ?)", f.IdempotencyPrefix)
+	}
+	if f.RevocationID != 0 {
+		// One revocation's events, by revocation_events_revocation_id_idx.
+		cond("s.id IN (SELECT unnest(r.affected_entry_ids) FROM revocation_events r WHERE r.revocation_id = ?)", f.RevocationID)
 	}
 	if !f.SignedFrom.IsZero() {
 		cond("s.signed_at >= ?", f.SignedFrom)

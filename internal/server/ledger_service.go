@@ -57,7 +57,8 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *signerv1.ListEntri
 // listFilter turns a request's filters into a ledger.Filter, checking them.
 func listFilter(req *signerv1.ListEntriesRequest) (ledger.Filter, error) {
 	f := ledger.Filter{AppKey: req.GetAppKey(), Version: req.GetVersion(), KeyID: req.GetKeyId(),
-		KeyVersion: req.GetKeyVersion(), CertSerial: req.GetCertificateSerial(), Caller: req.GetCaller()}
+		KeyVersion: req.GetKeyVersion(), CertSerial: req.GetCertificateSerial(), Caller: req.GetCaller(),
+		RevocationID: req.GetRevocationId(), IdempotencyPrefix: req.GetIdempotencyKeyPrefix()}
 	if f.AppKey != "" {
 		if err := ValidateAppKey(f.AppKey); err != nil {
 			return f, err
@@ -80,6 +81,8 @@ func listFilter(req *signerv1.ListEntriesRequest) (ledger.Filter, error) {
 		return f, invalidArg("key_version must not be negative")
 	case f.KeyVersion > 0 && f.KeyID == "":
 		return f, invalidArg("key_version needs key_id")
+	case f.RevocationID < 0:
+		return f, invalidArg("revocation_id must not be negative")
 	case f.CertSerial != "" && !isLowerHex(f.CertSerial):
 		return f, invalidArg("certificate_serial must be lowercase hex, as the ledger records it")
 	case len(req.GetSha256()) != 0 && len(req.GetSha256()) != sha256.Size:

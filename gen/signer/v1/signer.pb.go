@@ -927,9 +927,16 @@ type ListEntriesRequest struct {
 	SignedFrom *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=signed_from,json=signedFrom,proto3" json:"signed_from,omitempty"`
 	SignedTo   *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=signed_to,json=signedTo,proto3" json:"signed_to,omitempty"`
 	// revocation selects by revocation status.
-	Revocation    RevocationFilter `protobuf:"varint,13,opt,name=revocation,proto3,enum=signer.v1.RevocationFilter" json:"revocation,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revocation RevocationFilter `protobuf:"varint,13,opt,name=revocation,proto3,enum=signer.v1.RevocationFilter" json:"revocation,omitempty"`
+	// revocation_id, if set, keeps the entries that revocation covers (every
+	// entry its events recorded as revoked): with page_token, all of a key or
+	// certificate revocation's affected signatures, however many.
+	RevocationId int64 `protobuf:"varint,14,opt,name=revocation_id,json=revocationId,proto3" json:"revocation_id,omitempty"`
+	// idempotency_key_prefix, if set, keeps entries whose idempotency key
+	// starts with it, e.g. "resign:r7:" for the re-signatures of revocation 7.
+	IdempotencyKeyPrefix string `protobuf:"bytes,15,opt,name=idempotency_key_prefix,json=idempotencyKeyPrefix,proto3" json:"idempotency_key_prefix,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ListEntriesRequest) Reset() {
@@ -1051,6 +1058,20 @@ func (x *ListEntriesRequest) GetRevocation() RevocationFilter {
 		return x.Revocation
 	}
 	return RevocationFilter_REVOCATION_FILTER_UNSPECIFIED
+}
+
+func (x *ListEntriesRequest) GetRevocationId() int64 {
+	if x != nil {
+		return x.RevocationId
+	}
+	return 0
+}
+
+func (x *ListEntriesRequest) GetIdempotencyKeyPrefix() string {
+	if x != nil {
+		return x.IdempotencyKeyPrefix
+	}
+	return ""
 }
 
 // ListEntriesResponse is one page of entries.
@@ -2029,7 +2050,7 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\x0fGetEntryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"@\n" +
 	"\x10GetEntryResponse\x12,\n" +
-	"\x05entry\x18\x01 \x01(\v2\x16.signer.v1.LedgerEntryR\x05entry\"\xf5\x03\n" +
+	"\x05entry\x18\x01 \x01(\v2\x16.signer.v1.LedgerEntryR\x05entry\"\xd0\x04\n" +
 	"\x12ListEntriesRequest\x12\x17\n" +
 	"\aapp_key\x18\x01 \x01(\tR\x06appKey\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1b\n" +
@@ -2049,7 +2070,9 @@ const file_signer_v1_signer_proto_rawDesc = "" +
 	"\tsigned_to\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bsignedTo\x12;\n" +
 	"\n" +
 	"revocation\x18\r \x01(\x0e2\x1b.signer.v1.RevocationFilterR\n" +
-	"revocation\"o\n" +
+	"revocation\x12#\n" +
+	"\rrevocation_id\x18\x0e \x01(\x03R\frevocationId\x124\n" +
+	"\x16idempotency_key_prefix\x18\x0f \x01(\tR\x14idempotencyKeyPrefix\"o\n" +
 	"\x13ListEntriesResponse\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.signer.v1.LedgerEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x02\n" +

@@ -322,8 +322,8 @@ type RevokeSignatureResponse struct {
 	// affected are the ledger entries of signatures over the archive.
 	Affected []*LedgerEntry `protobuf:"bytes,2,rep,name=affected,proto3" json:"affected,omitempty"`
 	// affected_total counts every signature the revocation covers. affected
-	// lists at most 10,000 of them (lowest ledger ids first); when
-	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	// is a preview of at most 10,000 of them (lowest ledger ids first): page
+	// ListEntries with revocation_id = revocation.id for all of them.
 	AffectedTotal int64 `protobuf:"varint,3,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -479,8 +479,8 @@ type RevokeCertificateResponse struct {
 	// affected are the ledger entries of signatures now revoked by it.
 	Affected []*LedgerEntry `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
 	// affected_total counts every signature the revocation covers. affected
-	// lists at most 10,000 of them (lowest ledger ids first); when
-	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	// is a preview of at most 10,000 of them (lowest ledger ids first): page
+	// ListEntries with revocation_id = revocation.id for all of them.
 	AffectedTotal int64 `protobuf:"varint,4,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -633,8 +633,8 @@ type RevokeKeyResponse struct {
 	Changed    bool                   `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
 	Affected   []*LedgerEntry         `protobuf:"bytes,3,rep,name=affected,proto3" json:"affected,omitempty"`
 	// affected_total counts every signature the revocation covers. affected
-	// lists at most 10,000 of them (lowest ledger ids first); when
-	// affected_total is larger, `ledger list --revoked yes` lists the rest.
+	// is a preview of at most 10,000 of them (lowest ledger ids first): page
+	// ListEntries with revocation_id = revocation.id for all of them.
 	AffectedTotal int64 `protobuf:"varint,4,opt,name=affected_total,json=affectedTotal,proto3" json:"affected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
