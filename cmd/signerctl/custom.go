@@ -3,12 +3,9 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -84,7 +81,7 @@ func runCustomInit(cmd *cobra.Command, dir, name string, validity time.Duration)
 		return err
 	}
 	defer clear(priv)
-	cert, err := selfSignedSigningCert(pub, priv, name, time.Now(), validity)
+	cert, err := chain.NewCustomSigningCertificate(rand.Reader, priv, name, time.Now(), validity)
 	if err != nil {
 		return err
 	}
@@ -101,27 +98,4 @@ func runCustomInit(cmd *cobra.Command, dir, name string, validity time.Duration)
 	fmt.Fprintf(w, "certificate %q valid until %s, key fingerprint %s\n", cert.Subject.String(), cert.NotAfter.Format("2006-01-02"), fp)
 	fmt.Fprintf(w, "next: install %s into each instance's trust store, then\n  signerctl sign --key %s --cert %s app.jar\n", certPath, keyPath, certPath)
 	return nil
-}
-
-// selfSignedSigningCert issues the custom-app profile: a self-signed,
-// non-CA Ed25519 certificate for digital signatures and code signing.
-func selfSignedSigningCert(pub ed25519.PublicKey, priv ed25519.PrivateKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial.Add(serial, big.NewInt(1)),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-chain.Backdate).UTC().Truncate(time.Second),
-		NotAfter:              now.Add(validity).UTC().Truncate(time.Second),
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
-	if err != nil {
-		return nil, fmt.Errorf("issue self-signed certificate: %w", err)
-	}
-	return x509.ParseCertificate(der)
 }

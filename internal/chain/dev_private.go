@@ -27,8 +27,8 @@ const (
 
 // PrivateBuildPolicyOID is the certificate policy of the private-build CA
 // and of every vendor certificate it issues: the signer's UUID arc
-// (revocation.PolicyArc) + ".3".
-const PrivateBuildPolicyOID = "2.25.295465786072241152305637901735596287484.3"
+// PolicyArc + ".3".
+const PrivateBuildPolicyOID = PolicyArc + ".3"
 
 // AppKeyURIPrefix starts each URI subject alternative name of a vendor
 // certificate; the rest is one app key the certificate may sign private

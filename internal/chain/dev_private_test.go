@@ -10,13 +10,17 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/appsign/signer/internal/revocation"
 )
 
+// TestPrivateBuildPolicyIsUnderTheSignerArc pins the policy OID issued
+// certificates carry: changing the arc would orphan every one of them.
 func TestPrivateBuildPolicyIsUnderTheSignerArc(t *testing.T) {
-	if PrivateBuildPolicyOID != revocation.PolicyArc+".3" {
-		t.Fatalf("PrivateBuildPolicyOID = %s, want %s.3", PrivateBuildPolicyOID, revocation.PolicyArc)
+	const issued = "2.25.295465786072241152305637901735596287484.3"
+	if PrivateBuildPolicyOID != issued {
+		t.Fatalf("PrivateBuildPolicyOID = %s, want %s", PrivateBuildPolicyOID, issued)
+	}
+	if got := PrivateBuildPolicy().String(); got != issued {
+		t.Fatalf("PrivateBuildPolicy() = %s, want %s", got, issued)
 	}
 }
 

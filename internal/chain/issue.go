@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"time"
 )
 
@@ -26,12 +25,9 @@ const Backdate = 5 * time.Minute
 // one level of intermediate CAs (MaxPathLen 1). The certificate's validity
 // starts Backdate before now and ends validity after now.
 func NewRootCA(rand io.Reader, signer crypto.Signer, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	if signer == nil {
-		return nil, fmt.Errorf("chain: issue root CA: %w: no signer", ErrInvalidKey)
-	}
-	pub, ok := signer.Public().(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("chain: issue root CA: %w: CA key is %T, want Ed25519", ErrInvalidKey, signer.Public())
+	pub, err := ed25519Signer(signer)
+	if err != nil {
+		return nil, fmt.Errorf("chain: issue root CA: %w", err)
 	}
 	tmpl, err := template(rand, pub, cn, now, validity)
 	if err != nil {
@@ -80,12 +76,26 @@ func NewSigningCertificate(rand io.Reader, parent *x509.Certificate, parentKey c
 	return create(rand, tmpl, parent, pub, parentKey, "signing certificate")
 }
 
-// template returns the fields common to every profile.
+// template returns the fields common to the profiles of the signer's own
+// PKI: subject organization Organization and an RFC 7093 subject key
+// identifier.
 func template(rand io.Reader, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	tmpl, err := baseTemplate(rand, pub, pkix.Name{CommonName: cn, Organization: []string{Organization}}, now, validity)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.SubjectKeyId = keyID(pub)
+	return tmpl, nil
+}
+
+// baseTemplate returns the fields common to every profile: a fresh serial,
+// the subject, a validity of Backdate before now to validity after now
+// (whole seconds, UTC) and basic constraints. The profile adds the rest.
+func baseTemplate(rand io.Reader, pub ed25519.PublicKey, subject pkix.Name, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: subject key is %d bytes, want Ed25519 (%d)", ErrInvalidKey, len(pub), ed25519.PublicKeySize)
 	}
-	if cn == "" {
+	if subject.CommonName == "" {
 		return nil, errors.New("empty common name")
 	}
 	if validity <= 0 {
@@ -100,31 +110,11 @@ func template(rand io.Reader, pub ed25519.PublicKey, cn string, now time.Time, v
 	}
 	return &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{Organization}},
+		Subject:               subject,
 		NotBefore:             now.Add(-Backdate).UTC().Truncate(time.Second),
 		NotAfter:              now.Add(validity).UTC().Truncate(time.Second),
 		BasicConstraintsValid: true,
-		SubjectKeyId:          keyID(pub),
 	}, nil
-}
-
-// newSerial returns a random positive serial number of at most 128 bits.
-func newSerial(rand io.Reader) (*big.Int, error) {
-	if rand == nil {
-		return nil, errors.New("no randomness source")
-	}
-	// A zero serial has probability 2^-128; retrying a few times only
-	// guards against a broken source that returns zeros.
-	for range 4 {
-		buf := make([]byte, 16)
-		if _, err := io.ReadFull(rand, buf); err != nil {
-			return nil, fmt.Errorf("generate serial: %w", err)
-		}
-		if n := new(big.Int).SetBytes(buf); n.Sign() > 0 {
-			return n, nil
-		}
-	}
-	return nil, errors.New("generate serial: randomness source returns zeros")
 }
 
 // keyID is the RFC 7093 section 2 method 1 key identifier: the leftmost
@@ -133,6 +123,19 @@ func newSerial(rand io.Reader) (*big.Int, error) {
 func keyID(pub ed25519.PublicKey) []byte {
 	sum := sha256.Sum256(pub)
 	return sum[:20]
+}
+
+// ed25519Signer returns the public key of a self-signing key, which must be
+// Ed25519.
+func ed25519Signer(key crypto.Signer) (ed25519.PublicKey, error) {
+	if key == nil {
+		return nil, fmt.Errorf("%w: no signer", ErrInvalidKey)
+	}
+	pub, ok := key.Public().(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: key is %T, want Ed25519", ErrInvalidKey, key.Public())
+	}
+	return pub, nil
 }
 
 // checkIssuer refuses a parent that cannot issue the requested profile, or
@@ -177,11 +180,17 @@ func create(rand io.Reader, tmpl, parent *x509.Certificate, pub ed25519.PublicKe
 	if err != nil {
 		return nil, fmt.Errorf("chain: issue %s: parse result: %w", what, err)
 	}
-	issuer := parent
-	if tmpl == parent {
-		issuer = cert
+	switch {
+	case tmpl != parent:
+		err = cert.CheckSignatureFrom(parent)
+	case cert.IsCA:
+		err = cert.CheckSignatureFrom(cert)
+	default:
+		// A self-signed leaf is no CA, so CheckSignatureFrom would refuse
+		// it as its own issuer; check the signature alone.
+		err = cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature)
 	}
-	if err := cert.CheckSignatureFrom(issuer); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("chain: issue %s: result does not verify under issuer: %w", what, err)
 	}
 	return cert, nil

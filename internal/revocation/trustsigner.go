@@ -5,32 +5,22 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"slices"
 	"time"
+
+	"github.com/appsign/signer/internal/chain"
 )
 
-// PolicyArc is the OID arc (a UUID OID, ITU-T X.667) under which the
-// signer service names what a trust-metadata signing certificate may sign.
-// Purposes are certificate policies rather than extended key usages
-// because Go's x509 cannot parse an extended key usage with an arc this
-// large.
-const PolicyArc = "2.25.295465786072241152305637901735596287484"
+// PolicyArc is the OID arc under which the signer service names what a
+// trust-metadata signing certificate may sign (chain.PolicyArc).
+const PolicyArc = chain.PolicyArc
 
 // RevocationSigningPolicy is the certificate policy OID that lets a
 // certificate sign revocation lists (PolicyArc.2).
 func RevocationSigningPolicy() x509.OID { return mustOID(PolicyArc + ".2") }
-
-// oidDocumentSigning is id-kp-documentSigning (RFC 9336): what other tools
-// see as the certificate's extended key usage. It is not code signing, so
-// a trust-metadata key can never sign apps and an app-signing key can
-// never sign trust metadata.
-var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 
 func mustOID(s string) x509.OID {
 	oid, err := x509.ParseOID(s)
@@ -40,76 +30,14 @@ func mustOID(s string) x509.OID {
 	return oid
 }
 
-// NewSignerCertificate issues a trust-metadata signing certificate for pub,
-// signed by parentKey as parent (a root or intermediate CA), for one
-// purpose: RevocationSigningPolicy, or bundle.SigningPolicy for trust
-// bundle manifests. The certificate is a non-CA Ed25519 certificate with
-// digitalSignature, extended key usage id-kp-documentSigning and the
-// purpose as its only certificate policy. NotAfter is capped at the
-// parent's. The result is checked against the parent before it is
-// returned, because parentKey may be a remote key.
+// NewSignerCertificate issues a trust-metadata signing certificate for pub
+// under parent for one purpose: RevocationSigningPolicy, or
+// bundle.SigningPolicy for trust bundle manifests. The profile is
+// chain.NewTrustSignerCertificate's (internal/chain owns certificate
+// issuance); it is named here because this package verifies it
+// (VerifySignerCertificate).
 func NewSignerCertificate(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, purpose x509.OID, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	switch {
-	case parent == nil || parentKey == nil:
-		return nil, errors.New("revocation: issue signer certificate: no issuer certificate or key")
-	case !parent.IsCA || parent.KeyUsage&x509.KeyUsageCertSign == 0:
-		return nil, fmt.Errorf("revocation: issue signer certificate: issuer %q is not a CA", parent.Subject)
-	case len(pub) != ed25519.PublicKeySize:
-		return nil, errors.New("revocation: issue signer certificate: subject key is not Ed25519")
-	case cn == "" || validity <= 0 || now.IsZero():
-		return nil, errors.New("revocation: issue signer certificate: empty name, zero time or non-positive validity")
-	}
-	if pp, ok := parent.PublicKey.(ed25519.PublicKey); !ok || !bytes.Equal(pp, pubOf(parentKey)) {
-		return nil, fmt.Errorf("revocation: issue signer certificate: key does not match issuer %q", parent.Subject)
-	}
-	serial, err := randomSerial(rand)
-	if err != nil {
-		return nil, fmt.Errorf("revocation: issue signer certificate: %w", err)
-	}
-	notAfter := now.Add(validity).UTC().Truncate(time.Second)
-	if notAfter.After(parent.NotAfter) {
-		notAfter = parent.NotAfter
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: parent.Subject.Organization},
-		NotBefore:             now.Add(-5 * time.Minute).UTC().Truncate(time.Second),
-		NotAfter:              notAfter,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		UnknownExtKeyUsage:    []asn1.ObjectIdentifier{oidDocumentSigning},
-		Policies:              []x509.OID{purpose},
-	}
-	der, err := x509.CreateCertificate(rand, tmpl, parent, pub, parentKey)
-	if err != nil {
-		return nil, fmt.Errorf("revocation: issue signer certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("revocation: issue signer certificate: parse result: %w", err)
-	}
-	if err := cert.CheckSignatureFrom(parent); err != nil {
-		return nil, fmt.Errorf("revocation: issue signer certificate: result does not verify under issuer: %w", err)
-	}
-	return cert, nil
-}
-
-func pubOf(s crypto.Signer) ed25519.PublicKey {
-	pub, _ := s.Public().(ed25519.PublicKey)
-	return pub
-}
-
-func randomSerial(rand io.Reader) (*big.Int, error) {
-	if rand == nil {
-		return nil, errors.New("no randomness source")
-	}
-	buf := make([]byte, 16)
-	if _, err := io.ReadFull(rand, buf); err != nil {
-		return nil, fmt.Errorf("generate serial: %w", err)
-	}
-	buf[0] &= 0x7f
-	buf[0] |= 0x40 // never zero, always 16 octets
-	return new(big.Int).SetBytes(buf), nil
+	return chain.NewTrustSignerCertificate(rand, parent, parentKey, pub, cn, purpose, now, validity)
 }
 
 // VerifySignerCertificate decides whether cert may sign trust metadata for
