@@ -22,6 +22,9 @@ var (
 	ErrAlreadyConsumed  = errors.New("auth: approval already used")
 	ErrApprovalExpired  = errors.New("auth: approval expired")
 	ErrApprovalMismatch = errors.New("auth: approval is for another action or target")
+	// ErrApprovalsUnavailable means the approvals store cannot be reached
+	// (its database is down or failing over); the call may succeed later.
+	ErrApprovalsUnavailable = errors.New("auth: approvals store unavailable")
 )
 
 // DefaultApprovalTTL is how long an approval request stays usable.

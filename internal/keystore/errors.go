@@ -2,12 +2,8 @@ package keystore
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/appsign/signer/internal/pgerr"
 )
 
 // Sentinel errors; test with errors.Is.
@@ -38,32 +34,7 @@ var (
 )
 
 // wrap adds what failed to a database error, and ErrUnavailable when the
-// cause is that the database cannot be reached.
+// cause is that the database cannot be reached (see package pgerr).
 func wrap(what string, err error) error {
-	if unavailable(err) {
-		return fmt.Errorf("keystore: %s: %w: %w", what, ErrUnavailable, err)
-	}
-	return fmt.Errorf("keystore: %s: %w", what, err)
-}
-
-// unavailable reports whether err means the server is unreachable, down or
-// going down, as opposed to a problem with the request.
-func unavailable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
-			return true
-		}
-		return strings.HasPrefix(pgErr.Code, "08") // connection_exception
-	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.As(err, &connectErr) ||
-		errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) ||
-		// A connection that broke under a statement (its server died mid-commit,
-		// say) is closed by pgx; what used it fails with ErrConnClosed.
-		errors.Is(err, pgconn.ErrConnClosed)
+	return pgerr.Wrap(ErrUnavailable, "keystore: "+what, err)
 }

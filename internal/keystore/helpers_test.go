@@ -41,7 +41,12 @@ type env struct {
 // software backend in t.TempDir() behind a fault injector.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	url := pgtest.URL(t)
+	return newEnvAt(t, pgtest.URL(t))
+}
+
+// newEnvAt is newEnv on the empty database at url.
+func newEnvAt(t testing.TB, url string) *env {
+	t.Helper()
 	if err := ledger.Migrate(t.Context(), url); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

@@ -3,27 +3,19 @@ package ledger_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/appsign/signer/internal/ledger"
-	"github.com/appsign/signer/internal/pgcluster"
+	"github.com/appsign/signer/internal/pgtest"
 )
 
 func TestStoppedServerIsUnavailable(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	// A cluster of its own, since this test stops it.
-	c, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true})
-	if err != nil {
-		if os.Getenv("CI") != "true" && (errors.Is(err, pgcluster.ErrNoBinaries) || errors.Is(err, pgcluster.ErrNoServerUser)) {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop(context.WithoutCancel(ctx)) })
+	c := pgtest.Cluster(t)
 	url, err := c.CreateDatabase(ctx, "ledger")
 	if err != nil {
 		t.Fatal(err)

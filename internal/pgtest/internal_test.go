@@ -2,15 +2,12 @@ package pgtest
 
 import (
 	"context"
-	"errors"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/appsign/signer/internal/pgcluster"
 )
 
 func TestDatabaseName(t *testing.T) {
@@ -80,14 +77,7 @@ func TestWithDatabase(t *testing.T) {
 // cluster standing in for the external server.
 func TestServerBackend(t *testing.T) {
 	ctx := t.Context()
-	c, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true})
-	if err != nil {
-		if os.Getenv("CI") != "true" && (errors.Is(err, pgcluster.ErrNoBinaries) || errors.Is(err, pgcluster.ErrNoServerUser)) {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop(context.WithoutCancel(ctx)) })
+	c := Cluster(t)
 
 	b := &serverBackend{adminURL: c.URL("postgres"), what: "test server"}
 	url, err := b.createDatabase(ctx, "t_server_backend")

@@ -37,7 +37,12 @@ type fixture struct {
 // 1 and 2 (each with a certificate) and returns the ledger.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	url := pgtest.URL(t)
+	return newFixtureAt(t, pgtest.URL(t))
+}
+
+// newFixtureAt is newFixture on the empty database at url.
+func newFixtureAt(t *testing.T, url string) *fixture {
+	t.Helper()
 	if err := ledger.Migrate(t.Context(), url); err != nil {
 		t.Fatal(err)
 	}

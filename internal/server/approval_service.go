@@ -100,6 +100,8 @@ func approvalError(err error) error {
 		return clientErrorf(codes.FailedPrecondition, "%s", msg)
 	case errors.Is(err, auth.ErrNotApproved), errors.Is(err, auth.ErrApprovalExpired), errors.Is(err, auth.ErrApprovalMismatch):
 		return clientErrorf(codes.FailedPrecondition, "%s", msg)
+	case errors.Is(err, auth.ErrApprovalsUnavailable):
+		return clientErrorf(codes.Unavailable, "approvals database unavailable; nothing was recorded, retry later")
 	}
 	return err
 }

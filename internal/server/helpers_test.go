@@ -27,8 +27,13 @@ func hexString(b []byte) string { return hex.EncodeToString(b) }
 // dev PKI in dir.
 func newLedgerAndPKI(t *testing.T, dir string) (*ledger.Store, *chain.DevPKI) {
 	t.Helper()
+	return newLedgerAndPKIAt(t, dir, pgtest.URL(t))
+}
+
+// newLedgerAndPKIAt is newLedgerAndPKI on the empty database at url.
+func newLedgerAndPKIAt(t *testing.T, dir, url string) (*ledger.Store, *chain.DevPKI) {
+	t.Helper()
 	ctx := t.Context()
-	url := pgtest.URL(t)
 	if err := ledger.Migrate(ctx, url); err != nil {
 		t.Fatal(err)
 	}

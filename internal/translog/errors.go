@@ -2,12 +2,8 @@ package translog
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/appsign/signer/internal/pgerr"
 )
 
 var (
@@ -55,27 +51,7 @@ var (
 )
 
 // wrap adds what failed to err, and ErrUnavailable when the cause is that
-// the database cannot be reached.
+// the database cannot be reached (see package pgerr).
 func wrap(what string, err error) error {
-	if unavailable(err) {
-		return fmt.Errorf("translog: %s: %w: %w", what, ErrUnavailable, err)
-	}
-	return fmt.Errorf("translog: %s: %w", what, err)
-}
-
-// unavailable reports whether err means the server is unreachable, down or
-// going down, as opposed to a problem with the request.
-func unavailable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || // connection_exception
-			strings.HasPrefix(pgErr.Code, "57P") // shutdown, cannot connect now
-	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		// A connection that broke under a statement (its server died mid-commit,
-		// say) is closed by pgx; what used it fails with ErrConnClosed.
-		errors.Is(err, pgconn.ErrConnClosed)
+	return pgerr.Wrap(ErrUnavailable, "translog: "+what, err)
 }

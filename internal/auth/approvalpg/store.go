@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/pgerr"
 )
 
 // Store is a PostgreSQL auth.Approvals. It is safe for concurrent use.
@@ -52,7 +53,7 @@ func (s *Store) Request(ctx context.Context, by auth.Identity, req auth.Approval
 		return hook(ctx, tx, s.OnRequest, a)
 	})
 	if err != nil {
-		return auth.Approval{}, fmt.Errorf("approvalpg: request: %w", err)
+		return auth.Approval{}, wrap("request", err)
 	}
 	return a, nil
 }
@@ -118,10 +119,10 @@ func (s *Store) ConsumeTx(ctx context.Context, tx pgx.Tx, by auth.Identity, id, 
 		return auth.Approval{}, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE approvals SET consumed_at = $2 WHERE id = $1`, id, out.ConsumedAt); err != nil {
-		return auth.Approval{}, fmt.Errorf("approvalpg: consume: %w", err)
+		return auth.Approval{}, wrap("consume", err)
 	}
 	if err := hook(ctx, tx, s.OnConsume, out); err != nil {
-		return auth.Approval{}, fmt.Errorf("approvalpg: consume: %w", err)
+		return auth.Approval{}, wrap("consume", err)
 	}
 	return out, nil
 }
@@ -173,5 +174,9 @@ func scan(row pgx.Row) (auth.Approval, error) {
 	return a, nil
 }
 
-// wrap adds what failed, keeping the sentinels of package auth visible.
-func wrap(what string, err error) error { return fmt.Errorf("approvalpg: %s: %w", what, err) }
+// wrap adds what failed, keeping the sentinels of package auth visible,
+// and auth.ErrApprovalsUnavailable when the database cannot be reached
+// (see package pgerr).
+func wrap(what string, err error) error {
+	return pgerr.Wrap(auth.ErrApprovalsUnavailable, "approvalpg: "+what, err)
+}

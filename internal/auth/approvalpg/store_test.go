@@ -18,7 +18,12 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // on it, whose log the approvals must be written to.
 func openLedger(t *testing.T) (*pgxpool.Pool, *ledger.Store) {
 	t.Helper()
-	url := pgtest.URL(t)
+	return openLedgerAt(t, pgtest.URL(t))
+}
+
+// openLedgerAt is openLedger on the empty database at url.
+func openLedgerAt(t *testing.T, url string) (*pgxpool.Pool, *ledger.Store) {
+	t.Helper()
 	if err := ledger.Migrate(t.Context(), url); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
