@@ -1,7 +1,6 @@
 package keystore_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/appsign/signer/internal/keystore"
@@ -24,30 +23,16 @@ func TestStoppedDatabaseIsUnavailable(t *testing.T) {
 	if _, err := s.Create(ctx, "before", keystore.RoleArchiveSigning, soft, actor); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Get", func() error { _, err := s.Get(ctx, "before"); return err }},
-		{"List", func() error { _, err := s.List(ctx); return err }},
-		{"Events", func() error { _, err := s.Events(ctx, "before"); return err }},
-		{"Refresh", func() error { return s.Refresh(ctx) }},
-		{"Create", func() error {
+	pgtest.Outage(t, c, keystore.ErrUnavailable,
+		pgtest.Call{Name: "Get", Do: func() error { _, err := s.Get(ctx, "before"); return err }},
+		pgtest.Call{Name: "List", Do: func() error { _, err := s.List(ctx); return err }},
+		pgtest.Call{Name: "Events", Do: func() error { _, err := s.Events(ctx, "before"); return err }},
+		pgtest.Call{Name: "Refresh", Do: func() error { return s.Refresh(ctx) }},
+		pgtest.Call{Name: "Create", Do: func() error {
 			_, err := s.Create(ctx, "after", keystore.RoleArchiveSigning, soft, actor)
 			return err
 		}},
-		{"Rotate", func() error { _, err := s.Rotate(ctx, "before", soft, actor); return err }},
-		{"Retire", func() error { return s.Retire(ctx, "before", 1, actor) }},
-	}
-	for _, tt := range calls {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, keystore.ErrUnavailable) {
-				t.Errorf("err = %v, want ErrUnavailable", err)
-			}
-		})
-	}
+		pgtest.Call{Name: "Rotate", Do: func() error { _, err := s.Rotate(ctx, "before", soft, actor); return err }},
+		pgtest.Call{Name: "Retire", Do: func() error { return s.Retire(ctx, "before", 1, actor) }},
+	)
 }

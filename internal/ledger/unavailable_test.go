@@ -31,35 +31,21 @@ func TestStoppedServerIsUnavailable(t *testing.T) {
 	if _, _, err := s.Record(ctx, entry("com.example.app", "1.0", "before")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Ping", func() error { return s.Ping(ctx) }},
-		{"Record", func() error { _, _, err := s.Record(ctx, entry("com.example.app", "1.0", "after")); return err }},
-		{"Get", func() error { _, err := s.Get(ctx, 1); return err }},
-		{"FindByIdempotencyKey", func() error { _, err := s.FindByIdempotencyKey(ctx, "review-pipeline", "before"); return err }},
-		{"List", func() error { _, err := s.List(ctx, ledger.Filter{Limit: 10}); return err }},
-		{"Open", func() error {
+	pgtest.Outage(t, c, ledger.ErrUnavailable,
+		pgtest.Call{Name: "Ping", Do: func() error { return s.Ping(ctx) }},
+		pgtest.Call{Name: "Record", Do: func() error { _, _, err := s.Record(ctx, entry("com.example.app", "1.0", "after")); return err }},
+		pgtest.Call{Name: "Get", Do: func() error { _, err := s.Get(ctx, 1); return err }},
+		pgtest.Call{Name: "FindByIdempotencyKey", Do: func() error { _, err := s.FindByIdempotencyKey(ctx, "review-pipeline", "before"); return err }},
+		pgtest.Call{Name: "List", Do: func() error { _, err := s.List(ctx, ledger.Filter{Limit: 10}); return err }},
+		pgtest.Call{Name: "Open", Do: func() error {
 			s, err := ledger.Open(ctx, url)
 			if err == nil {
 				s.Close()
 			}
 			return err
 		}},
-		{"Migrate", func() error { return ledger.Migrate(ctx, url) }},
-	}
-	for _, tt := range calls {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, ledger.ErrUnavailable) {
-				t.Errorf("err = %v, want ErrUnavailable", err)
-			}
-		})
-	}
+		pgtest.Call{Name: "Migrate", Do: func() error { return ledger.Migrate(ctx, url) }},
+	)
 }
 
 // TestTerminatedSessionsAreUnavailable ends the store's server sessions as an

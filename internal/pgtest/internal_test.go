@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 func TestDatabaseName(t *testing.T) {

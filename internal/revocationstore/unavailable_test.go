@@ -1,7 +1,6 @@
 package revocationstore_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/appsign/signer/internal/pgtest"
@@ -27,31 +26,17 @@ func TestStoppedDatabaseIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"List", func() error { _, err := s.List(ctx); return err }},
-		{"Events", func() error { _, err := s.Events(ctx, r.ID); return err }},
-		{"LatestList", func() error { _, err := s.LatestList(ctx); return err }},
-		{"RevokeArchive", func() error {
+	pgtest.Outage(t, c, revocationstore.ErrUnavailable,
+		pgtest.Call{Name: "List", Do: func() error { _, err := s.List(ctx); return err }},
+		pgtest.Call{Name: "Events", Do: func() error { _, err := s.Events(ctx, r.ID); return err }},
+		pgtest.Call{Name: "LatestList", Do: func() error { _, err := s.LatestList(ctx); return err }},
+		pgtest.Call{Name: "RevokeArchive", Do: func() error {
 			_, _, _, err := s.RevokeArchive(ctx, revocationstore.ArchiveTarget{LedgerEntryID: e.ID + 1}, revocation.ReasonMalicious, "admin")
 			return err
 		}},
-		{"RevokeKey", func() error {
+		pgtest.Call{Name: "RevokeKey", Do: func() error {
 			_, _, _, err := s.RevokeKey(ctx, fingerprint(f.certs[1]), "k", t0, revocation.ReasonKeyCompromise, "admin", byKey(fingerprint(f.certs[1])))
 			return err
 		}},
-	}
-	for _, tt := range calls {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, revocationstore.ErrUnavailable) {
-				t.Errorf("err = %v, want ErrUnavailable", err)
-			}
-		})
-	}
+	)
 }

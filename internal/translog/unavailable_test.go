@@ -1,7 +1,6 @@
 package translog_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/appsign/signer/internal/ledger"
@@ -28,18 +27,11 @@ func TestStoppedDatabaseIsUnavailable(t *testing.T) {
 	if _, err := l.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Size", func() error { _, err := l.Size(ctx); return err }},
-		{"InclusionProof", func() error { _, err := l.InclusionProof(ctx, 0, 2); return err }},
-		{"Checkpoints", func() error { _, err := l.Checkpoints(ctx, 0, 10); return err }},
-		{"Entries", func() error {
+	pgtest.Outage(t, c, translog.ErrUnavailable,
+		pgtest.Call{Name: "Size", Do: func() error { _, err := l.Size(ctx); return err }},
+		pgtest.Call{Name: "InclusionProof", Do: func() error { _, err := l.InclusionProof(ctx, 0, 2); return err }},
+		pgtest.Call{Name: "Checkpoints", Do: func() error { _, err := l.Checkpoints(ctx, 0, 10); return err }},
+		pgtest.Call{Name: "Entries", Do: func() error {
 			for _, err := range l.Entries(ctx, 0, 2) {
 				if err != nil {
 					return err
@@ -47,14 +39,7 @@ func TestStoppedDatabaseIsUnavailable(t *testing.T) {
 			}
 			return nil
 		}},
-		{"Append", func() error { _, err := l.Append(ctx, translog.KindSignature, payload(3)); return err }},
-		{"Checkpoint", func() error { _, err := l.Checkpoint(ctx); return err }},
-	}
-	for _, tt := range calls {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, translog.ErrUnavailable) {
-				t.Errorf("err = %v, want ErrUnavailable", err)
-			}
-		})
-	}
+		pgtest.Call{Name: "Append", Do: func() error { _, err := l.Append(ctx, translog.KindSignature, payload(3)); return err }},
+		pgtest.Call{Name: "Checkpoint", Do: func() error { _, err := l.Checkpoint(ctx); return err }},
+	)
 }

@@ -1,7 +1,6 @@
 package approvalpg_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/appsign/signer/internal/auth"
@@ -30,27 +29,13 @@ func TestStoppedDatabaseIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Get", func() error { _, err := s.Get(ctx, a.ID); return err }},
-		{"Request", func() error {
+	pgtest.Outage(t, c, auth.ErrApprovalsUnavailable,
+		pgtest.Call{Name: "Get", Do: func() error { _, err := s.Get(ctx, a.ID); return err }},
+		pgtest.Call{Name: "Request", Do: func() error {
 			_, err := s.Request(ctx, alice, auth.ApprovalRequest{Action: "rotate-ca-key", Target: "ca", Reason: "again"})
 			return err
 		}},
-		{"Approve", func() error { _, err := s.Approve(ctx, bob, a.ID); return err }},
-		{"Consume", func() error { _, err := s.Consume(ctx, alice, a.ID, "rotate-ca-key", "ca"); return err }},
-	}
-	for _, tt := range calls {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, auth.ErrApprovalsUnavailable) {
-				t.Errorf("err = %v, want auth.ErrApprovalsUnavailable", err)
-			}
-		})
-	}
+		pgtest.Call{Name: "Approve", Do: func() error { _, err := s.Approve(ctx, bob, a.ID); return err }},
+		pgtest.Call{Name: "Consume", Do: func() error { _, err := s.Consume(ctx, alice, a.ID, "rotate-ca-key", "ca"); return err }},
+	)
 }
