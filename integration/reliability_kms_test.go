@@ -110,11 +110,11 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	must(t, err)
 
 	srv, err := server.New(ctx, server.Config{
-		Ledger:  store,
-		Keys:    server.StoreKeys{Store: keys, Name: "kms-signing"},
-		Trust:   server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
-		Metrics: m,
-		Log:     tlog,
+		Ledger:    store,
+		Keys:      server.StoreKeys{Store: keys, Name: "kms-signing"},
+		Trust:     server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
+		Metrics:   m,
+		LedgerLog: tlog,
 	})
 	must(t, err)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/appsign/signer/internal/service"
 )
 
 // Exit statuses.
@@ -51,4 +53,13 @@ func newRootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDevCommand(), newServeCommand(), newMigrateCommand(), newDBCommand())
 	return root
+}
+
+// buildError marks the configuration errors service.Build finds as usage
+// errors (exit status 2).
+func buildError(err error) error {
+	if errors.Is(err, service.ErrConfig) {
+		return usageError{err}
+	}
+	return err
 }

@@ -10,9 +10,8 @@ import (
 
 // The two-person rule's decisions, played by the insider it is meant to
 // stop: a security admin who wants to act alone, reuse an approval, stretch
-// it to another target, or use it late. The store implementations
-// (approvalmem, approvalpg) run the same rules through
-// approvaltest; these tests pin the rules themselves.
+// it to another target, or use it late. The store (approvalpg) runs the
+// same rules through approvaltest; these tests pin the rules themselves.
 
 var (
 	ruleStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

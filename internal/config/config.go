@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/limits"
 )
 
@@ -217,6 +218,9 @@ type NamedCA struct {
 // Auth points at the authorization policy file.
 type Auth struct {
 	PolicyFile string `yaml:"policy_file"`
+	// Policy, if set, is used instead of PolicyFile: a policy made in
+	// code (`signer dev`'s, auth.DevPolicy). A file cannot set it.
+	Policy *auth.Policy `yaml:"-"`
 }
 
 // Metrics is the operations listener: Prometheus /metrics and the
@@ -301,7 +305,7 @@ func Parse(r io.Reader) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.setDefaults()
+	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -326,7 +330,9 @@ func decode(r io.Reader) (*Config, error) {
 	return &c, nil
 }
 
-func (c *Config) setDefaults() {
+// ApplyDefaults fills the empty fields with their defaults; Load and Parse
+// apply them, a configuration made in code (signer dev) calls it itself.
+func (c *Config) ApplyDefaults() {
 	if c.MaxArchiveSize == 0 {
 		c.MaxArchiveSize = DefaultMaxArchiveSize
 	}

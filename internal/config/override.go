@@ -45,7 +45,7 @@ func LoadWithOverrides(path string, getenv func(string) string, flags Overrides)
 	}
 	c.apply(env)
 	c.apply(flags)
-	c.setDefaults()
+	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s (with environment and flag overrides): %w", path, err)
 	}

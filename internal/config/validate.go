@@ -119,7 +119,7 @@ func (c *Config) Validate() error {
 			c.requireKey(bad, field, ca.URI, ca.Certificate)
 		}
 	}
-	if c.Auth.PolicyFile == "" {
+	if c.Auth.PolicyFile == "" && c.Auth.Policy == nil {
 		bad("auth.policy_file", "required: every RPC is authorized by role (see internal/auth for the format)")
 	}
 	c.validateMetrics(bad)

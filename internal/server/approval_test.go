@@ -26,6 +26,7 @@ import (
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
+	"github.com/appsign/signer/internal/service"
 )
 
 // asAdmin makes the call as the named security admin (the test stands in
@@ -66,7 +67,7 @@ func TestCAKeyRotationNeedsTwoAdmins(t *testing.T) {
 	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
 	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
-		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"},
 		Approvals: approvalStore,
 		Trust:     server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:    auth.Caller,
@@ -134,16 +135,13 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trust, err := server.NewDevTrust(ctx, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	trust := devTrustAdmin(t, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), now)
 	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
 	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
-		Ledger: store, Keys: server.StaticKeys{Key: &server.SigningKey{ID: "signing", Version: 1, Signer: mustLoad(t, reg, pki.SigningKeyPath), Cert: pki.Signing}},
+		Ledger: store, Keys: staticKeys{Key: &server.SigningKey{ID: "signing", Version: 1, Signer: mustLoad(t, reg, pki.SigningKeyPath), Cert: pki.Signing}},
 		Approvals:  approvalStore,
-		TrustAdmin: trust.Admin,
+		TrustAdmin: trust,
 		Trust:      server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:     auth.Caller,
 	}, grpc.ChainUnaryInterceptor(adminFromMetadata))
@@ -241,6 +239,28 @@ func TestRevocationNeedsTwoAdmins(t *testing.T) {
 	if f := audit.Finish(); len(f) != 0 {
 		t.Fatalf("two-person audit of an honest log: %v", f)
 	}
+}
+
+// devTrustAdmin is the TrustService configuration of `signer dev`: the
+// dev root, marketplace CA and private-build CA, and the dev revocation
+// signer, as service.DevConfig makes them under dir.
+func devTrustAdmin(t *testing.T, dir string, pki *chain.DevPKI, reg *kms.Registry, store *revocationstore.Store, now time.Time) *server.TrustAdmin {
+	t.Helper()
+	dev, err := service.EnsureDevTrust(rand.Reader, dir, pki, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := &server.TrustAdmin{Store: store, ListIssuer: dev.Revocation.Issuer, ListSignerCert: dev.ListSigner.Cert, Rand: rand.Reader}
+	admin.ListSigner = mustLoad(t, reg, dev.ListSigner.KeyPath)
+	certs := []*x509Cert{pki.Root, pki.Intermediate, dev.PrivateBuild.Cert}
+	for i, ca := range dev.Revocation.CAs {
+		uri, err := kms.ParseURI(ca.URI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin.CAs = append(admin.CAs, server.CA{Name: ca.Name, Cert: certs[i], Signer: mustLoad(t, reg, uri.Get("path"))})
+	}
+	return admin
 }
 
 func mustLoad(t *testing.T, reg *kms.Registry, path string) kms.Signer {

@@ -63,7 +63,7 @@ func newBatchEnvLedger(t testing.TB, wrap func(kms.Signer) kms.Signer, wrapLedge
 	m := metrics.New()
 	srv, err := server.New(ctx, server.Config{
 		Ledger:   wrapLedger(store),
-		Keys:     server.StaticKeys{Key: &server.SigningKey{ID: "batch-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Keys:     staticKeys{Key: &server.SigningKey{ID: "batch-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
 		Trust:    server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir: t.TempDir(),
 		Caller:   func(context.Context) string { return "test-pipeline" },

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/server"
@@ -64,4 +66,16 @@ func dial(t testing.TB, srv *server.Server) *grpc.ClientConn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// staticKeys is a KeySource with one key that never rotates.
+type staticKeys struct{ Key *server.SigningKey }
+
+func (s staticKeys) Active(context.Context) (*server.SigningKey, error) { return s.Key, nil }
+
+func (s staticKeys) Lookup(_ context.Context, id string, version int32) (*server.SigningKey, error) {
+	if id == s.Key.ID && version == s.Key.Version {
+		return s.Key, nil
+	}
+	return nil, fmt.Errorf("test keys: %w: key %s v%d", kms.ErrKeyNotFound, id, version)
 }

@@ -20,7 +20,7 @@ type keyService struct {
 
 // CreateKey implements signerv1.KeyServiceServer.
 func (s *keyService) CreateKey(ctx context.Context, req *signerv1.CreateKeyRequest) (*signerv1.CreateKeyResponse, error) {
-	_, err := s.cfg.KeyStore.Create(ctx, req.GetName(), keystore.Role(req.GetRole()), backendSpec(req.GetBackend()), s.cfg.Caller(ctx))
+	_, err := s.cfg.keyStore.Create(ctx, req.GetName(), keystore.Role(req.GetRole()), backendSpec(req.GetBackend()), s.cfg.Caller(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, "CreateKey", err)
 	}
@@ -33,7 +33,7 @@ func (s *keyService) CreateKey(ctx context.Context, req *signerv1.CreateKeyReque
 
 // ListKeys implements signerv1.KeyServiceServer.
 func (s *keyService) ListKeys(ctx context.Context, _ *signerv1.ListKeysRequest) (*signerv1.ListKeysResponse, error) {
-	keys, err := s.cfg.KeyStore.List(ctx)
+	keys, err := s.cfg.keyStore.List(ctx)
 	if err != nil {
 		return nil, s.fail(ctx, "ListKeys", err)
 	}
@@ -46,7 +46,7 @@ func (s *keyService) ListKeys(ctx context.Context, _ *signerv1.ListKeysRequest) 
 
 // RotateKey implements signerv1.KeyServiceServer.
 func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyRequest) (*signerv1.RotateKeyResponse, error) {
-	current, err := s.cfg.KeyStore.Get(ctx, req.GetName())
+	current, err := s.cfg.keyStore.Get(ctx, req.GetName())
 	if err != nil {
 		return nil, s.fail(ctx, "RotateKey", err)
 	}
@@ -56,7 +56,7 @@ func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyReque
 			return nil, s.fail(ctx, "RotateKey", err)
 		}
 	}
-	if _, err := s.cfg.KeyStore.Rotate(ctx, req.GetName(), backendSpec(req.GetBackend()), s.cfg.Caller(ctx)); err != nil {
+	if _, err := s.cfg.keyStore.Rotate(ctx, req.GetName(), backendSpec(req.GetBackend()), s.cfg.Caller(ctx)); err != nil {
 		return nil, s.fail(ctx, "RotateKey", err)
 	}
 	k, err := s.get(ctx, req.GetName())
@@ -71,7 +71,7 @@ func (s *keyService) RetireKey(ctx context.Context, req *signerv1.RetireKeyReque
 	if req.GetVersion() <= 0 {
 		return nil, s.fail(ctx, "RetireKey", invalidArg("version must be a positive key version"))
 	}
-	if err := s.cfg.KeyStore.Retire(ctx, req.GetName(), req.GetVersion(), s.cfg.Caller(ctx)); err != nil {
+	if err := s.cfg.keyStore.Retire(ctx, req.GetName(), req.GetVersion(), s.cfg.Caller(ctx)); err != nil {
 		return nil, s.fail(ctx, "RetireKey", err)
 	}
 	k, err := s.get(ctx, req.GetName())
@@ -82,7 +82,7 @@ func (s *keyService) RetireKey(ctx context.Context, req *signerv1.RetireKeyReque
 }
 
 func (s *keyService) get(ctx context.Context, name string) (*signerv1.Key, error) {
-	k, err := s.cfg.KeyStore.Get(ctx, name)
+	k, err := s.cfg.keyStore.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -2,63 +2,52 @@ package server
 
 import (
 	"context"
-	"errors"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 
-	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
 )
 
-// StoreKeys is the KeySource of a running service: the named key's active
-// version in the keystore. A rotation (here or on another replica) changes
-// what Active returns between two requests, never during one; Lookup finds
-// retired versions so replays return their original certificate.
-type StoreKeys struct {
-	Store *keystore.Store
-	Name  string
+// SigningKey is a key the service signs archives with, and its certificate.
+type SigningKey struct {
+	// ID names the key (stable across versions), e.g. "marketplace-signing".
+	ID string
+	// Version is the key version; each rotation adds one.
+	Version int32
+	// Signer holds the private key (in whatever backend).
+	Signer kms.Signer
+	// Cert is the signing certificate for Signer's public key.
+	Cert *x509.Certificate
 }
 
-// Active implements KeySource.
-func (k StoreKeys) Active(ctx context.Context) (*SigningKey, error) {
-	l, err := k.Store.Active(ctx, k.Name)
-	if err != nil {
-		return nil, err
-	}
-	return loadedKey(l), nil
+// CertPEM returns the certificate in PEM form.
+func (k *SigningKey) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw})
 }
 
-// Lookup implements KeySource. A revoked version comes back with its
-// certificate and no Signer: a replay of a signature it made before its
-// revocation took effect (one no revocation covers) still gets its
-// certificate, and nothing can sign with it.
-func (k StoreKeys) Lookup(ctx context.Context, id string, version int32) (*SigningKey, error) {
-	if id != k.Name {
-		return nil, fmt.Errorf("server: %w: key %s", kms.ErrKeyNotFound, id)
+// Check verifies that the certificate belongs to the signer's key.
+func (k *SigningKey) Check() error {
+	pub, ok := k.Cert.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return fmt.Errorf("server: key %s v%d: certificate key is %T, want Ed25519", k.ID, k.Version, k.Cert.PublicKey)
 	}
-	l, err := k.Store.Lookup(ctx, id, version)
-	if errors.Is(err, keystore.ErrRevoked) {
-		return k.revoked(ctx, id, version)
+	if !pub.Equal(k.Signer.Public()) {
+		return fmt.Errorf("server: key %s v%d: certificate %x does not belong to the signing key", k.ID, k.Version, k.Cert.SerialNumber)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return loadedKey(l), nil
+	return nil
 }
 
-func loadedKey(l *keystore.Loaded) *SigningKey {
-	return &SigningKey{ID: l.Name, Version: l.Version.Version, Signer: l.Signer, Cert: l.Cert}
+// KeySource supplies signing keys. Rotation changes what Active returns
+// atomically; Lookup still finds retired versions so idempotent replays
+// return the certificate the original signature was made under.
+type KeySource interface {
+	Active(ctx context.Context) (*SigningKey, error)
+	Lookup(ctx context.Context, id string, version int32) (*SigningKey, error)
 }
 
-// revoked returns the certificate of a revoked version, without a signer.
-func (k StoreKeys) revoked(ctx context.Context, id string, version int32) (*SigningKey, error) {
-	key, err := k.Store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range key.Versions {
-		if v.Version == version && v.Cert != nil {
-			return &SigningKey{ID: id, Version: version, Cert: v.Cert}, nil
-		}
-	}
-	return nil, fmt.Errorf("server: key %s version %d: %w", id, version, keystore.ErrRevoked)
-}
+// serialHex is the certificate serial as the ledger stores it: lowercase
+// hex of the serial's bytes, the form chain.Result.Serial reports.
+func serialHex(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }

@@ -18,10 +18,10 @@ const logEntriesPerMessage = 512
 
 // log returns the configured log or a FailedPrecondition for the client.
 func (s *ledgerService) log() (*translog.Log, error) {
-	if s.cfg.Log == nil {
+	if s.cfg.LedgerLog == nil {
 		return nil, clientErrorf(codes.FailedPrecondition, "this server does not serve the ledger log")
 	}
-	return s.cfg.Log, nil
+	return s.cfg.LedgerLog, nil
 }
 
 // GetCheckpoint implements signerv1.LedgerServiceServer.
@@ -229,7 +229,7 @@ func (s *ledgerService) ListSigningCertificates(ctx context.Context, _ *signerv1
 
 func (s *ledgerService) signingCertificates(ctx context.Context) (*signerv1.ListSigningCertificatesResponse, error) {
 	resp := &signerv1.ListSigningCertificatesResponse{}
-	if s.cfg.KeyStore == nil {
+	if s.cfg.keyStore == nil {
 		k, err := s.cfg.Keys.Active(ctx)
 		if err != nil {
 			return nil, err
@@ -239,7 +239,7 @@ func (s *ledgerService) signingCertificates(ctx context.Context) (*signerv1.List
 		})
 		return resp, nil
 	}
-	keys, err := s.cfg.KeyStore.List(ctx)
+	keys, err := s.cfg.keyStore.List(ctx)
 	if err != nil {
 		return nil, err
 	}

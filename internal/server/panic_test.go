@@ -76,7 +76,7 @@ func TestHandlerPanicIsInternalWithRequestID(t *testing.T) {
 	logs := &syncBuffer{}
 	srv, err := server.New(ctx, server.Config{
 		Ledger:   panickyLedger{store},
-		Keys:     server.StaticKeys{Key: &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Keys:     staticKeys{Key: &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
 		Trust:    server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir: t.TempDir(),
 		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),

@@ -19,8 +19,8 @@ func (s *signerService) recordFailed(ctx context.Context, err error) error {
 	if !errors.As(err, &rk) {
 		return err
 	}
-	if s.cfg.KeyStore != nil {
-		if rerr := s.cfg.KeyStore.Refresh(ctx); rerr != nil {
+	if s.cfg.keyStore != nil {
+		if rerr := s.cfg.keyStore.Refresh(ctx); rerr != nil {
 			s.cfg.Logger.WarnContext(ctx, "reload keys after a revoked-key refusal", "request_id", RequestID(ctx), "error", rerr)
 		}
 	}

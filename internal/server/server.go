@@ -51,9 +51,10 @@ type Trust struct {
 // Config wires the services.
 type Config struct {
 	Ledger Ledger
-	Keys   KeySource
-	// KeyStore, if set, serves KeyService (create, list, rotate, retire).
-	KeyStore *keystore.Store
+	// Keys supplies the archive-signing key. When it is a StoreKeys, its
+	// key store also serves KeyService (create, list, rotate, retire) and
+	// the revocation of key versions.
+	Keys KeySource
 	// Approvals, if set, serves ApprovalService and enforces the two-person
 	// rule on the most dangerous actions.
 	Approvals auth.Approvals
@@ -77,10 +78,13 @@ type Config struct {
 	Now         func() time.Time
 	// Metrics, if set, counts requests, signatures and ledger writes; nil records nothing.
 	Metrics *metrics.Metrics
-	// Log, if set, serves the tamper-evident log through LedgerService
-	// (checkpoints, proofs, leaves); without it those RPCs fail with
-	// FailedPrecondition.
-	Log *translog.Log
+	// LedgerLog, if set, serves the tamper-evident log through
+	// LedgerService (checkpoints, proofs, leaves); without it those RPCs
+	// fail with FailedPrecondition.
+	LedgerLog *translog.Log
+
+	// keyStore is the key store behind Keys, if any (see Keys).
+	keyStore *keystore.Store
 }
 
 func (c *Config) setDefaults() error {
@@ -104,6 +108,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if sk, ok := c.Keys.(StoreKeys); ok {
+		c.keyStore = sk.Store
 	}
 	return nil
 }
@@ -145,7 +152,7 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 	signerv1.RegisterSignerServiceServer(g, signer)
 	signerv1.RegisterBatchServiceServer(g, &batchService{signer: signer})
 	signerv1.RegisterLedgerServiceServer(g, &ledgerService{cfg: &s.cfg})
-	if cfg.KeyStore != nil {
+	if cfg.keyStore != nil {
 		signerv1.RegisterKeyServiceServer(g, &keyService{cfg: &s.cfg})
 	}
 	if cfg.Approvals != nil {

@@ -96,7 +96,7 @@ func newEnvWithKey(t *testing.T, maxSize int64, wrap func(*ledger.Store) server.
 	}
 	srv, err := server.New(ctx, server.Config{
 		Ledger:         l,
-		Keys:           server.StaticKeys{Key: key},
+		Keys:           staticKeys{Key: key},
 		Trust:          server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir:       t.TempDir(),
 		MaxArchiveSize: maxSize,

@@ -61,7 +61,7 @@ func TestSignerMakesMarketplaceSignaturesOnly(t *testing.T) {
 	must(t, err)
 	srv, err := server.New(ctx, server.Config{
 		Ledger:   store,
-		Keys:     server.StaticKeys{Key: &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
+		Keys:     staticKeys{Key: &server.SigningKey{ID: "test-signing", Version: 1, Signer: signer, Cert: pki.Signing}},
 		Trust:    server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		SpoolDir: t.TempDir(),
 		Caller:   auth.Caller,

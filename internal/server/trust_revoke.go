@@ -152,10 +152,10 @@ func (s *trustService) signingCertificate(ctx context.Context, t revocationstore
 	if k, err := s.cfg.Keys.Active(ctx); err == nil && is(k.Cert) {
 		return true, nil
 	}
-	if s.cfg.KeyStore == nil {
+	if s.cfg.keyStore == nil {
 		return false, nil
 	}
-	keys, err := s.cfg.KeyStore.List(ctx)
+	keys, err := s.cfg.keyStore.List(ctx)
 	if err != nil {
 		return false, err
 	}

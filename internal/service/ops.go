@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -24,12 +24,14 @@ import (
 // metrics.scrapers.
 var errNotScraper = errors.New("not in metrics.scrapers")
 
-// startOps serves /metrics, /livez and /readyz on metrics.listen until ctx
-// ends: plaintext on loopback, otherwise (config.Validate insists) HTTPS
-// with the gRPC listener's server certificate. It returns once listening.
-func startOps(ctx context.Context, cfg *config.Config, m *metrics.Metrics, srv *server.Server, log *slog.Logger, stdout io.Writer) error {
+// startOps serves /metrics, /livez and /readyz (and Go profiles when
+// profiling) on metrics.listen until ctx ends: plaintext on loopback,
+// otherwise (config.Validate insists) HTTPS with the gRPC listener's
+// server certificate. It returns once listening.
+func startOps(ctx context.Context, cfg *config.Config, profiling bool, m *metrics.Metrics, srv *server.Server, log *slog.Logger, stdout io.Writer) error {
 	opts := metrics.ServeOptions{
-		ErrorLog: log,
+		ErrorLog:  log,
+		Profiling: profiling,
 		// Readiness is the gRPC health status: database ping and key
 		// backends every 5 s, NOT_SERVING from the start of a shutdown.
 		Ready: func(ctx context.Context) error {

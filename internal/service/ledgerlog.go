@@ -1,17 +1,11 @@
-package main
+package service
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,38 +15,10 @@ import (
 	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
-	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/metrics"
 	"github.com/appsign/signer/internal/translog"
 )
-
-// devLedgerOrigin is the log origin of `signer dev`.
-const devLedgerOrigin = "appsign.dev/ledger"
-
-// ensureDevLedgerKey creates the dev ledger key (a software Ed25519 key) under
-// the data dir on first start and returns its signer. It is not in the key
-// store: dev's key list shows the signing key only.
-func ensureDevLedgerKey(ctx context.Context, reg *kms.Registry, dataDir string) (kms.Signer, error) {
-	path := filepath.Join(dataDir, "keys", "ledger.key")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := softkms.WriteKeyFile(path, priv); err != nil {
-			return nil, fmt.Errorf("create dev ledger key: %w", err)
-		}
-	}
-	s, err := reg.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": path}))
-	if err != nil {
-		return nil, fmt.Errorf("load dev ledger key: %w", err)
-	}
-	return s, nil
-}
 
 // ledgerSigner resolves keys.ledger: a key URI (it has a colon) is loaded
 // from its backend, anything else names a keystore key. Empty means none.

@@ -1,9 +1,10 @@
-package main
+package service
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/appsign/signer/internal/config"
@@ -66,4 +67,17 @@ func backendField(r keystore.Role) string {
 		return "keys.ledger_backend"
 	}
 	return "keys.archive_signing_backend"
+}
+
+// importKey imports a key kept outside the key store (the dev signing
+// key), so that `signerctl key rotate` works on it as on any other key.
+// Once revoked (after a rotation) it stays out: the key's active version
+// signs.
+func importKey(ctx context.Context, keys *keystore.Store, k *KeyImport, actor string, log *slog.Logger) error {
+	_, err := keys.Import(ctx, k.Name, keystore.RoleArchiveSigning, k.URI, k.Cert, actor)
+	if errors.Is(err, keystore.ErrRevoked) {
+		log.Warn("the imported signing key is revoked; signing with the key's active version", "key", k.Name)
+		return nil
+	}
+	return err
 }

@@ -1,20 +1,18 @@
-package server
+package service
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"path/filepath"
 	"time"
 
 	"github.com/appsign/signer/internal/bundle"
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/config"
 	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/revocation"
-	"github.com/appsign/signer/internal/revocationstore"
 )
 
 // DevTrustSignerValidity is the lifetime of the development trust-metadata
@@ -28,16 +26,17 @@ const DevTrustSignerValidity = 365 * 24 * time.Hour
 //	keys/bundle-signer.key     pki/bundle-signer.crt     signs trust-bundle manifests (policy .1)
 //	keys/revocation-signer.key pki/revocation-signer.crt signs revocation lists (policy .2)
 type DevTrust struct {
-	Admin        *TrustAdmin
 	PrivateBuild *chain.DevIssued
 	BundleSigner *chain.DevIssued
 	ListSigner   *chain.DevIssued
+	// Revocation configures TrustService with the dev root, marketplace
+	// CA and private-build CA, all software keys under the data directory.
+	Revocation config.Revocation
 }
 
-// NewDevTrust creates (once) the development trust material under dataDir
-// and returns a TrustAdmin whose CAs are the dev root, marketplace CA and
-// private-build CA, all software keys loaded through registry.
-func NewDevTrust(ctx context.Context, dataDir string, pki *chain.DevPKI, registry *kms.Registry, store *revocationstore.Store, rand io.Reader, now time.Time) (*DevTrust, error) {
+// EnsureDevTrust creates (once) the development trust material under
+// dataDir, beside the dev PKI chain.EnsureDevPKI made there.
+func EnsureDevTrust(rand io.Reader, dataDir string, pki *chain.DevPKI, now time.Time) (*DevTrust, error) {
 	pb, err := chain.EnsureDevPrivateBuildCA(rand, dataDir, now)
 	if err != nil {
 		return nil, err
@@ -54,33 +53,19 @@ func NewDevTrust(ctx context.Context, dataDir string, pki *chain.DevPKI, registr
 	if err != nil {
 		return nil, err
 	}
-	load := func(keyFile string) (kms.Signer, error) {
-		s, err := registry.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": filepath.Join(dataDir, "keys", keyFile)}))
-		if err != nil {
-			return nil, fmt.Errorf("server: dev trust: %w", err)
-		}
-		return s, nil
-	}
-	admin := &TrustAdmin{Store: store, ListIssuer: "signer dev", ListSignerCert: rs.Cert, Rand: rand}
-	if admin.ListSigner, err = load("revocation-signer.key"); err != nil {
-		return nil, err
-	}
-	for _, ca := range []struct {
-		name, key string
-		cert      *x509.Certificate
-	}{
-		{"root", "root-ca.key", pki.Root},
-		{chain.OriginMarketplace, "marketplace-ca.key", pki.Intermediate},
-		{chain.OriginPrivateBuild, "private-build-ca.key", pb.Cert},
-	} {
-		s, err := load(ca.key)
-		if err != nil {
-			return nil, err
-		}
-		admin.CAs = append(admin.CAs, CA{Name: ca.name, Cert: ca.cert, Signer: s})
-	}
-	if err := admin.check(); err != nil {
-		return nil, err
-	}
-	return &DevTrust{Admin: admin, PrivateBuild: pb, BundleSigner: bs, ListSigner: rs}, nil
+	keys := filepath.Join(dataDir, "keys")
+	return &DevTrust{PrivateBuild: pb, BundleSigner: bs, ListSigner: rs, Revocation: config.Revocation{
+		Issuer:     "signer dev",
+		ListSigner: config.CAKey{URI: softURI(rs.KeyPath), Certificate: rs.CertPath},
+		CAs: []config.NamedCA{
+			{Name: "root", URI: softURI(filepath.Join(keys, "root-ca.key")), Certificate: pki.RootCertPath},
+			{Name: chain.OriginMarketplace, URI: softURI(filepath.Join(keys, "marketplace-ca.key")), Certificate: pki.IntermediateCertPath},
+			{Name: chain.OriginPrivateBuild, URI: softURI(pb.KeyPath), Certificate: pb.CertPath},
+		},
+	}}, nil
+}
+
+// softURI names a software key file.
+func softURI(path string) string {
+	return kms.NewURI(softkms.Scheme, map[string]string{"path": path}).String()
 }
