@@ -40,8 +40,7 @@ func TestRevocationAffectedPagedBeyondPreview(t *testing.T) {
 	store, pki := newLedgerAndPKI(t, dir)
 	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "keys")}))
 	must(t, err)
-	trust, err := server.NewDevTrust(ctx, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, now)
-	must(t, err)
+	trust := devTrustAdmin(t, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), now)
 	caKey, err := softkms.ReadKeyFile(filepath.Join(dir, "keys", "marketplace-ca.key"))
 	must(t, err)
 	keys := keystore.New(store.Pool(), reg, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: time.Hour, Rand: rand.Reader}, keystore.Options{})
@@ -51,9 +50,9 @@ func TestRevocationAffectedPagedBeyondPreview(t *testing.T) {
 	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
 	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
-		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"},
 		Approvals:  approvalStore,
-		TrustAdmin: trust.Admin,
+		TrustAdmin: trust,
 		Trust:      server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:     auth.Caller,
 	}, grpc.ChainUnaryInterceptor(adminFromMetadata))
