@@ -44,7 +44,7 @@ func TestApprovalsDatabaseDownIsUnavailable(t *testing.T) {
 	approvalStore := approvalpg.New(store.Pool(), auth.ApprovalOptions{})
 	approvalStore.OnRequest, approvalStore.OnApprove, approvalStore.OnConsume = store.ApprovalHooks()
 	srv, err := server.New(ctx, server.Config{
-		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"},
 		Approvals: approvalStore,
 		Trust:     server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
 		Caller:    auth.Caller,
