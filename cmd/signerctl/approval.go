@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -29,7 +31,8 @@ approver reviews the target with "approval show" and approves with
 --params-sha256 set to the hash shown, so that what is approved is exactly
 what was reviewed.`,
 	}
-	var server, action, target, reason, paramsSHA256 string
+	var action, target, reason, paramsSHA256 string
+	var cRequest, cApprove, cShow client
 	request := &cobra.Command{
 		Use:   "request --server ADDR --action ACTION --target TARGET [--reason TEXT]",
 		Short: "Open an approval for one action on one target",
@@ -38,20 +41,16 @@ what was reviewed.`,
 			if action == "" || target == "" {
 				return usagef("--action and --target are required")
 			}
-			conn, err := dial(server)
-			if err != nil {
+			return cRequest.with(cmd.Context(), "request approval", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewApprovalServiceClient(conn).RequestApproval(ctx, &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: reason})
+				if err == nil {
+					printApproval(cmd.OutOrStdout(), resp.GetApproval())
+				}
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewApprovalServiceClient(conn).RequestApproval(cmd.Context(), &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: reason})
-			if err != nil {
-				return rpcError("request approval", err)
-			}
-			printApproval(cmd.OutOrStdout(), resp.GetApproval())
-			return nil
+			})
 		},
 	}
-	serverFlag(request, &server)
+	addConnFlags(request, &cRequest)
 	request.Flags().StringVar(&action, "action", "", "rotate-ca-key, revoke-key, revoke-ca-certificate or revoke-signing-certificate")
 	request.Flags().StringVar(&target, "target", "", "the action's parameters, exactly as the action printed them")
 	request.Flags().StringVar(&reason, "reason", "", "why, for the record")
@@ -61,20 +60,16 @@ what was reviewed.`,
 		Short: "Approve an approval another admin requested",
 		Args:  exactArgs(1, "one approval ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(server)
-			if err != nil {
+			return cApprove.with(cmd.Context(), "approve", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewApprovalServiceClient(conn).Approve(ctx, &signerv1.ApproveRequest{Id: args[0], ParamsSha256: paramsSHA256})
+				if err == nil {
+					printApproval(cmd.OutOrStdout(), resp.GetApproval())
+				}
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewApprovalServiceClient(conn).Approve(cmd.Context(), &signerv1.ApproveRequest{Id: args[0], ParamsSha256: paramsSHA256})
-			if err != nil {
-				return rpcError("approve", err)
-			}
-			printApproval(cmd.OutOrStdout(), resp.GetApproval())
-			return nil
+			})
 		},
 	}
-	serverFlag(approve, &server)
+	addConnFlags(approve, &cApprove)
 	approve.Flags().StringVar(&paramsSHA256, "params-sha256", "", "approve only if the approval's parameters' hash is this one (as shown by approval show)")
 
 	show := &cobra.Command{
@@ -82,20 +77,16 @@ what was reviewed.`,
 		Short: "Show one approval",
 		Args:  exactArgs(1, "one approval ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(server)
-			if err != nil {
+			return cShow.with(cmd.Context(), "show approval", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewApprovalServiceClient(conn).GetApproval(ctx, &signerv1.GetApprovalRequest{Id: args[0]})
+				if err == nil {
+					printApproval(cmd.OutOrStdout(), resp.GetApproval())
+				}
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewApprovalServiceClient(conn).GetApproval(cmd.Context(), &signerv1.GetApprovalRequest{Id: args[0]})
-			if err != nil {
-				return rpcError("show approval", err)
-			}
-			printApproval(cmd.OutOrStdout(), resp.GetApproval())
-			return nil
+			})
 		},
 	}
-	serverFlag(show, &server)
+	addConnFlags(show, &cShow)
 	cmd.AddCommand(request, approve, show)
 	return cmd
 }

@@ -28,9 +28,10 @@ const (
 )
 
 type backfillOptions struct {
-	server, track, reviewRef string
-	concurrency              int
-	progress                 bool
+	track, reviewRef string
+	conn             client
+	concurrency      int
+	progress         bool
 }
 
 func newBackfillCommand() *cobra.Command {
@@ -57,7 +58,7 @@ signed; rerun to retry the failures).`,
 			return runBackfill(cmd, o, args[0])
 		},
 	}
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	f := cmd.Flags()
 	f.StringVar(&o.track, "track", "marketplace", "track of every version: marketplace or private-build")
 	f.StringVar(&o.reviewRef, "review-ref", "backfill", "review reference recorded with every entry")
@@ -96,11 +97,14 @@ func runBackfill(cmd *cobra.Command, o backfillOptions, dir string) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	conn, err := dial(o.server)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+	return o.conn.with(cmd.Context(), "backfill", func(ctx context.Context, conn *grpc.ClientConn) error {
+		return runBackfillOn(cmd, conn, o, track, todo, skipped)
+	})
+}
+
+// runBackfillOn signs todo through conn, concurrency batches at a time.
+func runBackfillOn(cmd *cobra.Command, conn *grpc.ClientConn, o backfillOptions, track signerv1.Track, todo []backfillItem, skipped int) error {
+	out := cmd.OutOrStdout()
 	r := &backfillRun{o: o, track: track, client: signerv1.NewSignerServiceClient(conn), batch: signerv1.NewBatchServiceClient(conn)}
 	progress := io.Discard
 	if o.progress {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/chain"
@@ -21,7 +23,8 @@ func newBundleCommand() *cobra.Command {
 }
 
 func newBundleGetCommand() *cobra.Command {
-	var server, out string
+	var out string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "get --server ADDR --out DIR",
 		Short: "Fetch the trust bundle and write its PEM files into a trust-store folder",
@@ -33,14 +36,11 @@ server reports for each file is checked before anything is written.`,
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "get trust bundle", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetTrustBundleResponse, error) {
+				return signerv1.NewSignerServiceClient(conn).GetTrustBundle(ctx, &signerv1.GetTrustBundleRequest{})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewSignerServiceClient(conn).GetTrustBundle(cmd.Context(), &signerv1.GetTrustBundleRequest{})
-			if err != nil {
-				return rpcError("get trust bundle", err)
 			}
 			var certs []chain.TrustCert
 			for _, tc := range resp.GetCertificates() {
@@ -70,7 +70,7 @@ server reports for each file is checked before anything is written.`,
 			return nil
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	cmd.Flags().StringVar(&out, "out", "", "trust-store folder to write (required)")
 	return cmd
 }

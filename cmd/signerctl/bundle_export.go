@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/bundle"
@@ -19,9 +21,10 @@ import (
 )
 
 type bundleExportOptions struct {
-	server, key, config, keyURI, signerCert, out, revocationList string
-	version                                                      uint64
-	roots, intermediates, crls                                   []string
+	key, config, keyURI, signerCert, out, revocationList string
+	conn                                                 client
+	version                                              uint64
+	roots, intermediates, crls                           []string
 }
 
 func newBundleExportCommand() *cobra.Command {
@@ -53,7 +56,7 @@ installs) and the SHA-256 of SHA256SUMS.`,
 		},
 	}
 	f := cmd.Flags()
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	f.StringVar(&o.key, "key", "", "bundle-signing software key: key file or softkms: URI")
 	configFlag(cmd, &o.config, "(for --key-uri)")
 	f.StringVar(&o.keyURI, "key-uri", "", "bundle-signing key in any backend of --config, e.g. pkcs11:token=T;object=O")
@@ -77,7 +80,7 @@ func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
 		return err
 	}
 	if len(o.roots) == 0 && len(o.intermediates) == 0 {
-		if b.Roots, b.Intermediates, err = serverCAs(cmd, o.server); err != nil {
+		if b.Roots, b.Intermediates, err = serverCAs(cmd, &o.conn); err != nil {
 			return err
 		}
 	} else {
@@ -196,15 +199,12 @@ func loadKey(cmd *cobra.Command, s string) (kms.Signer, func(), error) {
 }
 
 // serverCAs returns the roots and intermediates of the server's trust bundle.
-func serverCAs(cmd *cobra.Command, server string) (roots, inters []*x509.Certificate, err error) {
-	conn, err := dial(server)
+func serverCAs(cmd *cobra.Command, c *client) (roots, inters []*x509.Certificate, err error) {
+	resp, err := unary(cmd.Context(), c, "get trust bundle", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetTrustBundleResponse, error) {
+		return signerv1.NewSignerServiceClient(conn).GetTrustBundle(ctx, &signerv1.GetTrustBundleRequest{})
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	defer conn.Close()
-	resp, err := signerv1.NewSignerServiceClient(conn).GetTrustBundle(cmd.Context(), &signerv1.GetTrustBundleRequest{})
-	if err != nil {
-		return nil, nil, rpcError("get trust bundle", err)
 	}
 	for _, tc := range resp.GetCertificates() {
 		c, err := chain.ParseCertificatePEM([]byte(tc.GetPem()))

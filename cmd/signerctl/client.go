@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -18,33 +20,46 @@ import (
 	"github.com/appsign/signer/internal/transport"
 )
 
-// serverFlag adds --server to cmd.
-func serverFlag(cmd *cobra.Command, addr *string) {
-	cmd.Flags().StringVar(addr, "server", "", "signer address host:port (default $SIGNER_SERVER)")
+// connAnnotation marks, in cobra.Command.Annotations, a command that
+// carries the connection flags (addConnFlags).
+const connAnnotation = "signerctl/connects"
+
+// client is the connection to the signer that one command uses: its flags
+// (--server and the mutual-TLS files), the dial and the mapping of call
+// errors to exit statuses. Commands that never connect have none of it.
+type client struct {
+	server, ca, cert, key, serverName string
 }
 
-// tlsFlags are the client's mutual-TLS settings, shared by every command
-// that talks to a server. Each defaults to an environment variable so that
-// scripts need not repeat them; none of them is a secret (the key is a file).
-var tlsFlags struct {
-	ca, cert, key, serverName string
+// addConnFlags registers the connection flags of c on a command that talks
+// to a server. Each defaults to an environment variable so that scripts need
+// not repeat them; none of them is a secret (the key is a file).
+func addConnFlags(cmd *cobra.Command, c *client) {
+	f := cmd.Flags()
+	f.StringVar(&c.server, "server", "", "signer address host:port (default $SIGNER_SERVER)")
+	f.StringVar(&c.ca, "tls-ca", os.Getenv("SIGNER_TLS_CA"), "CA certificate file that issued the server's certificate ($SIGNER_TLS_CA)")
+	f.StringVar(&c.cert, "tls-cert", os.Getenv("SIGNER_TLS_CERT"), "client certificate file for mutual TLS ($SIGNER_TLS_CERT)")
+	f.StringVar(&c.key, "tls-key", os.Getenv("SIGNER_TLS_KEY"), "client key file, mode 0600 ($SIGNER_TLS_KEY)")
+	f.StringVar(&c.serverName, "server-name", os.Getenv("SIGNER_SERVER_NAME"), "name to check in the server's certificate (default: the --server host)")
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[connAnnotation] = "true"
 }
 
-func addTLSFlags(root *cobra.Command) {
-	f := root.PersistentFlags()
-	f.StringVar(&tlsFlags.ca, "tls-ca", os.Getenv("SIGNER_TLS_CA"), "CA certificate file that issued the server's certificate ($SIGNER_TLS_CA)")
-	f.StringVar(&tlsFlags.cert, "tls-cert", os.Getenv("SIGNER_TLS_CERT"), "client certificate file for mutual TLS ($SIGNER_TLS_CERT)")
-	f.StringVar(&tlsFlags.key, "tls-key", os.Getenv("SIGNER_TLS_KEY"), "client key file, mode 0600 ($SIGNER_TLS_KEY)")
-	f.StringVar(&tlsFlags.serverName, "server-name", os.Getenv("SIGNER_SERVER_NAME"), "name to check in the server's certificate (default: the --server host)")
+// address is --server, else $SIGNER_SERVER, else "".
+func (c *client) address() string {
+	if c.server != "" {
+		return c.server
+	}
+	return os.Getenv("SIGNER_SERVER")
 }
 
 // dial connects to the signer. With --tls-ca (or a non-loopback address)
 // the connection uses TLS 1.2+ with the client certificate; plaintext is
 // used only for loopback addresses without TLS settings (development).
-func dial(addr string) (*grpc.ClientConn, error) {
-	if addr == "" {
-		addr = os.Getenv("SIGNER_SERVER")
-	}
+func (c *client) dial() (*grpc.ClientConn, error) {
+	addr := c.address()
 	if addr == "" {
 		return nil, usagef("no server: pass --server host:port or set SIGNER_SERVER")
 	}
@@ -54,14 +69,14 @@ func dial(addr string) (*grpc.ClientConn, error) {
 	}
 	creds := insecure.NewCredentials()
 	switch {
-	case tlsFlags.ca != "" || tlsFlags.cert != "":
-		cfg, err := transport.ClientTLS(tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName)
+	case c.ca != "" || c.cert != "":
+		cfg, err := transport.ClientTLS(c.ca, c.cert, c.key, c.serverName)
 		if err != nil {
 			return nil, usagef("TLS settings: %v", err)
 		}
 		creds = credentials.NewTLS(cfg)
 	case !loopback:
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, ServerName: tlsFlags.serverName})
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.serverName})
 	}
 	// Revocation lists with exact entries can be tens of megabytes.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
@@ -72,6 +87,55 @@ func dial(addr string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
+// with dials, runs fn on the connection, and closes the connection. A gRPC error fn returns unconverted becomes an
+// rpcError named what; every call error says which flags are missing when
+// the server turned the client away for want of a client certificate.
+// No timeout is added: the server bounds each call (its maximum deadline)
+// and streams that outlive it resume (ledger verify), so the command's
+// context (Ctrl-C) is the client's only limit.
+func (c *client) with(ctx context.Context, what string, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	conn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = fn(ctx, conn)
+	var ce *codedError
+	if err != nil && !errors.As(err, &ce) {
+		if _, ok := status.FromError(err); ok {
+			err = rpcError(what, err)
+		}
+	}
+	var rf *rpcFailure
+	if errors.As(err, &rf) && rf.code == codes.Unavailable && c.cert == "" && needsMutualTLS(rf.msg, c.ca != "") {
+		rf.hint = "\n" + mutualTLSHint
+	}
+	return err
+}
+
+// unary makes one call through c.with and returns its response.
+func unary[Resp any](ctx context.Context, c *client, what string, call func(ctx context.Context, conn *grpc.ClientConn) (Resp, error)) (Resp, error) {
+	var resp Resp
+	err := c.with(ctx, what, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = call(ctx, conn)
+		return err
+	})
+	return resp, err
+}
+
+// rpcFailure is a call the server (or the transport) refused.
+type rpcFailure struct {
+	what string
+	code codes.Code
+	msg  string
+	hint string
+}
+
+func (e *rpcFailure) Error() string {
+	return fmt.Sprintf("%s: %s: %s%s", e.what, e.code, e.msg, e.hint)
+}
+
 // rpcError gives a server error its exit status and a readable text.
 func rpcError(what string, err error) error {
 	st := status.Convert(err)
@@ -79,14 +143,11 @@ func rpcError(what string, err error) error {
 	if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
 		code = exitUnavailable
 	}
-	hint := ""
+	f := &rpcFailure{what: what, code: st.Code(), msg: st.Message()}
 	if d, ok := limits.RetryDelay(err); ok {
-		hint = fmt.Sprintf(" (retry after %s)", d.Round(time.Millisecond))
+		f.hint = fmt.Sprintf(" (retry after %s)", d.Round(time.Millisecond))
 	}
-	if st.Code() == codes.Unavailable && tlsFlags.cert == "" && needsMutualTLS(st.Message(), tlsFlags.ca != "") {
-		hint = "\n" + mutualTLSHint
-	}
-	return withCode(code, fmt.Errorf("%s: %s: %s%s", what, st.Code(), st.Message(), hint))
+	return withCode(code, f)
 }
 
 // mutualTLSHint is printed when a connection failed the way it does against

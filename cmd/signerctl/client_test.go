@@ -46,7 +46,6 @@ func TestMutualTLSHint(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName = "", "", "", ""
 			var stdout, stderr bytes.Buffer
 			args := append(append([]string{}, tc.tls...), "key", "list", "--server", addr)
 			code := Run(t.Context(), args, &stdout, &stderr)

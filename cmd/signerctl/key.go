@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -51,7 +53,8 @@ func (b *backendFlags) spec() (*signerv1.BackendSpec, error) {
 }
 
 func newKeyCreateCommand() *cobra.Command {
-	var server, role, output string
+	var role, output string
+	var c client
 	var b backendFlags
 	cmd := &cobra.Command{
 		Use:   "create --server ADDR --role ROLE --backend SCHEME NAME",
@@ -65,19 +68,16 @@ func newKeyCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "create key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.CreateKeyResponse, error) {
+				return signerv1.NewKeyServiceClient(conn).CreateKey(ctx, &signerv1.CreateKeyRequest{Name: args[0], Role: role, Backend: spec})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewKeyServiceClient(conn).CreateKey(cmd.Context(), &signerv1.CreateKeyRequest{Name: args[0], Role: role, Backend: spec})
-			if err != nil {
-				return rpcError("create key", err)
 			}
 			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	b.add(cmd, true)
 	cmd.Flags().StringVar(&role, "role", "archive-signing", "archive-signing, ca or ledger")
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
@@ -85,31 +85,30 @@ func newKeyCreateCommand() *cobra.Command {
 }
 
 func newKeyListCommand() *cobra.Command {
-	var server, output string
+	var output string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "list --server ADDR [--output table|json]",
 		Short: "List keys with their versions, states, backends and certificate expiry",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "list keys", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.ListKeysResponse, error) {
+				return signerv1.NewKeyServiceClient(conn).ListKeys(ctx, &signerv1.ListKeysRequest{})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewKeyServiceClient(conn).ListKeys(cmd.Context(), &signerv1.ListKeysRequest{})
-			if err != nil {
-				return rpcError("list keys", err)
 			}
 			return printKeys(cmd.OutOrStdout(), output, resp.GetKeys()...)
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
 	return cmd
 }
 
 func newKeyRotateCommand() *cobra.Command {
-	var server, output, approval string
+	var output, approval string
+	var c client
 	var b backendFlags
 	cmd := &cobra.Command{
 		Use:   "rotate --server ADDR [--backend SCHEME] [--attr k=v] NAME",
@@ -125,19 +124,16 @@ available for verification and replays.`,
 			if err != nil {
 				return err
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "rotate key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RotateKeyResponse, error) {
+				return signerv1.NewKeyServiceClient(conn).RotateKey(ctx, &signerv1.RotateKeyRequest{Name: args[0], Backend: spec, ApprovalId: approval})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewKeyServiceClient(conn).RotateKey(cmd.Context(), &signerv1.RotateKeyRequest{Name: args[0], Backend: spec, ApprovalId: approval})
-			if err != nil {
-				return rpcError("rotate key", err)
 			}
 			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	b.add(cmd, false)
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
 	cmd.Flags().StringVar(&approval, "approval", "", "approval id (required for CA keys: see `signerctl approval`)")
@@ -145,7 +141,8 @@ available for verification and replays.`,
 }
 
 func newKeyRetireCommand() *cobra.Command {
-	var server, output string
+	var output string
+	var c client
 	var version int32
 	cmd := &cobra.Command{
 		Use:   "retire --server ADDR --version N NAME",
@@ -155,19 +152,16 @@ func newKeyRetireCommand() *cobra.Command {
 			if version <= 0 {
 				return usagef("--version N (a positive key version) is required")
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "retire key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RetireKeyResponse, error) {
+				return signerv1.NewKeyServiceClient(conn).RetireKey(ctx, &signerv1.RetireKeyRequest{Name: args[0], Version: version})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewKeyServiceClient(conn).RetireKey(cmd.Context(), &signerv1.RetireKeyRequest{Name: args[0], Version: version})
-			if err != nil {
-				return rpcError("retire key", err)
 			}
 			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	cmd.Flags().Int32Var(&version, "version", 0, "key version to retire")
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -29,9 +30,10 @@ func newLedgerCommand() *cobra.Command {
 }
 
 type ledgerListOptions struct {
-	server, output, pageToken string
-	limit                     int
-	filter                    ledgerFilter
+	output, pageToken string
+	conn              client
+	limit             int
+	filter            ledgerFilter
 }
 
 func newLedgerListCommand() *cobra.Command {
@@ -57,26 +59,23 @@ csv a header and one row per entry.`,
 				return err
 			}
 			req.PageToken = o.pageToken
-			conn, err := dial(o.server)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			p := newEntryPrinter(cmd.OutOrStdout(), o.output)
-			printed := 0
-			for e, err := range listEntries(cmd.Context(), signerv1.NewLedgerServiceClient(conn), req, o.limit) {
-				if err != nil {
-					return err
+			return o.conn.with(cmd.Context(), "list ledger entries", func(ctx context.Context, conn *grpc.ClientConn) error {
+				p := newEntryPrinter(cmd.OutOrStdout(), o.output)
+				printed := 0
+				for e, err := range listEntries(ctx, signerv1.NewLedgerServiceClient(conn), req, o.limit) {
+					if err != nil {
+						return err
+					}
+					if err := p.print(e); err != nil {
+						return err
+					}
+					printed++
 				}
-				if err := p.print(e); err != nil {
-					return err
-				}
-				printed++
-			}
-			return p.flush()
+				return p.flush()
+			})
 		},
 	}
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	o.filter.addFlags(cmd)
 	f := cmd.Flags()
 	f.IntVar(&o.limit, "limit", 0, "print at most N entries (0 = all)")
@@ -126,7 +125,8 @@ func listEntries(ctx context.Context, client signerv1.LedgerServiceClient, req *
 }
 
 func newLedgerShowCommand() *cobra.Command {
-	var server, output string
+	var output string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "show --server ADDR ID",
 		Short: "Show one ledger entry",
@@ -139,14 +139,11 @@ func newLedgerShowCommand() *cobra.Command {
 			if output != "table" && output != "json" {
 				return usagef("--output %q: use table or json", output)
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "show ledger entry", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetEntryResponse, error) {
+				return signerv1.NewLedgerServiceClient(conn).GetEntry(ctx, &signerv1.GetEntryRequest{Id: id})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewLedgerServiceClient(conn).GetEntry(cmd.Context(), &signerv1.GetEntryRequest{Id: id})
-			if err != nil {
-				return rpcError("show ledger entry", err)
 			}
 			if output == "json" {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(entryJSONOf(resp.GetEntry()))
@@ -154,7 +151,7 @@ func newLedgerShowCommand() *cobra.Command {
 			return printEntryDetail(cmd.OutOrStdout(), resp.GetEntry())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	cmd.Flags().StringVar(&output, "output", "table", "table or json")
 	return cmd
 }

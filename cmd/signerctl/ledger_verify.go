@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -26,12 +27,13 @@ import (
 const exitLedgerBad = 10
 
 type ledgerVerifyOptions struct {
-	server, ledgerKey, checkpointOut string
-	publishedDir                     string
-	older                            []string
-	history, quiet, noSignatures     bool
-	maxProblems                      int
-	archives                         archiveOptions
+	ledgerKey, checkpointOut     string
+	conn                         client
+	publishedDir                 string
+	older                        []string
+	history, quiet, noSignatures bool
+	maxProblems                  int
+	archives                     archiveOptions
 }
 
 func newLedgerVerifyCommand() *cobra.Command {
@@ -87,7 +89,7 @@ not run.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLedgerVerify(cmd, o) },
 	}
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	f := cmd.Flags()
 	f.StringVar(&o.ledgerKey, "ledger-key", os.Getenv("SIGNER_LEDGER_KEY"), "pinned ledger key, a note verifier key \"<origin>+<hash>+<key>\" ($SIGNER_LEDGER_KEY)")
 	f.StringArrayVar(&o.older, "checkpoint", nil, "an older signed checkpoint file to prove the log grew from (repeatable)")
@@ -102,15 +104,15 @@ not run.`,
 }
 
 func runLedgerVerify(cmd *cobra.Command, o ledgerVerifyOptions) error {
-	ctx := cmd.Context()
-	out := cmd.OutOrStdout()
-	conn, err := dial(o.server)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	client := signerv1.NewLedgerServiceClient(conn)
+	return o.conn.with(cmd.Context(), "verify ledger", func(ctx context.Context, conn *grpc.ClientConn) error {
+		return verifyLedger(ctx, cmd, o, signerv1.NewLedgerServiceClient(conn))
+	})
+}
 
+// verifyLedger checks the log client serves against everything ledger
+// verify was given.
+func verifyLedger(ctx context.Context, cmd *cobra.Command, o ledgerVerifyOptions, client signerv1.LedgerServiceClient) error {
+	out := cmd.OutOrStdout()
 	latest, err := client.GetCheckpoint(ctx, &signerv1.GetCheckpointRequest{})
 	if err != nil {
 		return rpcError("get checkpoint", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -41,7 +43,8 @@ func reasonList() string {
 }
 
 func newRevokeSignatureCommand() *cobra.Command {
-	var server, sha, reason, output string
+	var sha, reason, output string
+	var c client
 	var entry int64
 	cmd := &cobra.Command{
 		Use:   "signature --server ADDR (--ledger-entry ID | --sha256 HEX) --reason R",
@@ -64,19 +67,16 @@ func newRevokeSignatureCommand() *cobra.Command {
 			if reason == "" {
 				return usagef("--reason is required (%s)", reasonList())
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "revoke signature", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RevokeSignatureResponse, error) {
+				return signerv1.NewTrustServiceClient(conn).RevokeSignature(ctx, req)
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewTrustServiceClient(conn).RevokeSignature(cmd.Context(), req)
-			if err != nil {
-				return rpcError("revoke signature", err)
 			}
 			return printRevocation(cmd, output, resp.GetRevocation(), true, resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.Int64Var(&entry, "ledger-entry", 0, "ledger entry id of the signature")
 	f.StringVar(&sha, "sha256", "", "SHA-256 of the archive, hex")
@@ -86,7 +86,8 @@ func newRevokeSignatureCommand() *cobra.Command {
 }
 
 func newRevokeCertCommand() *cobra.Command {
-	var server, certFile, issuer, serial, from, reason, output, approval string
+	var certFile, issuer, serial, from, reason, output, approval string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "cert --server ADDR (--cert FILE | --issuer DN --serial HEX) --effective-from TIME --reason R",
 		Short: "Revoke a signing, vendor or CA certificate from a time on",
@@ -113,19 +114,16 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 			default:
 				return usagef("pass --cert FILE, or --issuer DN and --serial HEX")
 			}
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "revoke certificate", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RevokeCertificateResponse, error) {
+				return signerv1.NewTrustServiceClient(conn).RevokeCertificate(ctx, req)
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewTrustServiceClient(conn).RevokeCertificate(cmd.Context(), req)
-			if err != nil {
-				return rpcError("revoke certificate", err)
 			}
 			return printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.StringVar(&certFile, "cert", "", "the certificate, PEM or DER")
 	f.StringVar(&issuer, "issuer", "", "issuer DN, as openssl x509 -issuer -nameopt RFC2253 prints it")
@@ -215,20 +213,18 @@ func printRevocationLine(w io.Writer, r *signerv1.Revocation) {
 }
 
 func newRevokeListCommand() *cobra.Command {
-	var server, output string
+	var output string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "list --server ADDR [--output text|json]",
 		Short: "List every recorded revocation",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := dial(server)
+			resp, err := unary(cmd.Context(), &c, "list revocations", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.ListRevocationsResponse, error) {
+				return signerv1.NewTrustServiceClient(conn).ListRevocations(ctx, &signerv1.ListRevocationsRequest{})
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewTrustServiceClient(conn).ListRevocations(cmd.Context(), &signerv1.ListRevocationsRequest{})
-			if err != nil {
-				return rpcError("list revocations", err)
 			}
 			for _, r := range resp.GetRevocations() {
 				if output == "json" {
@@ -242,7 +238,7 @@ func newRevokeListCommand() *cobra.Command {
 			return nil
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	cmd.Flags().StringVar(&output, "output", "text", "text or json (one object per line)")
 	return cmd
 }

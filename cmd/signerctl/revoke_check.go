@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"google.golang.org/grpc"
+
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/bundle"
 	"github.com/appsign/signer/internal/chain"
@@ -72,16 +74,13 @@ func loadRevocationList(truststore, extra string, ts *chain.TrustStore, now time
 // trusted: from the ledger when --server and --ledger-entry name the
 // entry that recorded exactly this signature over this archive, else from
 // a digest statement, else unknown.
-func signingTime(ctx context.Context, server string, entryID int64, res *verified) (time.Time, revocation.TimeSource, error) {
+func signingTime(ctx context.Context, conn *client, entryID int64, res *verified) (time.Time, revocation.TimeSource, error) {
 	if entryID > 0 {
-		conn, err := dial(server)
+		resp, err := unary(ctx, conn, "get ledger entry", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetEntryResponse, error) {
+			return signerv1.NewLedgerServiceClient(conn).GetEntry(ctx, &signerv1.GetEntryRequest{Id: entryID})
+		})
 		if err != nil {
 			return time.Time{}, 0, err
-		}
-		defer conn.Close()
-		resp, err := signerv1.NewLedgerServiceClient(conn).GetEntry(ctx, &signerv1.GetEntryRequest{Id: entryID})
-		if err != nil {
-			return time.Time{}, 0, rpcError("get ledger entry", err)
 		}
 		e := resp.GetEntry()
 		if !bytes.Equal(e.GetSignature(), res.Signature) || fmt.Sprintf("%x", e.GetSha256()) != res.SHA256 {

@@ -17,7 +17,8 @@ import (
 )
 
 func newRevokeKeyCommand() *cobra.Command {
-	var server, certFile, fingerprint, from, reason, output, resignDir, approval string
+	var certFile, fingerprint, from, reason, output, resignDir, approval string
+	var c client
 	cmd := &cobra.Command{
 		Use:   "key --server ADDR (--cert FILE | --fingerprint HEX) --effective-from TIME --reason R --approval ID [--resign-dir DIR]",
 		Short: "Revoke a key from a time on, list the app versions it affects, optionally re-sign them",
@@ -52,25 +53,22 @@ has a single operator and waives this.`,
 			default:
 				return usagef("pass exactly one of --cert FILE and --fingerprint HEX")
 			}
-			conn, err := dial(server)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			resp, err := signerv1.NewTrustServiceClient(conn).RevokeKey(cmd.Context(), req)
-			if err != nil {
-				return rpcError("revoke key", err)
-			}
-			if err := printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal()); err != nil {
-				return err
-			}
-			if resignDir == "" {
-				return nil
-			}
-			return resign(cmd.Context(), cmd, conn, resignDir, resp.GetRevocation().GetId(), resp.GetAffected(), resp.GetAffectedTotal())
+			return c.with(cmd.Context(), "revoke key", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewTrustServiceClient(conn).RevokeKey(ctx, req)
+				if err != nil {
+					return err
+				}
+				if err := printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal()); err != nil {
+					return err
+				}
+				if resignDir == "" {
+					return nil
+				}
+				return resign(ctx, cmd, conn, resignDir, resp.GetRevocation().GetId(), resp.GetAffected(), resp.GetAffectedTotal())
+			})
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.StringVar(&certFile, "cert", "", "a certificate for the key, PEM or DER")
 	f.StringVar(&fingerprint, "fingerprint", "", "key fingerprint: hex SHA-256 of the DER SubjectPublicKeyInfo")

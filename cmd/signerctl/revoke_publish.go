@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -15,7 +17,8 @@ import (
 )
 
 func newRevokePublishCommand() *cobra.Command {
-	var server, out string
+	var out string
+	var c client
 	var next time.Duration
 	var latest bool
 	cmd := &cobra.Command{
@@ -30,37 +33,34 @@ With --latest, fetch the latest published list instead of publishing one.`,
 			if out == "" {
 				return usagef("--out FILE is required")
 			}
-			conn, err := dial(server)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			client := signerv1.NewTrustServiceClient(conn)
-			var data []byte
-			var version uint64
-			var issued, nextUpdate time.Time
-			if latest {
-				resp, err := client.GetRevocationList(cmd.Context(), &signerv1.GetRevocationListRequest{})
-				if err != nil {
-					return rpcError("get revocation list", err)
+			return c.with(cmd.Context(), "publish revocation list", func(ctx context.Context, conn *grpc.ClientConn) error {
+				client := signerv1.NewTrustServiceClient(conn)
+				var data []byte
+				var version uint64
+				var issued, nextUpdate time.Time
+				if latest {
+					resp, err := client.GetRevocationList(ctx, &signerv1.GetRevocationListRequest{})
+					if err != nil {
+						return rpcError("get revocation list", err)
+					}
+					data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
+				} else {
+					resp, err := client.PublishRevocationList(ctx, &signerv1.PublishRevocationListRequest{NextUpdate: durationpb.New(next)})
+					if err != nil {
+						return rpcError("publish revocation list", err)
+					}
+					data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
 				}
-				data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
-			} else {
-				resp, err := client.PublishRevocationList(cmd.Context(), &signerv1.PublishRevocationListRequest{NextUpdate: durationpb.New(next)})
-				if err != nil {
-					return rpcError("publish revocation list", err)
+				if err := os.WriteFile(out, data, 0o644); err != nil {
+					return err
 				}
-				data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
-			}
-			if err := os.WriteFile(out, data, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revocation list version %d, issued %s, next update %s: wrote %s\n",
-				version, issued.Format(time.RFC3339), nextUpdate.Format(time.RFC3339), out)
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "revocation list version %d, issued %s, next update %s: wrote %s\n",
+					version, issued.Format(time.RFC3339), nextUpdate.Format(time.RFC3339), out)
+				return nil
+			})
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "file to write the signed list to (required)")
 	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the list stays fresh (at most 90 days)")
@@ -69,7 +69,8 @@ With --latest, fetch the latest published list instead of publishing one.`,
 }
 
 func newRevokeCRLCommand() *cobra.Command {
-	var server, ca, out string
+	var ca, out string
+	var c client
 	var next time.Duration
 	var latest bool
 	cmd := &cobra.Command{
@@ -85,35 +86,32 @@ With --latest, fetch the CA's latest CRL instead of issuing one.`,
 			if ca == "" || out == "" {
 				return usagef("--ca NAME and --out FILE are required")
 			}
-			conn, err := dial(server)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			client := signerv1.NewTrustServiceClient(conn)
-			var der []byte
-			var number int64
-			if latest {
-				resp, err := client.GetCrl(cmd.Context(), &signerv1.GetCrlRequest{Ca: ca})
-				if err != nil {
-					return rpcError("get crl", err)
+			return c.with(cmd.Context(), "issue crl", func(ctx context.Context, conn *grpc.ClientConn) error {
+				client := signerv1.NewTrustServiceClient(conn)
+				var der []byte
+				var number int64
+				if latest {
+					resp, err := client.GetCrl(ctx, &signerv1.GetCrlRequest{Ca: ca})
+					if err != nil {
+						return rpcError("get crl", err)
+					}
+					der, number = resp.GetCrl(), resp.GetNumber()
+				} else {
+					resp, err := client.IssueCrl(ctx, &signerv1.IssueCrlRequest{Ca: ca, NextUpdate: durationpb.New(next)})
+					if err != nil {
+						return rpcError("issue crl", err)
+					}
+					der, number = resp.GetCrl(), resp.GetNumber()
 				}
-				der, number = resp.GetCrl(), resp.GetNumber()
-			} else {
-				resp, err := client.IssueCrl(cmd.Context(), &signerv1.IssueCrlRequest{Ca: ca, NextUpdate: durationpb.New(next)})
-				if err != nil {
-					return rpcError("issue crl", err)
+				if err := os.WriteFile(out, der, 0o644); err != nil {
+					return err
 				}
-				der, number = resp.GetCrl(), resp.GetNumber()
-			}
-			if err := os.WriteFile(out, der, 0o644); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "CRL number %d of CA %s: wrote %s\n", number, ca, out)
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "CRL number %d of CA %s: wrote %s\n", number, ca, out)
+				return nil
+			})
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build (required)")
 	f.StringVar(&out, "out", "", "file to write the DER CRL to (required)")

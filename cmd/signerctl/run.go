@@ -76,7 +76,6 @@ Exit statuses:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
-	addTLSFlags(root)
 	root.AddCommand(withLocalSign(newSignCommand()), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand(), newApprovalCommand(),
 		newCustomCommand(), newRevokeCommand(), newVendorCommand())
 	root.AddCommand(newBackfillCommand())

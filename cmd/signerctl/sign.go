@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 )
@@ -18,7 +20,8 @@ import (
 const chunkSize = 1 << 20
 
 type signOptions struct {
-	server, appKey, version, track, reviewRef, idempotencyKey, out, profile string
+	appKey, version, track, reviewRef, idempotencyKey, out, profile string
+	conn                                                            client
 }
 
 func newSignCommand() *cobra.Command {
@@ -38,7 +41,7 @@ ledger entry and signature instead of signing twice.`,
 		},
 	}
 	f := cmd.Flags()
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	f.StringVar(&o.appKey, "app-key", "", "app key, reverse-DNS (required)")
 	f.StringVar(&o.version, "version", "", "app version (required)")
 	f.StringVar(&o.track, "track", "marketplace", "marketplace or private-build")
@@ -91,51 +94,48 @@ func runSign(cmd *cobra.Command, o signOptions, archive string) error {
 		k := sha256.Sum256([]byte(strings.Join([]string{o.appKey, o.version, track.String(), o.profile, hex.EncodeToString(sum)}, "\x00")))
 		o.idempotencyKey = "signerctl:" + hex.EncodeToString(k[:16])
 	}
-	conn, err := dial(o.server)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if o.profile == "digest-v1" {
-		resp, err := signerv1.NewSignerServiceClient(conn).SignDigest(cmd.Context(), &signerv1.SignDigestRequest{
-			AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
-			IdempotencyKey: o.idempotencyKey, ArchiveSize: size, Sha256: sum, Sha512: h512.Sum(nil),
-		})
+	return o.conn.with(cmd.Context(), "sign", func(ctx context.Context, conn *grpc.ClientConn) error {
+		if o.profile == "digest-v1" {
+			resp, err := signerv1.NewSignerServiceClient(conn).SignDigest(ctx, &signerv1.SignDigestRequest{
+				AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
+				IdempotencyKey: o.idempotencyKey, ArchiveSize: size, Sha256: sum, Sha512: h512.Sum(nil),
+			})
+			if err != nil {
+				return rpcError("sign digest", err)
+			}
+			return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), sum, resp.GetReplayed())
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		stream, err := signerv1.NewSignerServiceClient(conn).SignArchive(ctx)
 		if err != nil {
-			return rpcError("sign digest", err)
+			return rpcError("sign", err)
 		}
-		return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), sum, resp.GetReplayed())
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	stream, err := signerv1.NewSignerServiceClient(conn).SignArchive(cmd.Context())
-	if err != nil {
-		return rpcError("sign", err)
-	}
-	err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Metadata{Metadata: &signerv1.SignArchiveMetadata{
-		AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
-		IdempotencyKey: o.idempotencyKey, ExpectedSha256: sum,
-	}}})
-	buf := make([]byte, chunkSize)
-	for err == nil {
-		n, rerr := f.Read(buf)
-		if n > 0 {
-			err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Chunk{Chunk: buf[:n]}})
+		err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Metadata{Metadata: &signerv1.SignArchiveMetadata{
+			AppKey: o.appKey, Version: o.version, Track: track, ReviewRef: o.reviewRef,
+			IdempotencyKey: o.idempotencyKey, ExpectedSha256: sum,
+		}}})
+		buf := make([]byte, chunkSize)
+		for err == nil {
+			n, rerr := f.Read(buf)
+			if n > 0 {
+				err = stream.Send(&signerv1.SignArchiveRequest{Payload: &signerv1.SignArchiveRequest_Chunk{Chunk: buf[:n]}})
+			}
+			if errors.Is(rerr, io.EOF) {
+				break
+			}
+			if rerr != nil {
+				return fmt.Errorf("read archive: %w", rerr)
+			}
 		}
-		if errors.Is(rerr, io.EOF) {
-			break
+		// A Send error means the server ended the call; CloseAndRecv reports why.
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			return rpcError("sign", err)
 		}
-		if rerr != nil {
-			return fmt.Errorf("read archive: %w", rerr)
-		}
-	}
-	// A Send error means the server ended the call; CloseAndRecv reports why.
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return rpcError("sign", err)
-	}
-	return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), resp.GetSha256(), resp.GetReplayed())
+		return writeSignature(cmd, o, resp.GetSignatureFile(), resp.GetEntryId(), resp.GetKeyId(), resp.GetKeyVersion(), resp.GetSha256(), resp.GetReplayed())
+	})
 }
 
 func writeSignature(cmd *cobra.Command, o signOptions, file []byte, entryID int64, keyID string, keyVersion int32, sum []byte, wasReplayed bool) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -56,7 +58,8 @@ request signed with it.`,
 }
 
 func newVendorCertifyCommand() *cobra.Command {
-	var server, key, outCert, outChain string
+	var key, outCert, outChain string
+	var c client
 	var appKeys []string
 	var validity time.Duration
 	cmd := &cobra.Command{
@@ -87,18 +90,15 @@ Customers need no trust-store change: the chain ends at the marketplace root.`,
 			if err != nil {
 				return fmt.Errorf("certificate request: %w", err)
 			}
-			conn, err := dial(server)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
 			req := &signerv1.IssueVendorCertificateRequest{Csr: csr, AppKeys: appKeys}
 			if validity != 0 {
 				req.Validity = durationpb.New(validity)
 			}
-			resp, err := signerv1.NewTrustServiceClient(conn).IssueVendorCertificate(cmd.Context(), req)
+			resp, err := unary(cmd.Context(), &c, "issue vendor certificate", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.IssueVendorCertificateResponse, error) {
+				return signerv1.NewTrustServiceClient(conn).IssueVendorCertificate(ctx, req)
+			})
 			if err != nil {
-				return rpcError("issue vendor certificate", err)
+				return err
 			}
 			block, _ := pem.Decode([]byte(resp.GetCertificatePem()))
 			if block == nil {
@@ -124,7 +124,7 @@ Customers need no trust-store change: the chain ends at the marketplace root.`,
 			return nil
 		},
 	}
-	serverFlag(cmd, &server)
+	addConnFlags(cmd, &c)
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "your Ed25519 key file (PKCS#8 PEM; from vendor keygen)")
 	f.StringArrayVar(&appKeys, "app-key", nil, "app key the certificate may sign (repeat for several)")

@@ -23,10 +23,11 @@ const maxSignatureFile = 64 << 10
 
 // verifyOptions are the flags of verify.
 type verifyOptions struct {
-	truststore, sigPath, output, appKey, policy, stale, revocationList, server, graceUntil string
-	ledgerEntry                                                                            int64
-	requireRevocation                                                                      bool
-	bulk                                                                                   bulkOptions
+	truststore, sigPath, output, appKey, policy, stale, revocationList, graceUntil string
+	conn                                                                           client
+	ledgerEntry                                                                    int64
+	requireRevocation                                                              bool
+	bulk                                                                           bulkOptions
 }
 
 func newVerifyCommand() *cobra.Command {
@@ -91,7 +92,7 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 			if o.stale != "warn" && o.stale != "fail" {
 				return usagef("--stale %q: use warn or fail", o.stale)
 			}
-			if o.ledgerEntry != 0 && o.server == "" && os.Getenv("SIGNER_SERVER") == "" {
+			if o.ledgerEntry != 0 && o.conn.address() == "" {
 				return usagef("--ledger-entry needs --server")
 			}
 			pol, err := verifypolicy.Parse(o.policy)
@@ -123,7 +124,7 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	f.StringVar(&o.revocationList, "revocation-list", "", "a signed revocation list newer than the trust store's")
 	f.StringVar(&o.graceUntil, "grace-until", "", "accept an archive without signature file, with a warning, until this RFC 3339 time")
 	f.Int64Var(&o.ledgerEntry, "ledger-entry", 0, "with --server: the ledger entry of this signature, for a trusted signing time")
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	addBulkFlags(cmd, &o.bulk)
 	return cmd
 }
@@ -307,12 +308,12 @@ func postVerify(cmd *cobra.Command, o verifyOptions, res *verified, now time.Tim
 	loadList := func() (*revocationSource, []string, error) {
 		return loadRevocationList(o.truststore, o.revocationList, ts, now, o.stale == "fail")
 	}
-	return checkVerified(cmd.Context(), ts, nil, res, o.appKey, o.server, o.ledgerEntry, loadList, now)
+	return checkVerified(cmd.Context(), ts, nil, res, o.appKey, &o.conn, o.ledgerEntry, loadList, now)
 }
 
 // checkVerified is postVerify with the trust store loaded and the list
 // loaded by loadList (bulk verification loads both once, and caches paths).
-func checkVerified(ctx context.Context, ts *chain.TrustStore, paths *pathCache, res *verified, appKey, server string, ledgerEntry int64,
+func checkVerified(ctx context.Context, ts *chain.TrustStore, paths *pathCache, res *verified, appKey string, conn *client, ledgerEntry int64,
 	loadList func() (*revocationSource, []string, error), now time.Time) (postVerified, error) {
 	pv := postVerified{origin: chain.OriginUnknown, revocation: verifypolicy.RevocationChecked}
 	path, err := paths.get(ts, res, now)
@@ -335,7 +336,7 @@ func checkVerified(ctx context.Context, ts *chain.TrustStore, paths *pathCache, 
 		pv.revocation = verifypolicy.RevocationNone
 		return pv, nil
 	}
-	signedAt, source, err := signingTime(ctx, server, ledgerEntry, res)
+	signedAt, source, err := signingTime(ctx, conn, ledgerEntry, res)
 	if err != nil {
 		return pv, err
 	}

@@ -124,7 +124,7 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 	switch {
 	case o.bulk.dir != "" && o.bulk.manifest != "":
 		return usagef("--dir and --manifest: use one")
-	case o.sigPath != "" || o.server != "" || o.ledgerEntry != 0:
+	case o.sigPath != "" || o.conn.server != "" || o.ledgerEntry != 0:
 		return usagef("--dir and --manifest verify offline, each ARCHIVE with ARCHIVE.sig (or the manifest's signature): --signature, --server and --ledger-entry do not apply")
 	case o.output != "text" && o.output != "json":
 		return usagef("--output %q: use text or json", o.output)
@@ -306,7 +306,7 @@ func verifyBulkItem(ctx context.Context, env *bulkEnv, it bulkItem) *verifyRepor
 			}
 			loaded := func() (*revocationSource, []string, error) { return env.revs, nil, nil }
 			var pv postVerified
-			pv, in.Failure = checkVerified(ctx, env.ts, &env.paths, rep.res, appKey, "", 0, loaded, env.now)
+			pv, in.Failure = checkVerified(ctx, env.ts, &env.paths, rep.res, appKey, nil, 0, loaded, env.now)
 			in.Origin, in.Revocation, rep.warnings = pv.origin, pv.revocation, pv.warnings
 		}
 	}
