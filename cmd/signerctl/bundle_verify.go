@@ -59,9 +59,6 @@ Exit status: 0 valid; 3 bad signature or digest; 4 untrusted signer; 5 a
 certificate outside its validity; 6 malformed, missing or unexpected file.`,
 		Args: exactArgs(1, "one BUNDLE directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usagef("--output %q: use text or json", output)
-			}
 			trust, err := tf.trust()
 			if err != nil {
 				return err
@@ -90,7 +87,7 @@ certificate outside its validity; 6 malformed, missing or unexpected file.`,
 		},
 	}
 	tf.add(cmd)
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
 }
 

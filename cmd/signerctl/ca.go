@@ -83,9 +83,6 @@ name is refused. --purpose is recorded with the key where the backend can
 			case !purposeRE.MatchString(purpose):
 				return usagef("--purpose %q: use lowercase letters, digits and '-'", purpose)
 			}
-			if err := checkTextOrJSON(output); err != nil {
-				return err
-			}
 			spec, err := b.spec()
 			if err != nil {
 				return err
@@ -128,7 +125,7 @@ name is refused. --purpose is recorded with the key where the backend can
 	b.add(cmd, true)
 	f.StringVar(&name, "name", "", "key name in the backend: file name, KMS alias or token label (required)")
 	f.StringVar(&purpose, "purpose", "ca", "what the key is for, e.g. root-ca, marketplace-ca, bundle-signer")
-	f.StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
 }
 
@@ -150,7 +147,7 @@ func (o *caIssue) addFlags(cmd *cobra.Command, validity time.Duration, withParen
 	f.DurationVar(&o.validity, "validity", validity, "lifetime (capped at the parent's)")
 	f.StringVar(&o.out, "out", "", "certificate file to write, PEM (required)")
 	f.BoolVar(&o.force, "force", false, "replace an existing --out")
-	f.StringVar(&o.output, "output", "text", "text or json")
+	addOutputFlag(cmd, &o.output, "text", "json")
 	if withParent {
 		f.StringVar(&o.parentCert, "parent-cert", "", "issuing CA certificate, PEM (required)")
 		f.StringVar(&o.parentKey, "parent-key", "", "URI of the issuing CA's key (required)")
@@ -172,9 +169,6 @@ func (o *caIssue) check(withParent bool) error {
 		return usagef("--validity %s must be positive", o.validity)
 	case withParent && (o.parentCert == "" || o.parentKey == ""):
 		return usagef("--parent-cert FILE and --parent-key URI are required")
-	}
-	if err := checkTextOrJSON(o.output); err != nil {
-		return err
 	}
 	if _, err := kms.ParseURI(o.key); err != nil {
 		return usagef("--key: %v", err)
@@ -434,9 +428,6 @@ is given and a certificate expires within D (exit 5).`,
 			if len(args) == 0 {
 				return usagef("want at least one certificate FILE")
 			}
-			if err := checkTextOrJSON(output); err != nil {
-				return err
-			}
 			if failWithin < 0 {
 				return usagef("--fail-within %s must not be negative", failWithin)
 			}
@@ -480,7 +471,7 @@ is given and a certificate expires within D (exit 5).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	cmd.Flags().DurationVar(&failWithin, "fail-within", 0, "exit 5 if a certificate expires within this duration, e.g. 720h")
 	return cmd
 }
@@ -573,13 +564,6 @@ func profileOf(c *x509.Certificate) string {
 func spkiSHA256(c *x509.Certificate) []byte {
 	sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 	return sum[:]
-}
-
-func checkTextOrJSON(output string) error {
-	if output != "text" && output != "json" {
-		return usagef("--output %q: use text or json", output)
-	}
-	return nil
 }
 
 // writeOutFile writes data to path (0644) atomically. Without replace an

@@ -80,7 +80,7 @@ Check the result with
 	f.StringVar(&o.out, "out", "", "CRL file to write (required)")
 	f.StringSliceVar(&o.forms, "form", []string{"der"}, "der, pem or der,pem (PEM then goes to --out.pem)")
 	f.BoolVar(&o.force, "force", false, "replace existing output files")
-	f.StringVar(&o.output, "output", "text", "text or json")
+	addOutputFlag(cmd, &o.output, "text", "json")
 	return cmd
 }
 
@@ -101,9 +101,6 @@ func (o *caCRLOptions) check() error {
 		return usagef("--next-update %s is longer than %s (twelve months): issue CRLs at least yearly", o.nextUpdate, maxOfflineCRLNextUpdate)
 	case len(o.revoked) > 0 && o.revokedFile != "":
 		return usagef("give --revoked or --revoked-file, not both")
-	}
-	if err := checkTextOrJSON(o.output); err != nil {
-		return err
 	}
 	if _, err := kms.ParseURI(o.caKey); err != nil {
 		return usagef("--ca-key: %v", err)

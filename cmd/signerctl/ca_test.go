@@ -210,7 +210,7 @@ func TestCARefusals(t *testing.T) {
 		{"unknown role", []string{"ca", "signer", "--config", c.config, "--parent-cert", root, "--parent-key", k["root"], "--key", k["inter"], "--role", "code", "--cn", "s", "--out", fresh}, exitUsage, "--role"},
 		{"bad --not-before", inter(fresh, "--not-before", "tomorrow"), exitUsage, "RFC 3339"},
 		{"negative validity", inter(fresh, "--validity", "-1h"), exitUsage, "must be positive"},
-		{"bad output format", inter(fresh, "--output", "yaml"), exitUsage, "text or json"},
+		{"bad output format", inter(fresh, "--output", "yaml"), exitUsage, "use one of text, json"},
 		{"missing parent", []string{"ca", "intermediate", "--config", c.config, "--key", k["inter"], "--origin", "marketplace", "--cn", "CA", "--out", fresh}, exitUsage, "--parent-cert"},
 		{"secret in a key URI", inter(fresh, "--key", "pkcs11:token=t;object=o;pin-value=8642-secret"), exitUsage, "secret"},
 		{"backend not configured", inter(fresh, "--key", "awskms:key-id=alias/x"), exitUsage, "no backends.awskms section"},

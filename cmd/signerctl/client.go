@@ -24,6 +24,9 @@ import (
 // carries the connection flags (addConnFlags).
 const connAnnotation = "signerctl/connects"
 
+// connFlagNames are the flags addConnFlags registers.
+var connFlagNames = []string{"server", "tls-ca", "tls-cert", "tls-key", "server-name"}
+
 // client is the connection to the signer that one command uses: its flags
 // (--server and the mutual-TLS files), the dial and the mapping of call
 // errors to exit statuses. Commands that never connect have none of it.

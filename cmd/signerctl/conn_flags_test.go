@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -20,12 +21,10 @@ var connectingCommands = []string{
 	"key create", "key list", "key retire", "key rotate",
 	"ledger checkpoint", "ledger export", "ledger list", "ledger prove", "ledger show", "ledger verify",
 	"revoke cert", "revoke crl", "revoke key", "revoke list", "revoke publish", "revoke signature",
-	"sign",   // without --key
+	"sign", // without --key
 	"vendor certify",
 	"verify", // with --ledger-entry, for a trusted signing time
 }
-
-var connFlagNames = []string{"server", "tls-ca", "tls-cert", "tls-key", "server-name"}
 
 // runnable lists every command of the tree that runs something, by its
 // path below the root ("ledger verify").
@@ -75,5 +74,23 @@ func TestConnectionFlagsOnlyOnConnectingCommands(t *testing.T) {
 	}
 	if offline < 11 {
 		t.Fatalf("only %d offline commands found; the walk missed part of the tree", offline)
+	}
+}
+
+// TestConnectionFlagOnOfflineCommand: a script that still passes a
+// connection flag to an offline command gets a usage error that says why,
+// whether the flag comes before or after the command's name.
+func TestConnectionFlagOnOfflineCommand(t *testing.T) {
+	cases := [][]string{
+		{"vendor", "keygen", "--tls-ca", "ca.pem", "--out", "k"},
+		{"--tls-cert", "c.pem", "ca", "show", "cert.pem"},
+		{"bundle", "verify", "--server", "127.0.0.1:1", "--truststore", "ts", "b"},
+	}
+	for _, args := range cases {
+		var stdout, stderr bytes.Buffer
+		code := Run(t.Context(), args, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), "works offline and takes no connection flags") {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d saying the command works offline", args, code, stderr.String(), exitUsage)
+		}
 	}
 }

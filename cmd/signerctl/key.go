@@ -80,7 +80,7 @@ func newKeyCreateCommand() *cobra.Command {
 	addConnFlags(cmd, &c)
 	b.add(cmd, true)
 	cmd.Flags().StringVar(&role, "role", "archive-signing", "archive-signing, ca or ledger")
-	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }
 
@@ -102,7 +102,7 @@ func newKeyListCommand() *cobra.Command {
 		},
 	}
 	addConnFlags(cmd, &c)
-	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }
 
@@ -135,7 +135,7 @@ available for verification and replays.`,
 	}
 	addConnFlags(cmd, &c)
 	b.add(cmd, false)
-	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	addOutputFlag(cmd, &output, "table", "json")
 	cmd.Flags().StringVar(&approval, "approval", "", "approval id (required for CA keys: see `signerctl approval`)")
 	return cmd
 }
@@ -163,13 +163,12 @@ func newKeyRetireCommand() *cobra.Command {
 	}
 	addConnFlags(cmd, &c)
 	cmd.Flags().Int32Var(&version, "version", 0, "key version to retire")
-	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }
 
 func printKeys(w io.Writer, output string, keys ...*signerv1.Key) error {
-	switch output {
-	case "json":
+	if output == "json" {
 		for _, k := range keys {
 			b, err := protojson.Marshal(k)
 			if err != nil {
@@ -178,9 +177,6 @@ func printKeys(w io.Writer, output string, keys ...*signerv1.Key) error {
 			fmt.Fprintln(w, string(b))
 		}
 		return nil
-	case "table":
-	default:
-		return usagef("--output %q: use table or json", output)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tROLE\tVERSION\tSTATE\tBACKEND\tCERT SERIAL\tCERT EXPIRES\tCREATED")

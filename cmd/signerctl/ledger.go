@@ -48,9 +48,6 @@ many are printed (0 = all). --output json prints one JSON object per line,
 csv a header and one row per entry.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(o.output); err != nil {
-				return err
-			}
 			if o.limit < 0 {
 				return usagef("--limit must be 0 or more")
 			}
@@ -80,16 +77,8 @@ csv a header and one row per entry.`,
 	f := cmd.Flags()
 	f.IntVar(&o.limit, "limit", 0, "print at most N entries (0 = all)")
 	f.StringVar(&o.pageToken, "page-token", "", "resume from a page token")
-	f.StringVar(&o.output, "output", "table", "table, json or csv")
+	addOutputFlag(cmd, &o.output, "table", "json", "csv")
 	return cmd
-}
-
-func checkOutput(output string) error {
-	switch output {
-	case "table", "json", "csv":
-		return nil
-	}
-	return usagef("--output %q: use table, json or csv", output)
 }
 
 // listEntries pages through ListEntries with req's filters, yielding at
@@ -136,9 +125,6 @@ func newLedgerShowCommand() *cobra.Command {
 			if err != nil || id <= 0 {
 				return usagef("entry ID %q: want a positive integer", args[0])
 			}
-			if output != "table" && output != "json" {
-				return usagef("--output %q: use table or json", output)
-			}
 			resp, err := unary(cmd.Context(), &c, "show ledger entry", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetEntryResponse, error) {
 				return signerv1.NewLedgerServiceClient(conn).GetEntry(ctx, &signerv1.GetEntryRequest{Id: id})
 			})
@@ -152,7 +138,7 @@ func newLedgerShowCommand() *cobra.Command {
 		},
 	}
 	addConnFlags(cmd, &c)
-	cmd.Flags().StringVar(&output, "output", "table", "table or json")
+	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }
 

@@ -28,9 +28,6 @@ filters), oldest first, as JSON lines (default) or CSV, to --out or stdout.
 A progress bar on stderr counts the entries (--quiet hides it).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "json" && output != "csv" {
-				return usagef("--output %q: use json or csv", output)
-			}
 			req, err := filter.request()
 			if err != nil {
 				return err
@@ -43,7 +40,7 @@ A progress bar on stderr counts the entries (--quiet hides it).`,
 	addConnFlags(cmd, &c)
 	filter.addFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&output, "output", "json", "json (one object per line) or csv")
+	addOutputFlag(cmd, &output, "json", "csv")
 	f.StringVar(&out, "out", "", "file to write (default stdout)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
 	return cmd

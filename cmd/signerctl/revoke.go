@@ -81,7 +81,7 @@ func newRevokeSignatureCommand() *cobra.Command {
 	f.Int64Var(&entry, "ledger-entry", 0, "ledger entry id of the signature")
 	f.StringVar(&sha, "sha256", "", "SHA-256 of the archive, hex")
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
-	f.StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
 }
 
@@ -131,7 +131,7 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 	f.StringVar(&approval, "approval", "", "approval id (required for a CA certificate: see `signerctl approval`)")
 	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now" (required)`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
-	f.StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
 }
 
@@ -239,6 +239,6 @@ func newRevokeListCommand() *cobra.Command {
 		},
 	}
 	addConnFlags(cmd, &c)
-	cmd.Flags().StringVar(&output, "output", "text", "text or json (one object per line)")
+	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
 }

@@ -74,7 +74,7 @@ has a single operator and waives this.`,
 	f.StringVar(&fingerprint, "fingerprint", "", "key fingerprint: hex SHA-256 of the DER SubjectPublicKeyInfo")
 	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now" (required)`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
-	f.StringVar(&output, "output", "text", "text or json")
+	addOutputFlag(cmd, &output, "text", "json")
 	f.StringVar(&approval, "approval", "", "id of a second security admin's approval for revoke-key on this key's fingerprint")
 	f.StringVar(&resignDir, "resign-dir", "", "re-sign the affected versions whose archives are in this directory (matched by SHA-256)")
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -75,12 +76,23 @@ Exit statuses:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(withLocalSign(newSignCommand()), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand(), newApprovalCommand(),
 		newCustomCommand(), newRevokeCommand(), newVendorCommand())
 	root.AddCommand(newBackfillCommand())
 	root.AddCommand(newCACommand())
 	return root
+}
+
+// flagError gives a flag error the usage exit status and, for a connection
+// flag on a command that works offline, says so.
+func flagError(cmd *cobra.Command, err error) error {
+	for _, name := range connFlagNames {
+		if strings.HasPrefix(err.Error(), "unknown flag: --"+name) {
+			return usagef("%v: %s works offline and takes no connection flags", err, cmd.CommandPath())
+		}
+	}
+	return withCode(exitUsage, err)
 }
 
 // exactArgs is cobra.ExactArgs with a usage exit status.

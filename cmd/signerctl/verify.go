@@ -86,9 +86,6 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 			if o.sigPath == "" {
 				o.sigPath = args[0] + ".sig"
 			}
-			if o.output != "text" && o.output != "json" {
-				return usagef("--output %q: use text or json", o.output)
-			}
 			if o.stale != "warn" && o.stale != "fail" {
 				return usagef("--stale %q: use warn or fail", o.stale)
 			}
@@ -116,7 +113,7 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	f := cmd.Flags()
 	f.StringVar(&o.truststore, "truststore", "", "trust-store folder of PEM CA certificates (required)")
 	f.StringVar(&o.sigPath, "signature", "", "signature file (default ARCHIVE.sig)")
-	f.StringVar(&o.output, "output", "text", "text or json")
+	addOutputFlag(cmd, &o.output, "text", "json")
 	f.StringVar(&o.appKey, "app-key", "", "app key of the archive being installed (private builds are scoped to app keys)")
 	f.StringVar(&o.policy, "policy", "", "mode per origin: ORIGIN=enforce|warn|off,… (marketplace, private-build, custom, unsigned; default enforce)")
 	f.BoolVar(&o.requireRevocation, "require-revocation", false, "fail (exit 8) when no revocation list is installed instead of warning")

@@ -126,8 +126,6 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 		return usagef("--dir and --manifest: use one")
 	case o.sigPath != "" || o.conn.server != "" || o.ledgerEntry != 0:
 		return usagef("--dir and --manifest verify offline, each ARCHIVE with ARCHIVE.sig (or the manifest's signature): --signature, --server and --ledger-entry do not apply")
-	case o.output != "text" && o.output != "json":
-		return usagef("--output %q: use text or json", o.output)
 	case o.stale != "warn" && o.stale != "fail":
 		return usagef("--stale %q: use warn or fail", o.stale)
 	case o.bulk.workers < 1:
