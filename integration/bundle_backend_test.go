@@ -162,9 +162,9 @@ func testOfflineTrustRefusals(t *testing.T, c *caCeremony, work, rootCRL, hsmSig
 		wantCode int
 		wantMsg  string
 	}{
-		{"export: both --key and --key-uri", export(append(hsmKey, "--key", c.file("keys/bundle-signer.key"))...), 2, "not both"},
-		{"export: neither --key nor --key-uri", export(), 2, "bundle-signing key is required"},
-		{"export: --key-uri without --config", export("--key-uri", c.keys["bundle-signer-hsm"]), 2, "--key-uri needs --config"},
+		{"export: both --key and --key-uri", export(append(hsmKey, "--key", c.file("keys/bundle-signer.key"))...), 2, "[key key-uri] were all set"},
+		{"export: neither --key nor --key-uri", export(), 2, "at least one of the flags in the group [key key-uri] is required"},
+		{"export: --key-uri without --config", export("--key-uri", c.keys["bundle-signer-hsm"]), 2, "group [key-uri config] are set they must all be set; missing [config]"},
 		{"export: HSM key URI given to --key", export("--key", c.keys["bundle-signer-hsm"]), 2, "takes --config FILE --key-uri URI"},
 		{"export: key is not the signer certificate's", export(append(hsmKey, "--signer-cert", c.file("bundle-signer.crt"))...), 1, "is not the certificate of key"},
 		{"export: existing --out", export(append(hsmKey, "--out", filepath.Join(work, "trust-bundle-v1"))...), 1, "already exists"},

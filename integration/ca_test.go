@@ -237,7 +237,7 @@ func TestCARefusals(t *testing.T) {
 		{"wrong parent key", inter(config, fresh, "--parent-key", uri["other"]), 1, "is not the key of"},
 		{"existing out", inter(config, root), 1, "already exists"},
 		{"unknown origin", inter(config, fresh, "--origin", "custom"), 2, "--origin"},
-		{"missing config", inter("", fresh), 2, "--config FILE is required"},
+		{"missing config", inter("", fresh), 2, "missing required flag(s): --config"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,9 +38,6 @@ what was reviewed.`,
 		Short: "Open an approval for one action on one target",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if action == "" || target == "" {
-				return usagef("--action and --target are required")
-			}
 			return cRequest.with(cmd.Context(), "request approval", func(ctx context.Context, conn *grpc.ClientConn) error {
 				resp, err := signerv1.NewApprovalServiceClient(conn).RequestApproval(ctx, &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: reason})
 				if err == nil {
@@ -54,6 +51,7 @@ what was reviewed.`,
 	request.Flags().StringVar(&action, "action", "", "rotate-ca-key, revoke-key, revoke-ca-certificate or revoke-signing-certificate")
 	request.Flags().StringVar(&target, "target", "", "the action's parameters, exactly as the action printed them")
 	request.Flags().StringVar(&reason, "reason", "", "why, for the record")
+	requireFlags(request, "action", "target")
 
 	approve := &cobra.Command{
 		Use:   "approve --server ADDR [--params-sha256 HEX] ID",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,14 +19,11 @@ import (
 // configFlag registers --config, the YAML whose backends section holds the
 // keys a command uses; usage completes the help text.
 func configFlag(cmd *cobra.Command, p *string, usage string) {
-	cmd.Flags().StringVar(p, "config", "", "configuration file with a backends section "+usage)
+	cmd.Flags().StringVar(p, "config", "", strings.TrimSpace("configuration file with a backends section "+usage))
 }
 
 // openBackends opens the backends section of the configuration file.
 func openBackends(cmd *cobra.Command, path string) (*kms.Registry, error) {
-	if path == "" {
-		return nil, usagef("--config FILE is required: the YAML whose backends section holds the keys")
-	}
 	b, err := config.LoadBackends(path)
 	if err != nil {
 		return nil, withCode(exitUsage, err)

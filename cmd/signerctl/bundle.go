@@ -33,9 +33,6 @@ each as a read-only PEM file into DIR (created if missing). The SHA-256 the
 server reports for each file is checked before anything is written.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usagef("--out DIR is required")
-			}
 			resp, err := unary(cmd.Context(), &c, "get trust bundle", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.GetTrustBundleResponse, error) {
 				return signerv1.NewSignerServiceClient(conn).GetTrustBundle(ctx, &signerv1.GetTrustBundleRequest{})
 			})
@@ -71,6 +68,7 @@ server reports for each file is checked before anything is written.`,
 		},
 	}
 	addConnFlags(cmd, &c)
-	cmd.Flags().StringVar(&out, "out", "", "trust-store folder to write (required)")
+	cmd.Flags().StringVar(&out, "out", "", "trust-store folder to write")
+	requireFlags(cmd, "out")
 	return cmd
 }

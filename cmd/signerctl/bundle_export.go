@@ -60,13 +60,17 @@ installs) and the SHA-256 of SHA256SUMS.`,
 	f.StringVar(&o.key, "key", "", "bundle-signing software key: key file or softkms: URI")
 	configFlag(cmd, &o.config, "(for --key-uri)")
 	f.StringVar(&o.keyURI, "key-uri", "", "bundle-signing key in any backend of --config, e.g. pkcs11:token=T;object=O")
-	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of the bundle-signing key, PEM (required)")
-	f.Uint64Var(&o.version, "version", 0, "bundle version, greater than the last one published (required)")
-	f.StringVar(&o.out, "out", "", "bundle directory to create (required)")
+	f.StringVar(&o.signerCert, "signer-cert", "", "certificate of the bundle-signing key, PEM")
+	f.Uint64Var(&o.version, "version", 0, "bundle version, greater than the last one published")
+	f.StringVar(&o.out, "out", "", "bundle directory to create")
 	f.StringArrayVar(&o.roots, "roots", nil, "PEM file of root CA certificates (repeatable)")
 	f.StringArrayVar(&o.intermediates, "intermediates", nil, "PEM file of intermediate CA certificates (repeatable)")
 	f.StringVar(&o.revocationList, "revocation-list", "", "signed revocation list to include (revocation.json)")
 	f.StringArrayVar(&o.crls, "crl", nil, "DER CRL to include (repeatable)")
+	requireFlags(cmd, "signer-cert", "version", "out")
+	// The key is a software key (--key) or one in a backend of --config (--key-uri).
+	exactlyOne(cmd, "key", "key-uri")
+	cmd.MarkFlagsRequiredTogether("key-uri", "config")
 	return cmd
 }
 
@@ -134,17 +138,8 @@ func runBundleExport(cmd *cobra.Command, o bundleExportOptions) error {
 
 // check validates the flags before any file is read or key touched.
 func (o bundleExportOptions) check() error {
-	switch {
-	case o.key != "" && o.keyURI != "":
-		return usagef("give --key FILE or --config FILE --key-uri URI, not both")
-	case o.key == "" && o.keyURI == "":
-		return usagef("the bundle-signing key is required: --key FILE (software key) or --config FILE --key-uri URI (any backend)")
-	case o.keyURI != "" && o.config == "":
-		return usagef("--key-uri needs --config FILE: the YAML whose backends section holds the key")
-	case o.key != "" && o.config != "":
-		return usagef("--config goes with --key-uri; --key names a software key file")
-	case o.signerCert == "" || o.version == 0 || o.out == "":
-		return usagef("--signer-cert, --version and --out are required")
+	if o.version == 0 {
+		return usagef("--version must be 1 or more")
 	}
 	if o.keyURI != "" {
 		if _, err := kms.ParseURI(o.keyURI); err != nil {

@@ -102,9 +102,6 @@ written. Exit statuses as for bundle verify; 1 for a refused downgrade or a
 conflicting file in the trust store.`,
 		Args: exactArgs(1, "one BUNDLE directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if tf.truststore == "" {
-				return usagef("--truststore DIR is required")
-			}
 			plan, err := bundle.Diff(args[0], tf.truststore, time.Now(), bundle.InstallOptions{BootstrapFingerprint: tf.bootstrap})
 			if err != nil {
 				return bundleFailure(err)
@@ -114,6 +111,7 @@ conflicting file in the trust store.`,
 		},
 	}
 	tf.add(cmd)
+	requireFlags(cmd, "truststore")
 	return cmd
 }
 
@@ -131,9 +129,6 @@ changes nothing. Run it as the account that owns DIR, never as the product's
 user. Prints the plan it carried out.`,
 		Args: exactArgs(1, "one BUNDLE directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if tf.truststore == "" {
-				return usagef("--truststore DIR is required")
-			}
 			plan, err := bundle.Install(cmd.Context(), args[0], tf.truststore, time.Now(), bundle.InstallOptions{BootstrapFingerprint: tf.bootstrap})
 			if err != nil {
 				return bundleFailure(err)
@@ -146,6 +141,7 @@ user. Prints the plan it carried out.`,
 		},
 	}
 	tf.add(cmd)
+	requireFlags(cmd, "truststore")
 	return cmd
 }
 

@@ -75,12 +75,7 @@ name is refused. --purpose is recorded with the key where the backend can
 (KMS tags, the sealed key's encryption context).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case b.scheme == "":
-				return usagef("--backend is required (softkms, sealedkms, awskms or pkcs11)")
-			case name == "":
-				return usagef("--name is required")
-			case !purposeRE.MatchString(purpose):
+			if !purposeRE.MatchString(purpose) {
 				return usagef("--purpose %q: use lowercase letters, digits and '-'", purpose)
 			}
 			spec, err := b.spec()
@@ -121,9 +116,10 @@ name is refused. --purpose is recorded with the key where the backend can
 		},
 	}
 	f := cmd.Flags()
-	configFlag(cmd, &configPath, "(required)")
+	configFlag(cmd, &configPath, "")
 	b.add(cmd, true)
-	f.StringVar(&name, "name", "", "key name in the backend: file name, KMS alias or token label (required)")
+	f.StringVar(&name, "name", "", "key name in the backend: file name, KMS alias or token label")
+	requireFlags(cmd, "config", "name")
 	f.StringVar(&purpose, "purpose", "ca", "what the key is for, e.g. root-ca, marketplace-ca, bundle-signer")
 	addOutputFlag(cmd, &output, "text", "json")
 	return cmd
@@ -141,34 +137,25 @@ type caIssue struct {
 
 func (o *caIssue) addFlags(cmd *cobra.Command, validity time.Duration, withParent bool) {
 	f := cmd.Flags()
-	configFlag(cmd, &o.config, "(required)")
-	f.StringVar(&o.key, "key", "", "URI of the new certificate's key, e.g. pkcs11:token=T;object=O (required)")
-	f.StringVar(&o.cn, "cn", "", "subject common name (required)")
+	configFlag(cmd, &o.config, "")
+	f.StringVar(&o.key, "key", "", "URI of the new certificate's key, e.g. pkcs11:token=T;object=O")
+	f.StringVar(&o.cn, "cn", "", "subject common name")
 	f.DurationVar(&o.validity, "validity", validity, "lifetime (capped at the parent's)")
-	f.StringVar(&o.out, "out", "", "certificate file to write, PEM (required)")
+	f.StringVar(&o.out, "out", "", "certificate file to write, PEM")
 	f.BoolVar(&o.force, "force", false, "replace an existing --out")
 	addOutputFlag(cmd, &o.output, "text", "json")
 	if withParent {
-		f.StringVar(&o.parentCert, "parent-cert", "", "issuing CA certificate, PEM (required)")
-		f.StringVar(&o.parentKey, "parent-key", "", "URI of the issuing CA's key (required)")
+		f.StringVar(&o.parentCert, "parent-cert", "", "issuing CA certificate, PEM")
+		f.StringVar(&o.parentKey, "parent-key", "", "URI of the issuing CA's key")
+		requireFlags(cmd, "parent-cert", "parent-key")
 	}
+	requireFlags(cmd, "config", "key", "cn", "out")
 }
 
 // check validates the flags before any key is touched.
 func (o *caIssue) check(withParent bool) error {
-	switch {
-	case o.config == "":
-		return usagef("--config FILE is required: the YAML whose backends section holds the keys")
-	case o.key == "":
-		return usagef("--key URI is required")
-	case o.cn == "":
-		return usagef("--cn NAME is required")
-	case o.out == "":
-		return usagef("--out FILE is required")
-	case o.validity <= 0:
+	if o.validity <= 0 {
 		return usagef("--validity %s must be positive", o.validity)
-	case withParent && (o.parentCert == "" || o.parentKey == ""):
-		return usagef("--parent-cert FILE and --parent-key URI are required")
 	}
 	if _, err := kms.ParseURI(o.key); err != nil {
 		return usagef("--key: %v", err)

@@ -70,14 +70,15 @@ Check the result with
 		},
 	}
 	f := cmd.Flags()
-	configFlag(cmd, &o.config, "(required)")
-	f.StringVar(&o.caCert, "ca-cert", "", "certificate of the issuing CA, PEM (required)")
-	f.StringVar(&o.caKey, "ca-key", "", "URI of the issuing CA's key, e.g. pkcs11:token=T;object=O (required)")
+	configFlag(cmd, &o.config, "")
+	f.StringVar(&o.caCert, "ca-cert", "", "certificate of the issuing CA, PEM")
+	f.StringVar(&o.caKey, "ca-key", "", "URI of the issuing CA's key, e.g. pkcs11:token=T;object=O")
 	f.StringSliceVar(&o.revoked, "revoked", nil, "hex serials of revoked certificates, comma-separated or repeated")
 	f.StringVar(&o.revokedFile, "revoked-file", "", "file with one 'SERIAL [TIME] [REASON]' per line")
 	f.Int64Var(&o.number, "number", 0, "CRL number, greater than the CA's last one (required)")
 	f.DurationVar(&o.nextUpdate, "next-update", 0, "how long the CRL stays fresh, e.g. 4380h (required, at most 8784h)")
-	f.StringVar(&o.out, "out", "", "CRL file to write (required)")
+	f.StringVar(&o.out, "out", "", "CRL file to write")
+	requireFlags(cmd, "config", "ca-cert", "ca-key", "out")
 	f.StringSliceVar(&o.forms, "form", []string{"der"}, "der, pem or der,pem (PEM then goes to --out.pem)")
 	f.BoolVar(&o.force, "force", false, "replace existing output files")
 	addOutputFlag(cmd, &o.output, "text", "json")
@@ -87,12 +88,6 @@ Check the result with
 // check validates the flags before any file is read or key touched.
 func (o *caCRLOptions) check() error {
 	switch {
-	case o.config == "":
-		return usagef("--config FILE is required: the YAML whose backends section holds the CA key")
-	case o.caCert == "" || o.caKey == "":
-		return usagef("--ca-cert FILE and --ca-key URI are required")
-	case o.out == "":
-		return usagef("--out FILE is required")
 	case o.number <= 0:
 		return usagef("--number %d: the CRL number must be positive and greater than the CA's last one", o.number)
 	case o.nextUpdate <= 0:

@@ -203,7 +203,7 @@ func TestCARefusals(t *testing.T) {
 		wantCode int
 		wantMsg  string
 	}{
-		{"missing --config", []string{"ca", "root", "--key", k["root"], "--cn", "r", "--out", fresh}, exitUsage, "--config FILE is required"},
+		{"missing --config", []string{"ca", "root", "--key", k["root"], "--cn", "r", "--out", fresh}, exitUsage, "missing required flag(s): --config"},
 		{"unreadable config", []string{"ca", "root", "--config", c.path("none.yaml"), "--key", k["root"], "--cn", "r", "--out", fresh}, exitUsage, "no such file"},
 		{"unknown config field", []string{"ca", "root", "--config", badConfig, "--key", k["root"], "--cn", "r", "--out", fresh}, exitUsage, "colour"},
 		{"unknown origin", inter(fresh, "--origin", "custom"), exitUsage, `--origin "custom"`},

@@ -48,9 +48,6 @@ The signature file carries no certificate; verifiers find it in their trust
 store. Existing files are never overwritten.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usagef("--out DIR is required")
-			}
 			if validity <= 0 {
 				return usagef("--validity must be positive")
 			}
@@ -58,7 +55,8 @@ store. Existing files are never overwritten.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "directory to create the key and certificate in (required)")
+	f.StringVar(&out, "out", "", "directory to create the key and certificate in")
+	requireFlags(cmd, "out")
 	f.StringVar(&name, "name", "custom app signing", "certificate subject common name, e.g. your organisation")
 	f.DurationVar(&validity, "validity", 2*365*24*time.Hour, "certificate lifetime")
 	return cmd

@@ -38,6 +38,9 @@ func (b *backendFlags) add(cmd *cobra.Command, required bool) {
 	}
 	cmd.Flags().StringVar(&b.scheme, "backend", "", help)
 	cmd.Flags().StringArrayVar(&b.attrs, "attr", nil, "backend key attribute name=value (repeatable; never a secret)")
+	if required {
+		requireFlags(cmd, "backend")
+	}
 }
 
 func (b *backendFlags) spec() (*signerv1.BackendSpec, error) {
@@ -61,9 +64,6 @@ func newKeyCreateCommand() *cobra.Command {
 		Short: "Create a key and its first version in a backend",
 		Args:  exactArgs(1, "one key NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if b.scheme == "" {
-				return usagef("--backend is required")
-			}
 			spec, err := b.spec()
 			if err != nil {
 				return err
@@ -150,7 +150,7 @@ func newKeyRetireCommand() *cobra.Command {
 		Args:  exactArgs(1, "one key NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if version <= 0 {
-				return usagef("--version N (a positive key version) is required")
+				return usagef("--version %d: want a positive key version", version)
 			}
 			resp, err := unary(cmd.Context(), &c, "retire key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RetireKeyResponse, error) {
 				return signerv1.NewKeyServiceClient(conn).RetireKey(ctx, &signerv1.RetireKeyRequest{Name: args[0], Version: version})
@@ -163,6 +163,7 @@ func newKeyRetireCommand() *cobra.Command {
 	}
 	addConnFlags(cmd, &c)
 	cmd.Flags().Int32Var(&version, "version", 0, "key version to retire")
+	requireFlags(cmd, "version")
 	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }

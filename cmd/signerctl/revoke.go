@@ -64,9 +64,6 @@ func newRevokeSignatureCommand() *cobra.Command {
 			default:
 				return usagef("pass exactly one of --ledger-entry ID and --sha256 HEX")
 			}
-			if reason == "" {
-				return usagef("--reason is required (%s)", reasonList())
-			}
 			resp, err := unary(cmd.Context(), &c, "revoke signature", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RevokeSignatureResponse, error) {
 				return signerv1.NewTrustServiceClient(conn).RevokeSignature(ctx, req)
 			})
@@ -82,6 +79,8 @@ func newRevokeSignatureCommand() *cobra.Command {
 	f.StringVar(&sha, "sha256", "", "SHA-256 of the archive, hex")
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
 	addOutputFlag(cmd, &output, "text", "json")
+	requireFlags(cmd, "reason")
+	exactlyOne(cmd, "ledger-entry", "sha256")
 	return cmd
 }
 
@@ -129,18 +128,19 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 	f.StringVar(&issuer, "issuer", "", "issuer DN, as openssl x509 -issuer -nameopt RFC2253 prints it")
 	f.StringVar(&serial, "serial", "", "serial number, hex")
 	f.StringVar(&approval, "approval", "", "approval id (required for a CA certificate: see `signerctl approval`)")
-	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now" (required)`)
+	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now"`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
 	addOutputFlag(cmd, &output, "text", "json")
+	requireFlags(cmd, "effective-from")
+	exactlyOne(cmd, "cert", "issuer")
+	cmd.MarkFlagsRequiredTogether("issuer", "serial")
+	cmd.MarkFlagsMutuallyExclusive("cert", "serial")
 	return cmd
 }
 
 // parseEffective reads an effective time: RFC 3339 or "now".
 func parseEffective(s string) (*timestamppb.Timestamp, error) {
-	switch s {
-	case "":
-		return nil, usagef("--effective-from TIME is required (RFC 3339, e.g. 2026-03-01T12:00:00Z, or now)")
-	case "now":
+	if s == "now" {
 		return timestamppb.Now(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)

@@ -72,10 +72,12 @@ has a single operator and waives this.`,
 	f := cmd.Flags()
 	f.StringVar(&certFile, "cert", "", "a certificate for the key, PEM or DER")
 	f.StringVar(&fingerprint, "fingerprint", "", "key fingerprint: hex SHA-256 of the DER SubjectPublicKeyInfo")
-	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now" (required)`)
+	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now"`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
 	addOutputFlag(cmd, &output, "text", "json")
 	f.StringVar(&approval, "approval", "", "id of a second security admin's approval for revoke-key on this key's fingerprint")
+	requireFlags(cmd, "effective-from")
+	exactlyOne(cmd, "cert", "fingerprint")
 	f.StringVar(&resignDir, "resign-dir", "", "re-sign the affected versions whose archives are in this directory (matched by SHA-256)")
 	return cmd
 }

@@ -30,9 +30,6 @@ to FILE. Ship it in the next trust bundle (bundle export --revocation-list).
 With --latest, fetch the latest published list instead of publishing one.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usagef("--out FILE is required")
-			}
 			return c.with(cmd.Context(), "publish revocation list", func(ctx context.Context, conn *grpc.ClientConn) error {
 				client := signerv1.NewTrustServiceClient(conn)
 				var data []byte
@@ -62,7 +59,8 @@ With --latest, fetch the latest published list instead of publishing one.`,
 	}
 	addConnFlags(cmd, &c)
 	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "file to write the signed list to (required)")
+	f.StringVar(&out, "out", "", "file to write the signed list to")
+	requireFlags(cmd, "out")
 	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the list stays fresh (at most 90 days)")
 	f.BoolVar(&latest, "latest", false, "fetch the latest published list instead of publishing a new one")
 	return cmd
@@ -83,9 +81,6 @@ Written as DER; check it with
 With --latest, fetch the CA's latest CRL instead of issuing one.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ca == "" || out == "" {
-				return usagef("--ca NAME and --out FILE are required")
-			}
 			return c.with(cmd.Context(), "issue crl", func(ctx context.Context, conn *grpc.ClientConn) error {
 				client := signerv1.NewTrustServiceClient(conn)
 				var der []byte
@@ -113,8 +108,9 @@ With --latest, fetch the CA's latest CRL instead of issuing one.`,
 	}
 	addConnFlags(cmd, &c)
 	f := cmd.Flags()
-	f.StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build (required)")
-	f.StringVar(&out, "out", "", "file to write the DER CRL to (required)")
+	f.StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build")
+	f.StringVar(&out, "out", "", "file to write the DER CRL to")
+	requireFlags(cmd, "ca", "out")
 	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the CRL stays fresh (at most 90 days)")
 	f.BoolVar(&latest, "latest", false, "fetch the latest CRL instead of issuing a new one")
 	return cmd
@@ -127,9 +123,6 @@ func newRevokeShowCommand() *cobra.Command {
 		Short: "Verify a signed revocation list against a trust store and print it",
 		Args:  exactArgs(1, "one revocation list FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if truststore == "" {
-				return usagef("--truststore DIR is required")
-			}
 			ts, err := chain.LoadTrustStore(truststore)
 			if err != nil {
 				return withCode(exitMalformed, err)
@@ -160,7 +153,8 @@ func newRevokeShowCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&truststore, "truststore", "", "trust-store folder whose roots the list signer must chain to (required)")
+	cmd.Flags().StringVar(&truststore, "truststore", "", "trust-store folder whose roots the list signer must chain to")
+	requireFlags(cmd, "truststore")
 	return cmd
 }
 

@@ -73,8 +73,9 @@ Exit statuses:
   6  verify: malformed signature file or trust store
   7  server unreachable or not serving
   8  verify: signature revoked (or revocation data refused by policy)`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: checkFlags,
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(withLocalSign(newSignCommand()), newBundleCommand(), newVerifyCommand(), newLedgerCommand(), newKeyCommand(), newApprovalCommand(),

@@ -38,9 +38,6 @@ stays with the vendor: ` + "`signerctl vendor certify`" + ` sends only a certifi
 request signed with it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usagef("--out FILE is required")
-			}
 			_, priv, err := ed25519.GenerateKey(rand.Reader)
 			if err != nil {
 				return err
@@ -53,7 +50,8 @@ request signed with it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "key file to create (required)")
+	cmd.Flags().StringVar(&out, "out", "", "key file to create")
+	requireFlags(cmd, "out")
 	return cmd
 }
 
@@ -78,9 +76,6 @@ Then sign private builds offline:
 Customers need no trust-store change: the chain ends at the marketplace root.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if key == "" || outCert == "" || len(appKeys) == 0 {
-				return usagef("--key, --out-cert and at least one --app-key are required")
-			}
 			priv, err := softkms.ReadKeyFile(key)
 			if err != nil {
 				return withCode(exitError, fmt.Errorf("vendor key: %w", err))
@@ -131,5 +126,6 @@ Customers need no trust-store change: the chain ends at the marketplace root.`,
 	f.StringVar(&outCert, "out-cert", "", "file to write the certificate to (PEM)")
 	f.StringVar(&outChain, "out-chain", "", "file to write the private-build CA certificate to (PEM)")
 	f.DurationVar(&validity, "validity", 0, "certificate lifetime (default 7 days, at most 30 days)")
+	requireFlags(cmd, "key", "app-key", "out-cert")
 	return cmd
 }

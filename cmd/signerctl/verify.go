@@ -77,9 +77,6 @@ scope), 5 expired, 6 malformed, 8 revoked (or revocation data refused: stale
 under --stale fail, rollback). --output json prints one object with the cause.`,
 		Args: verifyArgs(&o),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.truststore == "" {
-				return usagef("--truststore DIR is required")
-			}
 			if o.bulk.enabled() {
 				return runBulkVerify(cmd, o)
 			}
@@ -111,7 +108,8 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.truststore, "truststore", "", "trust-store folder of PEM CA certificates (required)")
+	f.StringVar(&o.truststore, "truststore", "", "trust-store folder of PEM CA certificates")
+	requireFlags(cmd, "truststore")
 	f.StringVar(&o.sigPath, "signature", "", "signature file (default ARCHIVE.sig)")
 	addOutputFlag(cmd, &o.output, "text", "json")
 	f.StringVar(&o.appKey, "app-key", "", "app key of the archive being installed (private builds are scoped to app keys)")
