@@ -149,14 +149,15 @@ grpcurl: $(BIN)/grpcurl
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
-## proto: lint the API and regenerate gen/ with the local plugins.
+## proto: lint the API and regenerate gen/ with the local plugins (buf.yaml at the
+## root: the workspace whose one module is proto/; buf.gen.yaml says where gen/ goes).
 proto: tools
-	buf lint proto
+	buf lint
 	buf generate
 
 ## proto-check: fail if gen/ is not what `make proto` would write.
 proto-check: tools
-	buf lint proto
+	buf lint
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	buf generate --output $$tmp && \
 	if ! diff -r $$tmp/gen gen >/dev/null; then \
