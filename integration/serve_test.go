@@ -294,7 +294,7 @@ func keyFileSecrets(t *testing.T, path string) []string {
 			out = append(out, line)
 		}
 	}
-	priv, err := softkms.ParsePrivateKeyPEM(b)
+	priv, err := chain.ParsePrivateKeyPEM(b)
 	must(t, err)
 	return append(out, fmt.Sprintf("%x", priv.Seed()))
 }

@@ -1,9 +1,7 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/revocation"
 )
 
@@ -82,7 +81,7 @@ func readStore(dir string) (*storeState, error) {
 		sf := storeFile{name: e.Name()}
 		sf.data, err = readRegular(dir, e.Name())
 		if err == nil {
-			sf.certs, err = parsePEMCertificates(sf.data)
+			sf.certs, err = chain.ParseCertificatesPEM(sf.data)
 		}
 		if err != nil {
 			st.warnings = append(st.warnings, fmt.Sprintf("%s: not a PEM certificate file (%v): left alone, but the verifier may refuse the trust store", e.Name(), err))
@@ -171,30 +170,6 @@ func (st *storeState) installedEntry(name string) *File {
 		}
 	}
 	return nil
-}
-
-// parsePEMCertificates parses one or more PEM CERTIFICATE blocks and
-// nothing else.
-func parsePEMCertificates(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	rest := bytes.TrimSpace(b)
-	for len(rest) > 0 {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil || block.Type != "CERTIFICATE" {
-			return nil, errors.New("want only PEM CERTIFICATE blocks")
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-		rest = bytes.TrimSpace(rest)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no certificate")
-	}
-	return out, nil
 }
 
 // InstalledVersion returns the bundle version recorded in truststoreDir,

@@ -49,7 +49,7 @@ type DevPKI struct {
 // SigningChainPEM returns the signing certificate followed by the
 // intermediate CA certificate, PEM encoded (the root is in the trust store).
 func (p *DevPKI) SigningChainPEM() []byte {
-	return append(CertificatePEM(p.Signing), CertificatePEM(p.Intermediate)...)
+	return CertificatesPEM(p.Signing, p.Intermediate)
 }
 
 // devEntry names one key and certificate pair of the development PKI.

@@ -3,18 +3,14 @@ package softkms
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
 )
-
-// plainPEMType is the PEM block type of unencrypted PKCS#8 keys.
-const plainPEMType = "PRIVATE KEY"
 
 // ReadKeyFile reads an unencrypted Ed25519 PKCS#8 PEM key file, refusing
 // one that group or others can read. An encrypted key file gives
@@ -54,56 +50,41 @@ func readKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// ParsePrivateKeyPEM parses one PEM "PRIVATE KEY" block holding an Ed25519
-// PKCS#8 key. Error texts never include key bytes.
-func ParsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
-	priv, err := parsePEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("softkms: %w", err)
-	}
-	return priv, nil
-}
-
+// parsePEM parses a plain key file with chain's strict PEM parser: one
+// PKCS#8 Ed25519 "PRIVATE KEY" block and nothing else.
 func parsePEM(data []byte) (ed25519.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != plainPEMType {
-		return nil, fmt.Errorf("%w: want a PEM %q (PKCS#8) block", kms.ErrInvalidKey, plainPEMType)
-	}
-	defer clear(block.Bytes)
-	return parsePKCS8(block.Bytes)
-}
-
-func parsePKCS8(der []byte) (ed25519.PrivateKey, error) {
-	k, err := x509.ParsePKCS8PrivateKey(der)
+	priv, err := chain.ParsePrivateKeyPEM(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a PKCS#8 key", kms.ErrInvalidKey)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: key is %T, want Ed25519", kms.ErrInvalidKey, k)
+		return nil, invalidKeyError{err}
 	}
 	return priv, nil
 }
+
+// parsePKCS8 parses a decrypted PKCS#8 key with chain's parser.
+func parsePKCS8(der []byte) (ed25519.PrivateKey, error) {
+	priv, err := chain.ParsePrivateKeyDER(der)
+	if err != nil {
+		return nil, invalidKeyError{err}
+	}
+	return priv, nil
+}
+
+// invalidKeyError is a key that chain refuses to parse (chain.ErrInvalidKey,
+// with its reason): for the callers of a backend it is kms.ErrInvalidKey.
+type invalidKeyError struct{ err error }
+
+func (e invalidKeyError) Error() string   { return e.err.Error() }
+func (e invalidKeyError) Unwrap() []error { return []error{kms.ErrInvalidKey, e.err} }
 
 // isEncryptedPEM reports whether data starts with an encrypted key block.
 func isEncryptedPEM(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN "+EncryptedPEMType+"-----"))
 }
 
-// MarshalPrivateKeyPEM encodes priv as a PKCS#8 PEM block.
-func MarshalPrivateKeyPEM(priv ed25519.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("softkms: marshal key: %w", err)
-	}
-	defer clear(der)
-	return pem.EncodeToMemory(&pem.Block{Type: plainPEMType, Bytes: der}), nil
-}
-
 // WriteKeyFile writes priv as PKCS#8 PEM to path with mode 0600, refusing
 // to replace an existing file.
 func WriteKeyFile(path string, priv ed25519.PrivateKey) error {
-	data, err := MarshalPrivateKeyPEM(priv)
+	data, err := chain.MarshalPrivateKeyPEM(priv)
 	if err != nil {
 		return err
 	}
