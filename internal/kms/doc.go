@@ -1,7 +1,7 @@
 // Package kms is the key-backend contract of the signer: keys named by URI,
 // a small Backend/Signer interface with optional capabilities discovered by
 // type assertion, the sentinel errors every backend returns, and a Registry
-// that cmd/signer builds as a value (there are no init-time globals).
+// that internal/service builds as a value (there are no init-time globals).
 //
 // Backends live in sub-packages (softkms, sealedkms, awskms, pkcs11kms) and
 // all pass the conformance suite in kmstest.
