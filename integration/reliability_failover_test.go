@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,12 +43,12 @@ func startHA(t *testing.T, synchronous bool) *haCluster {
 	t.Helper()
 	requirePostgresBinaries(t)
 	ctx := t.Context()
-	primary, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true, Logf: t.Logf})
+	primary, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	must(t, err)
 	t.Cleanup(func() { _ = primary.Stop(context.WithoutCancel(ctx)) })
 	_, err = primary.CreateDatabase(ctx, "signer")
 	must(t, err)
-	standby, err := primary.StartStandby(ctx, "s1", pgcluster.Options{Fast: true, Logf: t.Logf})
+	standby, err := primary.StartStandby(ctx, "s1", pgcluster.Options{Fast: true, Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	must(t, err)
 	t.Cleanup(func() { _ = standby.Stop(context.WithoutCancel(ctx)) })
 	settings, state := map[string]string{"synchronous_commit": "on"}, "async"

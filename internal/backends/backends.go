@@ -27,7 +27,6 @@ func Open(ctx context.Context, b config.Backends, log *slog.Logger, onFault func
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	logf := func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
 	var opened []kms.Backend
 	fail := func(err error) (*kms.Registry, error) {
 		for _, be := range opened {
@@ -43,7 +42,7 @@ func Open(ctx context.Context, b config.Backends, log *slog.Logger, onFault func
 		if err != nil {
 			return fail(fmt.Errorf("backends.awskms: %w", err))
 		}
-		be, err := awskms.New(awskms.Options{Client: client, Logf: logf})
+		be, err := awskms.New(awskms.Options{Client: client, Log: log})
 		if err != nil {
 			return fail(fmt.Errorf("backends.awskms: %w", err))
 		}
@@ -56,7 +55,7 @@ func Open(ctx context.Context, b config.Backends, log *slog.Logger, onFault func
 		}
 		be, err := sealedkms.New(sealedkms.Options{
 			Client: client, KEK: s.KEK, Environment: s.Environment, Dir: s.Dir,
-			RecheckInterval: time.Duration(s.RecheckInterval), Logf: logf,
+			RecheckInterval: time.Duration(s.RecheckInterval), Log: log,
 		})
 		if err != nil {
 			return fail(fmt.Errorf("backends.sealedkms: %w", err))
@@ -66,7 +65,7 @@ func Open(ctx context.Context, b config.Backends, log *slog.Logger, onFault func
 	if p := b.PKCS11; p != nil {
 		be, err := pkcs11kms.New(ctx, pkcs11kms.Options{
 			ModulePath: p.Module, TokenLabel: p.Token, PINFile: p.PINFile, PINEnv: p.PINEnv,
-			PoolSize: p.PoolSize, MaxMessage: p.MaxMessage, Logf: logf,
+			PoolSize: p.PoolSize, MaxMessage: p.MaxMessage, Log: log,
 		})
 		if err != nil {
 			return fail(fmt.Errorf("backends.pkcs11: %w", err))

@@ -7,9 +7,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,8 +86,8 @@ func (e *env) replica(t testing.TB) *keystore.Store {
 
 func (e *env) storeOn(t testing.TB, pool *pgxpool.Pool, opts keystore.Options) *keystore.Store {
 	t.Helper()
-	if opts.Logf == nil {
-		opts.Logf = e.logs.logf
+	if opts.Log == nil {
+		opts.Log = e.logs.logger()
 	}
 	s := keystore.New(pool, e.reg, e.ca, opts)
 	t.Cleanup(func() {
@@ -111,16 +113,22 @@ var soft = keystore.BackendSpec{Scheme: softkms.Scheme}
 
 const actor = "alice@security"
 
-// logSink collects Options.Logf output; safe after the test ends.
+// logSink collects Options.Log records as text lines; safe after the
+// test ends.
 type logSink struct {
 	mu    sync.Mutex
 	lines []string
 }
 
-func (l *logSink) logf(format string, args ...any) {
+// logger returns a logger writing to l.
+func (l *logSink) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// Write takes one record (slog's text handler writes each in one call).
+func (l *logSink) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.lines = append(l.lines, strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // testCA is a root and intermediate CA issuing signing certificates the

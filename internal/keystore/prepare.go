@@ -185,7 +185,8 @@ func (s *Store) discard(ctx context.Context, name string, c *candidate) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), destroyTimeout)
 	defer cancel()
 	if err := c.destroy(ctx); err != nil && !errors.Is(err, kms.ErrKeyNotFound) {
-		s.opts.Logf("keystore: key %s: orphaned backend key %s: destroy after failed change: %v", name, c.uri, err)
+		s.opts.Log.ErrorContext(ctx, "keystore: orphaned backend key: destroy after a failed change failed; destroy it by hand",
+			"key", name, "backend_uri", c.uri.String(), "error", err.Error())
 	}
 }
 
@@ -196,7 +197,8 @@ func (s *Store) keep(name string, c *candidate, why error) {
 		_ = c.signer.Close()
 	}
 	if c.destroy != nil {
-		s.opts.Logf("keystore: key %s: backend key %s kept: the commit may have succeeded (%v); check key_versions and destroy it if unused", name, c.uri, why)
+		s.opts.Log.Warn("keystore: backend key kept: the commit may have succeeded; check key_versions and destroy it if unused",
+			"key", name, "backend_uri", c.uri.String(), "error", why.Error())
 	}
 }
 

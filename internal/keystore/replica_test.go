@@ -102,7 +102,7 @@ func TestReplicaWatch(t *testing.T) {
 func TestWatchStopsOnClose(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	s := keystore.New(e.pool, e.reg, e.ca, keystore.Options{Logf: e.logs.logf})
+	s := keystore.New(e.pool, e.reg, e.ca, keystore.Options{Log: e.logs.logger()})
 	if _, err := s.Create(t.Context(), "ledger-key", keystore.RoleLedger, soft, actor); err != nil {
 		t.Fatal(err)
 	}

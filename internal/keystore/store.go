@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,10 +36,10 @@ type Options struct {
 	Clock func() time.Time
 	// Rand makes backend key names unique; nil means crypto/rand.
 	Rand io.Reader
-	// Logf receives what the Store cannot return: backend keys it could not
+	// Log receives what the Store cannot return: backend keys it could not
 	// destroy, Watch's reconnects and refresh failures. Nil discards them.
-	// Messages hold key names, versions and URIs, never secrets.
-	Logf func(format string, args ...any)
+	// Records hold key names, versions and URIs, never secrets.
+	Log *slog.Logger
 	// OnEvent, if set, is called for every key_events row inside the
 	// transaction that writes it, after the row is inserted. An error aborts
 	// the transaction (and so the rotation). Use it to append a
@@ -77,8 +78,8 @@ func New(pool *pgxpool.Pool, reg *kms.Registry, issuer Issuer, opts Options) *St
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if opts.ArchiveSize <= 0 {
 		opts.ArchiveSize = DefaultArchiveSize

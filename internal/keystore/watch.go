@@ -16,7 +16,7 @@ const DefaultWatchInterval = 30 * time.Second
 // channel when it commits; Watch listens on a connection of its own (from
 // the pool's configuration) and calls Refresh on each notification, and
 // also every interval, which covers notifications missed while
-// reconnecting. Errors are logged through Options.Logf. Run it in its own
+// reconnecting. Errors are logged through Options.Log. Run it in its own
 // goroutine.
 func (s *Store) Watch(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
@@ -27,7 +27,8 @@ func (s *Store) Watch(ctx context.Context, interval time.Duration) {
 		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 			return
 		}
-		s.opts.Logf("keystore: watch: %v; polling every %s until the connection is back", err, interval)
+		s.opts.Log.WarnContext(ctx, "keystore: watch: lost the notification connection; polling until it is back",
+			"interval", interval, "error", err.Error())
 		s.refreshLogged(ctx)
 		select {
 		case <-ctx.Done():
@@ -71,7 +72,7 @@ func (s *Store) listen(ctx context.Context, interval time.Duration) error {
 func (s *Store) refreshLogged(ctx context.Context) error {
 	err := s.Refresh(ctx)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
-		s.opts.Logf("keystore: watch: refresh: %v", err)
+		s.opts.Log.WarnContext(ctx, "keystore: watch: refresh failed", "error", err.Error())
 	}
 	return err
 }

@@ -18,16 +18,11 @@ func (m *Metrics) OnFault(next func(kms.URI)) func(kms.URI) {
 	}
 }
 
-// CountRetries returns a retry logger for a backend's retry policy (for
-// example awscall.Policy.Logf, which is called once per retry) that counts
-// each call as one retry of backend, then passes the message to next.
-func (m *Metrics) CountRetries(backend string, next func(format string, args ...any)) func(format string, args ...any) {
-	return func(format string, args ...any) {
-		m.BackendRetry(backend)
-		if next != nil {
-			next(format, args...)
-		}
-	}
+// CountRetries returns a retry hook for a backend's retry policy (for
+// example awscall.Policy.OnRetry, which is called once per retry) that
+// counts each call as one retry of backend.
+func (m *Metrics) CountRetries(backend string) func(op string) {
+	return func(string) { m.BackendRetry(backend) }
 }
 
 // ErrorClass names the kind of a backend error with a fixed word, for a

@@ -160,13 +160,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		_, _ = c.run(stopCtx, "pg_ctl", "stop", "-D", c.dataDir, "-m", "immediate", "-w", "-s")
 		return fmt.Errorf("pgcluster: start server: %w%s", err, c.logTail())
 	}
-	c.opts.logf("pgcluster: PostgreSQL from %s listening on %s (started in %v)", c.binDir, c.socketPath(), time.Since(begin).Round(time.Millisecond))
+	c.opts.log().Info("pgcluster: PostgreSQL listening", "bin_dir", c.binDir, "socket", c.socketPath(), "started_in", time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
 func (c *Cluster) initdb(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(c.dataDir, "PG_VERSION")); err == nil {
-		c.opts.logf("pgcluster: reusing data directory %s", c.dataDir)
+		c.opts.log().Info("pgcluster: reusing data directory", "data_dir", c.dataDir)
 		return nil
 	}
 	args := []string{
@@ -181,7 +181,7 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	if c.opts.Fast {
 		args = append(args, "--no-sync")
 	}
-	c.opts.logf("pgcluster: initdb %s", c.dataDir)
+	c.opts.log().Info("pgcluster: initdb", "data_dir", c.dataDir)
 	if _, err := c.run(ctx, "initdb", args...); err != nil {
 		return fmt.Errorf("pgcluster: initdb: %w", err)
 	}
@@ -228,6 +228,6 @@ func (c *Cluster) Stop(ctx context.Context) error {
 			return fmt.Errorf("pgcluster: remove %s: %w", c.dir, err)
 		}
 	}
-	c.opts.logf("pgcluster: stopped server in %s", c.dir)
+	c.opts.log().Info("pgcluster: stopped server", "dir", c.dir)
 	return nil
 }

@@ -1,8 +1,10 @@
 package pgcluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,8 +68,8 @@ func TestStartTempDir(t *testing.T) {
 	requireBinaries(t)
 	t.Parallel()
 	ctx := t.Context()
-	var logs []string
-	c, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true, Logf: func(f string, a ...any) { logs = append(logs, f) }})
+	var logs bytes.Buffer
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Fast: true, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -122,8 +124,10 @@ func TestStartTempDir(t *testing.T) {
 		conn.Close(ctx)
 		t.Error("connected after Stop")
 	}
-	if len(logs) == 0 {
-		t.Error("Logf was never called")
+	for _, want := range []string{`msg="pgcluster: initdb"`, `msg="pgcluster: PostgreSQL listening"`, `msg="pgcluster: stopped server"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
 	}
 }
 

@@ -31,7 +31,7 @@ func (c *Cluster) Kill() error {
 	// the standby) really happens after the loss.
 	for range 500 {
 		if syscall.Kill(pid, 0) != nil {
-			c.opts.logf("pgcluster: killed server %d in %s", pid, c.dir)
+			c.opts.log().Info("pgcluster: killed server", "pid", pid, "dir", c.dir)
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -1,5 +1,7 @@
 package pgcluster
 
+import "log/slog"
+
 // Options configures Start.
 type Options struct {
 	// Dir is the parent of the directories data (the cluster), sock (the
@@ -18,12 +20,15 @@ type Options struct {
 	// overriding) the ones pgcluster chooses: replication settings such as
 	// synchronous_standby_names and synchronous_commit, for example.
 	Settings map[string]string
-	// Logf, if set, receives progress messages.
-	Logf func(format string, args ...any)
+	// Log, if set, receives progress records (start, stop, initdb,
+	// promotion), at level Info.
+	Log *slog.Logger
 }
 
-func (o Options) logf(format string, args ...any) {
-	if o.Logf != nil {
-		o.Logf(format, args...)
+// log returns Log, or a logger that discards.
+func (o Options) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
+	return o.Log
 }

@@ -18,7 +18,7 @@ import (
 // starts it as a hot standby streaming from c. name is the standby's
 // application_name: what c's synchronous_standby_names must list for its
 // commits to wait for this standby. opts configures the standby as for
-// Start (Dir, BinDir, Fast, Settings, Logf).
+// Start (Dir, BinDir, Fast, Settings, Log).
 func (c *Cluster) StartStandby(ctx context.Context, name string, opts Options) (*Cluster, error) {
 	if name == "" || strings.ContainsAny(name, " '\\=") {
 		return nil, fmt.Errorf("pgcluster: standby name %q: use letters, digits, '-' and '_'", name)
@@ -38,7 +38,7 @@ func (c *Cluster) StartStandby(ctx context.Context, name string, opts Options) (
 	// -R writes standby.signal and primary_conninfo (with the
 	// application_name given here) into postgresql.auto.conf.
 	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s", c.sockDir, port, superuser, name)
-	s.opts.logf("pgcluster: base backup of %s into %s", c.dataDir, s.dataDir)
+	s.opts.log().Info("pgcluster: base backup", "from", c.dataDir, "into", s.dataDir)
 	if _, err := s.run(ctx, "pg_basebackup", "-D", s.dataDir, "-d", conninfo, "-X", "stream", "-c", "fast", "-R", "--no-sync"); err != nil {
 		return nil, s.failPrepare(fmt.Errorf("pgcluster: base backup for standby %s: %w", name, err))
 	}
@@ -54,7 +54,7 @@ func (c *Cluster) Promote(ctx context.Context) error {
 	if _, err := c.run(ctx, "pg_ctl", "promote", "-D", c.dataDir, "-w", "-t", "60", "-s"); err != nil {
 		return fmt.Errorf("pgcluster: promote: %w%s", err, c.logTail())
 	}
-	c.opts.logf("pgcluster: promoted %s", c.dataDir)
+	c.opts.log().Info("pgcluster: promoted", "data_dir", c.dataDir)
 	return nil
 }
 

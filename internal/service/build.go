@@ -93,7 +93,7 @@ func Build(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 	keys := keystore.New(store.Pool(), registry, issuer, keystore.Options{
-		Logf:    func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) },
+		Log:     log,
 		OnEvent: store.KeyEventHook(),
 	})
 	s.onClose(func() { keys.Close() })

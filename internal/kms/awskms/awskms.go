@@ -2,6 +2,7 @@ package awskms
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -26,8 +27,9 @@ type Options struct {
 	// DeletionWindowDays is the waiting period DestroyKey schedules, 7 to 30;
 	// 0 means 7, the shortest KMS allows.
 	DeletionWindowDays int32
-	// Logf, if set, receives retry and clean-up messages (never key material).
-	Logf func(format string, args ...any)
+	// Log, if set, receives retry and clean-up warnings (never key
+	// material); Retry.Log, if set, takes the retries instead.
+	Log *slog.Logger
 }
 
 // Backend is the AWS KMS key backend.
@@ -58,9 +60,12 @@ func New(opts Options) (*Backend, error) {
 	if opts.DeletionWindowDays < 7 || opts.DeletionWindowDays > 30 {
 		return nil, fmt.Errorf("awskms: deletion window %d days: KMS allows 7 to 30", opts.DeletionWindowDays)
 	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	retry := opts.Retry
-	if retry.Logf == nil {
-		retry.Logf = opts.Logf
+	if retry.Log == nil {
+		retry.Log = opts.Log
 	}
 	return &Backend{client: opts.Client, retry: retry, opts: opts, loaded: map[string]int{}}, nil
 }
@@ -161,9 +166,3 @@ func (b *Backend) track(keyARN string, delta int) {
 	}
 }
 
-// logf logs through Options.Logf when set.
-func (b *Backend) logf(format string, args ...any) {
-	if b.opts.Logf != nil {
-		b.opts.Logf(format, args...)
-	}
-}

@@ -65,7 +65,8 @@ func (b *Backend) CreateKey(ctx context.Context, req kmsapi.CreateKeyRequest) (k
 			err = fmt.Errorf("%s already exists: %w", aliasName, err)
 		}
 		if derr := b.scheduleDeletion(context.WithoutCancel(ctx), keyARN, region); derr != nil {
-			b.logf("awskms: could not schedule deletion of orphaned key %s: %v", keyARN, derr)
+			b.opts.Log.ErrorContext(ctx, "awskms: could not schedule deletion of an orphaned key; schedule it by hand",
+				"key_arn", keyARN, "error", derr.Error())
 		}
 		return kmsapi.URI{}, fmt.Errorf("awskms: create key %s: alias: %w", req.Name, err)
 	}

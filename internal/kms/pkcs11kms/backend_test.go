@@ -4,8 +4,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,14 +86,9 @@ func TestPINFromEnvironment(t *testing.T) {
 
 func TestRecoversFromLostSessions(t *testing.T) {
 	tok := softhsmtest.New(t)
-	var mu sync.Mutex
-	var events []string
+	var events lockedLines
 	opts := tok.Options
-	opts.Logf = func(format string, args ...any) {
-		mu.Lock()
-		events = append(events, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}
+	opts.Log = slog.New(slog.NewTextHandler(&events, nil))
 	b := newBackend(t, opts)
 	s := load(t, b, newKey(t, b))
 	mustSign(t, s, "before")
@@ -110,13 +107,12 @@ func TestRecoversFromLostSessions(t *testing.T) {
 	if err := b.CheckHealth(t.Context()); err != nil {
 		t.Fatalf("CheckHealth after all sessions were closed: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	t.Logf("recovery log:\n%s", strings.Join(events, "\n"))
-	if len(events) == 0 || !strings.Contains(strings.Join(events, "\n"), "session lost") {
-		t.Errorf("no recovery was logged: %q", events)
+	lines := events.get()
+	t.Logf("recovery log:\n%s", strings.Join(lines, "\n"))
+	if len(lines) == 0 || !strings.Contains(strings.Join(lines, "\n"), `failure="session lost"`) {
+		t.Errorf("no recovery was logged: %q", lines)
 	}
-	for _, e := range events {
+	for _, e := range lines {
 		if strings.Contains(e, tok.UserPIN) {
 			t.Errorf("log line contains the PIN: %q", e)
 		}
@@ -294,4 +290,24 @@ func mustSign(t *testing.T, s kms.Signer, msg string) {
 	if !ed25519.Verify(s.Public(), []byte(msg), sig) {
 		t.Errorf("SignMessage(%q): signature does not verify", msg)
 	}
+}
+
+// lockedLines collects a logger's records, one per Write, from any
+// goroutine.
+type lockedLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lockedLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func (l *lockedLines) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,9 +46,9 @@ type Options struct {
 	// MaxMessage is the largest message SignMessage accepts, in bytes;
 	// 0 means DefaultMaxMessage.
 	MaxMessage int64
-	// Logf, if set, receives one line per recovery event (lost session,
+	// Log, if set, receives one warning per recovery event (lost session,
 	// re-initialized module). It never receives a PIN.
-	Logf func(format string, args ...any)
+	Log *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -57,8 +58,8 @@ func (o Options) withDefaults() Options {
 	if o.MaxMessage == 0 {
 		o.MaxMessage = DefaultMaxMessage
 	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/miekg/pkcs11"
@@ -19,7 +20,7 @@ type pool struct {
 	api   cryptoki
 	token string
 	pin   string
-	logf  func(string, ...any)
+	log   *slog.Logger
 
 	tokens  chan struct{} // one per session that may be in use
 	closing chan struct{} // closed by close
@@ -51,9 +52,9 @@ type call struct {
 	retry bool
 }
 
-func newPool(m *module, api cryptoki, token, pin string, size int, logf func(string, ...any)) *pool {
+func newPool(m *module, api cryptoki, token, pin string, size int, log *slog.Logger) *pool {
 	return &pool{
-		m: m, api: api, token: token, pin: pin, logf: logf,
+		m: m, api: api, token: token, pin: pin, log: log,
 		tokens:  make(chan struct{}, size),
 		closing: make(chan struct{}),
 		gen:     1,
@@ -96,12 +97,12 @@ func (p *pool) do(ctx context.Context, fn func(c call) error) error {
 		if attempt > 0 {
 			break
 		}
-		p.logf("pkcs11: token %q: %s (%v); retrying", p.token, f, err)
+		p.log.WarnContext(ctx, "pkcs11: token operation failed, retrying", "token", p.token, "failure", f.String(), "error", err.Error())
 		if f == deviceLost {
 			if rerr := p.m.reinitialize(modGen); rerr != nil {
 				return fmt.Errorf("%w: %w", kms.ErrUnavailable, rerr)
 			}
-			p.logf("pkcs11: module %s re-initialized", p.m.path)
+			p.log.WarnContext(ctx, "pkcs11: module re-initialized", "module", p.m.path)
 		}
 	}
 	return fmt.Errorf("%w: %w", kms.ErrUnavailable, err)

@@ -2,6 +2,7 @@ package sealedkms
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,7 +17,7 @@ type gate struct {
 	interval   time.Duration // < 0: check before every signature
 	staleAfter time.Duration
 	clock      func() time.Time
-	logf       func(format string, args ...any)
+	log        *slog.Logger
 
 	sem chan struct{} // held while a check runs
 
@@ -26,10 +27,10 @@ type gate struct {
 	verdict   error // nil: may sign
 }
 
-func newGate(check func(context.Context) error, o Options, logf func(string, ...any)) *gate {
+func newGate(check func(context.Context) error, o Options) *gate {
 	now := o.Clock()
 	return &gate{
-		check: check, interval: o.RecheckInterval, staleAfter: o.StaleAfter, clock: o.Clock, logf: logf,
+		check: check, interval: o.RecheckInterval, staleAfter: o.StaleAfter, clock: o.Clock, log: o.Log,
 		sem: make(chan struct{}, 1), lastCheck: now, lastOK: now,
 	}
 }
@@ -76,7 +77,8 @@ func (g *gate) refresh(ctx context.Context, force bool) error {
 	case awscall.IsTransient(err) && now.Sub(g.lastOK) < g.staleAfter:
 		// KMS is throttling or failing, not refusing: keep the last good
 		// verdict for a while rather than stop signing on every blip.
-		g.logf("sealedkms: key encryption key check failed, still signing (last confirmed %v ago): %v", now.Sub(g.lastOK).Round(time.Second), err)
+		g.log.Warn("sealedkms: key encryption key check failed, still signing",
+			"last_confirmed_ago", now.Sub(g.lastOK).Round(time.Second), "error", err.Error())
 		g.verdict = nil
 	default:
 		g.verdict = err

@@ -3,6 +3,7 @@ package sealedkms
 import (
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"io"
 	"path/filepath"
 	"strings"
@@ -48,8 +49,9 @@ type Options struct {
 	Clock func() time.Time
 	// Rand is the entropy source for new keys; nil means crypto/rand.
 	Rand io.Reader
-	// Logf, if set, receives warnings (never key material).
-	Logf func(format string, args ...any)
+	// Log, if set, receives warnings (never key material); Retry.Log, if
+	// set, takes the retries instead.
+	Log *slog.Logger
 }
 
 // Backend is the KMS-sealed software key backend.
@@ -88,9 +90,12 @@ func New(opts Options) (*Backend, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	retry := opts.Retry
-	if retry.Logf == nil {
-		retry.Logf = opts.Logf
+	if retry.Log == nil {
+		retry.Log = opts.Log
 	}
 	return &Backend{opts: opts, retry: retry, signers: map[*Signer]struct{}{}}, nil
 }
@@ -114,12 +119,6 @@ func (b *Backend) checkOpen() error {
 		return fmt.Errorf("sealedkms: backend: %w", kmsapi.ErrClosed)
 	}
 	return nil
-}
-
-func (b *Backend) logf(format string, args ...any) {
-	if b.opts.Logf != nil {
-		b.opts.Logf(format, args...)
-	}
 }
 
 // keyRef is a parsed sealedkms URI.

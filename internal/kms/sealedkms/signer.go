@@ -51,7 +51,7 @@ func (b *Backend) LoadSigner(ctx context.Context, uri kmsapi.URI) (kmsapi.Signer
 		p, _, err := u.unseal(ctx)
 		clear(p)
 		return err
-	}, b.opts, b.logf)
+	}, b.opts)
 	b.mu.Lock()
 	b.signers[s] = struct{}{}
 	b.mu.Unlock()

@@ -1,9 +1,13 @@
 package awscall
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,17 +101,25 @@ func TestDoContext(t *testing.T) {
 		}
 	})
 	t.Run("logs retries", func(t *testing.T) {
-		var logs []string
+		var logs bytes.Buffer
+		var retried []string
 		n := 0
-		p := Policy{BaseDelay: time.Microsecond, Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+		p := Policy{BaseDelay: time.Microsecond, Log: slog.New(slog.NewTextHandler(&logs, nil)),
+			OnRetry: func(op string) { retried = append(retried, op) }}
 		_, err := Do(t.Context(), p, "Sign", func(ctx context.Context) (int, error) {
 			if n++; n < 3 {
 				return throttled(ctx)
 			}
 			return 1, nil
 		})
-		if err != nil || len(logs) != 2 {
-			t.Fatalf("Do = %v with %d log lines", err, len(logs))
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		if err != nil || len(lines) != 2 || !slices.Equal(retried, []string{"Sign", "Sign"}) {
+			t.Fatalf("Do = %v with log %q and retries %q, want 2 of each", err, lines, retried)
+		}
+		for i, l := range lines {
+			if !strings.Contains(l, "op=Sign") || !strings.Contains(l, fmt.Sprintf("attempt=%d", i+1)) {
+				t.Errorf("log line %q lacks op=Sign attempt=%d", l, i+1)
+			}
 		}
 	})
 }

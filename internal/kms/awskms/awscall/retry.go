@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -32,8 +33,12 @@ type Policy struct {
 	Jitter func() float64
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Logf, if set, is told about each retry (operation, attempt, cause).
-	Logf func(format string, args ...any)
+	// Log, if set, gets a warning for each retry (operation, attempt,
+	// cause, delay).
+	Log *slog.Logger
+	// OnRetry, if set, is called before each retry with the operation's
+	// name; metrics.CountRetries makes one that counts retries.
+	OnRetry func(op string)
 }
 
 // NoSDKRetry is a per-call option that turns the SDK's retryer off, so that
@@ -77,8 +82,12 @@ func Do[T any](ctx context.Context, p Policy, op string, call func(ctx context.C
 			last.Reason += fmt.Sprintf("; no time left for attempt %d before the deadline", attempt+1)
 			return zero, last
 		}
-		if p.Logf != nil {
-			p.Logf("awscall: %s: attempt %d/%d failed (%s), retrying in %v", op, attempt, p.MaxAttempts, last.Reason, d.Round(time.Millisecond))
+		if p.Log != nil {
+			p.Log.WarnContext(ctx, "awscall: KMS call failed, retrying", "op", op, "attempt", attempt,
+				"max_attempts", p.MaxAttempts, "reason", last.Reason, "delay", d.Round(time.Millisecond))
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(op)
 		}
 		if err := p.Sleep(ctx, d); err != nil {
 			return zero, contextError(err, last)
