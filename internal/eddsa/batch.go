@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 )
 
 // ErrBatchInvalid means at least one signature of a batch does not verify;
@@ -103,35 +104,23 @@ func VerifyBatch(pub ed25519.PublicKey, msgs, sigs [][]byte) error {
 	return nil
 }
 
-// fieldP is p = 2²⁵⁵ − 19, little-endian.
-var fieldP = [32]byte{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}
-
 // canonicalR reports whether enc is the canonical encoding of the point it
 // decodes to: crypto/ed25519 compares R's bytes with the encoding of the
 // point it computes, so any other encoding of the right point fails there
 // and must fail here. The non-canonical encodings are y ≥ p and, for the
-// two points with x = 0 (y = ±1), the sign bit set.
+// two points with x = 0 (y = ±1), the sign bit set. field.Element.SetBytes
+// reduces y modulo p, so y is canonical when its re-encoding is y itself.
 func canonicalR(enc []byte) bool {
-	var y [32]byte
-	copy(y[:], enc)
+	y := [32]byte(enc)
 	y[31] &= 0x7f
-	for i := 31; i >= 0; i-- { // y < p, compared from the most significant byte
-		if y[i] != fieldP[i] {
-			if y[i] > fieldP[i] {
-				return false
-			}
-			break
-		}
-		if i == 0 {
-			return false // y == p
-		}
+	fy, err := new(field.Element).SetBytes(y[:])
+	if err != nil || !bytes.Equal(fy.Bytes(), y[:]) {
+		return false
 	}
 	if enc[31]&0x80 == 0 {
 		return true
 	}
-	one := [32]byte{1}
-	minusOne := fieldP
-	minusOne[0]--
-	return !bytes.Equal(y[:], one[:]) && !bytes.Equal(y[:], minusOne[:])
+	one := new(field.Element).One()
+	minusOne := new(field.Element).Negate(one)
+	return fy.Equal(one) == 0 && fy.Equal(minusOne) == 0
 }

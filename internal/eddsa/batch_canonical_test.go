@@ -43,8 +43,17 @@ func TestVerifyBatchRejectsNonCanonicalR(t *testing.T) {
 	identity[0] = 1 // y = 1, sign 0: canonical
 	negZero := append([]byte(nil), identity...)
 	negZero[31] |= 0x80 // y = 1 with the sign bit of x set, though x = 0
-	onePlusP := append([]byte(nil), fieldP[:]...)
+	// p = 2²⁵⁵ − 19, little-endian.
+	fieldP := []byte{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}
+	onePlusP := append([]byte(nil), fieldP...)
 	onePlusP[0]++ // y = p + 1 ≡ 1
+	// (0, −1), the point of order 2, with the sign bit: never valid, as
+	// crypto/ed25519 computes R' = identity for this S; the canonical
+	// encoding is left out, see VerifyBatch's small-order caveat.
+	minusOneNeg := append([]byte(nil), fieldP...)
+	minusOneNeg[0]--
+	minusOneNeg[31] |= 0x80
 
 	tests := []struct {
 		name string
@@ -54,6 +63,7 @@ func TestVerifyBatchRejectsNonCanonicalR(t *testing.T) {
 		{"canonical identity", identity, true},
 		{"identity with the sign bit", negZero, false},
 		{"identity as y = p + 1", onePlusP, false},
+		{"order-2 point with the sign bit", minusOneNeg, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

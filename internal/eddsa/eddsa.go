@@ -138,24 +138,25 @@ func Sign(ctx context.Context, priv ed25519.PrivateKey, msg io.ReaderAt, size in
 // reading through buf and checking ctx before every read. For large chunks
 // h2 is fed on a second goroutine while h1 is fed on this one.
 func hashAt(ctx context.Context, r io.ReaderAt, size int64, buf []byte, h1, h2 hash.Hash) error {
-	var bg *bgHasher
-	if h2 != nil && size >= parallelMin {
-		bg = startBgHasher(h2)
-		defer bg.stop()
-	}
+	var bg *bgHasher // started by the first large chunk
+	defer func() {
+		if bg != nil {
+			bg.stop()
+		}
+	}()
 	for off := int64(0); off < size; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		chunk := buf
-		if rem := size - off; rem < int64(len(chunk)) {
-			chunk = chunk[:rem]
-		}
+		chunk := buf[:min(int64(len(buf)), size-off)]
 		if err := readFullAt(r, chunk, off, size); err != nil {
 			return err
 		}
 		switch {
-		case bg != nil && len(chunk) >= parallelMin:
+		case h2 != nil && len(chunk) >= parallelMin:
+			if bg == nil {
+				bg = startBgHasher(h2)
+			}
 			bg.in <- chunk
 			h1.Write(chunk)
 			<-bg.done
@@ -199,7 +200,9 @@ func (b *bgHasher) stop() { close(b.in) }
 // io.ErrUnexpectedEOF.
 func readFullAt(r io.ReaderAt, p []byte, off, size int64) error {
 	zeroReads := 0
-	for filled := 0; filled < len(p); {
+	// p is never empty (hashAt reads while bytes remain), so the loop ends
+	// only through one of its returns.
+	for filled := 0; ; {
 		n, err := r.ReadAt(p[filled:], off+int64(filled))
 		if n < 0 || n > len(p)-filled {
 			return fmt.Errorf("eddsa: reading message at offset %d: invalid read count %d", off+int64(filled), n)
@@ -221,7 +224,6 @@ func readFullAt(r io.ReaderAt, p []byte, off, size int64) error {
 			zeroReads = 0
 		}
 	}
-	return nil
 }
 
 // Verify checks a pure Ed25519 signature over everything read from msg, in one pass.
