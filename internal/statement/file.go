@@ -113,11 +113,14 @@ func parseFile(b []byte) (File, error) {
 	if err != nil {
 		return File{}, fmt.Errorf("%w: %w", chain.ErrMalformed, err)
 	}
+	// The JSON reader refuses repeated names, so a known name at the wrong
+	// index is out of order, and a fifth member is an unknown one.
 	for i, m := range members {
-		if i >= len(fileFields) || !slices.Contains(fileFields, m.name) {
+		switch slices.Index(fileFields, m.name) {
+		case -1:
 			return File{}, fmt.Errorf("%w: unknown field %.40q", chain.ErrMalformed, m.name)
-		}
-		if m.name != fileFields[i] {
+		case i:
+		default:
 			return File{}, fmt.Errorf("%w: field %q out of order, want %q", chain.ErrMalformed, m.name, fileFields[i])
 		}
 	}
