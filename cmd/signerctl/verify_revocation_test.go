@@ -267,6 +267,10 @@ func TestVerifyLedgerEntryBinding(t *testing.T) {
 		5: entry(5, f.signature, otherSum[:], revokedAt.Add(-24*time.Hour)), // this signature, another archive
 	}})
 	t.Setenv("SIGNER_SERVER", "")
+	// A plaintext loopback connection: no TLS settings an earlier test left.
+	saved := tlsFlags
+	tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName = "", "", "", ""
+	t.Cleanup(func() { tlsFlags = saved })
 	tests := []struct {
 		name     string
 		entry    int64
