@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -29,7 +30,7 @@ func ApprovalTarget(params map[string]string) string {
 			out.WriteString(`\ufffd`)
 		case r >= 0x80:
 			if r > 0xffff {
-				r1, r2 := surrogates(r)
+				r1, r2 := utf16.EncodeRune(r)
 				fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
 				continue
 			}
@@ -39,11 +40,6 @@ func ApprovalTarget(params map[string]string) string {
 		}
 	}
 	return out.String()
-}
-
-func surrogates(r rune) (rune, rune) {
-	r -= 0x10000
-	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
 }
 
 // ApprovalParamsSHA256 is the hash an approval binds: lowercase hex
