@@ -267,10 +267,10 @@ func TestVerifyLedgerEntryBinding(t *testing.T) {
 		5: entry(5, f.signature, otherSum[:], revokedAt.Add(-24*time.Hour)), // this signature, another archive
 	}})
 	t.Setenv("SIGNER_SERVER", "")
-	// A plaintext loopback connection: no TLS settings an earlier test left.
-	saved := tlsFlags
-	tlsFlags.ca, tlsFlags.cert, tlsFlags.key, tlsFlags.serverName = "", "", "", ""
-	t.Cleanup(func() { tlsFlags = saved })
+	// A plaintext loopback connection, whatever the environment holds.
+	for _, v := range []string{"SIGNER_TLS_CA", "SIGNER_TLS_CERT", "SIGNER_TLS_KEY", "SIGNER_SERVER_NAME"} {
+		t.Setenv(v, "")
+	}
 	tests := []struct {
 		name     string
 		entry    int64
@@ -315,7 +315,9 @@ func TestVerifyUsageAndInputs(t *testing.T) {
 		{"--truststore", f.truststore, "--policy", "marketplace=maybe", f.archive},
 		{"--truststore", f.truststore, "--grace-until", "tomorrow", f.archive},
 	} {
-		if _, code := runVerifyCommand(t, args...); code != exitUsage {
+		// Through Run: cobra's own flag checks become exit statuses there.
+		var stdout, stderr bytes.Buffer
+		if code := Run(t.Context(), append([]string{"verify"}, args...), &stdout, &stderr); code != exitUsage {
 			t.Errorf("verify %v: exit %d, want %d (usage)", args, code, exitUsage)
 		}
 	}
