@@ -31,13 +31,13 @@ func exactlyOne(cmd *cobra.Command, names ...string) {
 // usage status (exit 2) docs/cli.md promises, and names what each missing
 // flag is. A required text flag given as "" is missing too.
 func checkFlags(cmd *cobra.Command, _ []string) error {
-	var missing []string
+	var missing, empty []string
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if _, required := f.Annotations[cobra.BashCompOneRequiredFlag]; !required {
-			return
-		}
-		if !f.Changed || (f.Value.Type() == "string" && f.Value.String() == "") {
+		emptyText := f.Changed && f.Value.Type() == "string" && f.Value.String() == ""
+		if _, required := f.Annotations[cobra.BashCompOneRequiredFlag]; required && (!f.Changed || emptyText) {
 			missing = append(missing, fmt.Sprintf("--%s (%s)", f.Name, f.Usage))
+		} else if emptyText && inGroup(f) {
+			empty = append(empty, "--"+f.Name)
 		}
 	})
 	if len(missing) > 0 {
@@ -46,5 +46,28 @@ func checkFlags(cmd *cobra.Command, _ []string) error {
 	if err := cmd.ValidateFlagGroups(); err != nil {
 		return usagef("%v (see %s --help)", err, cmd.CommandPath())
 	}
+	// A group counts a flag given empty as given: "--cert ''" would pass
+	// "exactly one of --cert and --fingerprint" and send neither.
+	if len(empty) > 0 {
+		return usagef("%s given empty", strings.Join(empty, ", "))
+	}
 	return nil
+}
+
+// groupAnnotations are the annotations cobra's MarkFlags… functions put
+// on the flags of a group (unexported in cobra; TestRequiredFlags breaks
+// if they change).
+var groupAnnotations = []string{
+	"cobra_annotation_required_if_others_set",
+	"cobra_annotation_one_required",
+	"cobra_annotation_mutually_exclusive",
+}
+
+func inGroup(f *pflag.Flag) bool {
+	for _, a := range groupAnnotations {
+		if _, ok := f.Annotations[a]; ok {
+			return true
+		}
+	}
+	return false
 }

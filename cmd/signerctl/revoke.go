@@ -52,25 +52,22 @@ func newRevokeSignatureCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &signerv1.RevokeSignatureRequest{Reason: reason}
-			switch {
-			case entry > 0 && sha == "":
-				req.Target = &signerv1.RevokeSignatureRequest_LedgerEntryId{LedgerEntryId: entry}
-			case entry == 0 && sha != "":
+			// Exactly one of the two is set (a flag group).
+			if sha != "" {
 				b, err := hex.DecodeString(sha)
 				if err != nil || len(b) != 32 {
 					return usagef("--sha256: want 64 hex digits")
 				}
 				req.Target = &signerv1.RevokeSignatureRequest_Sha256{Sha256: b}
-			default:
-				return usagef("pass exactly one of --ledger-entry ID and --sha256 HEX")
+			} else if entry > 0 {
+				req.Target = &signerv1.RevokeSignatureRequest_LedgerEntryId{LedgerEntryId: entry}
+			} else {
+				return usagef("--ledger-entry %d: want a positive entry id", entry)
 			}
-			resp, err := unary(cmd.Context(), &c, "revoke signature", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RevokeSignatureResponse, error) {
-				return signerv1.NewTrustServiceClient(conn).RevokeSignature(ctx, req)
+			return c.with(cmd.Context(), "revoke signature", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewTrustServiceClient(conn).RevokeSignature(ctx, req)
+				return printRevoked(cmd, output, resp, err)
 			})
-			if err != nil {
-				return err
-			}
-			return printRevocation(cmd, output, resp.GetRevocation(), true, resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
 	addConnFlags(cmd, &c)
@@ -104,22 +101,16 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 				return err
 			}
 			req := &signerv1.RevokeCertificateRequest{EffectiveFrom: t, Reason: reason, Issuer: issuer, Serial: serial, ApprovalId: approval}
-			switch {
-			case certFile != "" && issuer == "" && serial == "":
+			// --cert, or --issuer with --serial (flag groups).
+			if certFile != "" {
 				if req.Certificate, err = os.ReadFile(certFile); err != nil {
 					return withCode(exitError, err)
 				}
-			case certFile == "" && issuer != "" && serial != "":
-			default:
-				return usagef("pass --cert FILE, or --issuer DN and --serial HEX")
 			}
-			resp, err := unary(cmd.Context(), &c, "revoke certificate", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RevokeCertificateResponse, error) {
-				return signerv1.NewTrustServiceClient(conn).RevokeCertificate(ctx, req)
+			return c.with(cmd.Context(), "revoke certificate", func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := signerv1.NewTrustServiceClient(conn).RevokeCertificate(ctx, req)
+				return printRevoked(cmd, output, resp, err)
 			})
-			if err != nil {
-				return err
-			}
-			return printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal())
 		},
 	}
 	addConnFlags(cmd, &c)
@@ -164,6 +155,26 @@ type revocationJSON struct {
 // server's count, or the list's length from a server that sends no count.
 func affectedTotal(total int64, affected []*signerv1.LedgerEntry) int64 {
 	return max(total, int64(len(affected)))
+}
+
+// revocationResponse is what the revoke calls answer.
+type revocationResponse interface {
+	GetRevocation() *signerv1.Revocation
+	GetAffected() []*signerv1.LedgerEntry
+	GetAffectedTotal() int64
+}
+
+// printRevoked prints a revoke call's answer, or returns its error. A
+// signature revocation has no "changed": it is always recorded anew.
+func printRevoked(cmd *cobra.Command, output string, resp revocationResponse, err error) error {
+	if err != nil {
+		return err
+	}
+	changed := true
+	if c, ok := resp.(interface{ GetChanged() bool }); ok {
+		changed = c.GetChanged()
+	}
+	return printRevocation(cmd, output, resp.GetRevocation(), changed, resp.GetAffected(), resp.GetAffectedTotal())
 }
 
 func printRevocation(cmd *cobra.Command, output string, r *signerv1.Revocation, changed bool, affected []*signerv1.LedgerEntry, total int64) error {

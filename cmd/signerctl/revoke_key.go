@@ -44,21 +44,15 @@ has a single operator and waives this.`,
 				return err
 			}
 			req := &signerv1.RevokeKeyRequest{EffectiveFrom: t, Reason: reason, Fingerprint: fingerprint, ApprovalId: approval}
-			switch {
-			case certFile != "" && fingerprint == "":
+			// Exactly one of --cert and --fingerprint (a flag group).
+			if certFile != "" {
 				if req.Certificate, err = os.ReadFile(certFile); err != nil {
 					return withCode(exitError, err)
 				}
-			case certFile == "" && fingerprint != "":
-			default:
-				return usagef("pass exactly one of --cert FILE and --fingerprint HEX")
 			}
 			return c.with(cmd.Context(), "revoke key", func(ctx context.Context, conn *grpc.ClientConn) error {
 				resp, err := signerv1.NewTrustServiceClient(conn).RevokeKey(ctx, req)
-				if err != nil {
-					return err
-				}
-				if err := printRevocation(cmd, output, resp.GetRevocation(), resp.GetChanged(), resp.GetAffected(), resp.GetAffectedTotal()); err != nil {
+				if err := printRevoked(cmd, output, resp, err); err != nil {
 					return err
 				}
 				if resignDir == "" {

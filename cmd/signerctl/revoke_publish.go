@@ -16,11 +16,25 @@ import (
 	"github.com/appsign/signer/internal/revocation"
 )
 
+// publishFlags are the flags of the commands that have the server sign the
+// next revocation list or CRL, or fetch the latest one.
+type publishFlags struct {
+	out    string
+	next   time.Duration
+	latest bool
+}
+
+func (p *publishFlags) add(cmd *cobra.Command, what, outUsage string) {
+	f := cmd.Flags()
+	f.StringVar(&p.out, "out", "", outUsage)
+	requireFlags(cmd, "out")
+	f.DurationVar(&p.next, "next-update", 7*24*time.Hour, "how long the "+what+" stays fresh (at most 90 days)")
+	f.BoolVar(&p.latest, "latest", false, "fetch the latest "+what+" instead of issuing a new one")
+}
+
 func newRevokePublishCommand() *cobra.Command {
-	var out string
+	var p publishFlags
 	var c client
-	var next time.Duration
-	var latest bool
 	cmd := &cobra.Command{
 		Use:   "publish --server ADDR [--next-update DURATION] --out FILE",
 		Short: "Sign the next revocation list version and write it (revocation.json)",
@@ -35,42 +49,37 @@ With --latest, fetch the latest published list instead of publishing one.`,
 				var data []byte
 				var version uint64
 				var issued, nextUpdate time.Time
-				if latest {
+				if p.latest {
 					resp, err := client.GetRevocationList(ctx, &signerv1.GetRevocationListRequest{})
 					if err != nil {
 						return rpcError("get revocation list", err)
 					}
 					data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
 				} else {
-					resp, err := client.PublishRevocationList(ctx, &signerv1.PublishRevocationListRequest{NextUpdate: durationpb.New(next)})
+					resp, err := client.PublishRevocationList(ctx, &signerv1.PublishRevocationListRequest{NextUpdate: durationpb.New(p.next)})
 					if err != nil {
 						return rpcError("publish revocation list", err)
 					}
 					data, version, issued, nextUpdate = resp.GetRevocationList(), resp.GetVersion(), resp.GetIssuedAt().AsTime(), resp.GetNextUpdate().AsTime()
 				}
-				if err := os.WriteFile(out, data, 0o644); err != nil {
+				if err := os.WriteFile(p.out, data, 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "revocation list version %d, issued %s, next update %s: wrote %s\n",
-					version, issued.Format(time.RFC3339), nextUpdate.Format(time.RFC3339), out)
+					version, issued.Format(time.RFC3339), nextUpdate.Format(time.RFC3339), p.out)
 				return nil
 			})
 		},
 	}
 	addConnFlags(cmd, &c)
-	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "file to write the signed list to")
-	requireFlags(cmd, "out")
-	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the list stays fresh (at most 90 days)")
-	f.BoolVar(&latest, "latest", false, "fetch the latest published list instead of publishing a new one")
+	p.add(cmd, "list", "file to write the signed list to")
 	return cmd
 }
 
 func newRevokeCRLCommand() *cobra.Command {
-	var ca, out string
+	var ca string
+	var p publishFlags
 	var c client
-	var next time.Duration
-	var latest bool
 	cmd := &cobra.Command{
 		Use:   "crl --server ADDR --ca NAME [--next-update DURATION] --out FILE",
 		Short: "Issue the next X.509 CRL of a CA (root, marketplace, private-build)",
@@ -85,34 +94,31 @@ With --latest, fetch the CA's latest CRL instead of issuing one.`,
 				client := signerv1.NewTrustServiceClient(conn)
 				var der []byte
 				var number int64
-				if latest {
+				if p.latest {
 					resp, err := client.GetCrl(ctx, &signerv1.GetCrlRequest{Ca: ca})
 					if err != nil {
 						return rpcError("get crl", err)
 					}
 					der, number = resp.GetCrl(), resp.GetNumber()
 				} else {
-					resp, err := client.IssueCrl(ctx, &signerv1.IssueCrlRequest{Ca: ca, NextUpdate: durationpb.New(next)})
+					resp, err := client.IssueCrl(ctx, &signerv1.IssueCrlRequest{Ca: ca, NextUpdate: durationpb.New(p.next)})
 					if err != nil {
 						return rpcError("issue crl", err)
 					}
 					der, number = resp.GetCrl(), resp.GetNumber()
 				}
-				if err := os.WriteFile(out, der, 0o644); err != nil {
+				if err := os.WriteFile(p.out, der, 0o644); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "CRL number %d of CA %s: wrote %s\n", number, ca, out)
+				fmt.Fprintf(cmd.OutOrStdout(), "CRL number %d of CA %s: wrote %s\n", number, ca, p.out)
 				return nil
 			})
 		},
 	}
 	addConnFlags(cmd, &c)
-	f := cmd.Flags()
-	f.StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build")
-	f.StringVar(&out, "out", "", "file to write the DER CRL to")
-	requireFlags(cmd, "ca", "out")
-	f.DurationVar(&next, "next-update", 7*24*time.Hour, "how long the CRL stays fresh (at most 90 days)")
-	f.BoolVar(&latest, "latest", false, "fetch the latest CRL instead of issuing a new one")
+	cmd.Flags().StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build")
+	requireFlags(cmd, "ca")
+	p.add(cmd, "CRL", "file to write the DER CRL to")
 	return cmd
 }
 

@@ -83,21 +83,12 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 			if o.sigPath == "" {
 				o.sigPath = args[0] + ".sig"
 			}
-			if o.stale != "warn" && o.stale != "fail" {
-				return usagef("--stale %q: use warn or fail", o.stale)
-			}
 			if o.ledgerEntry != 0 && o.conn.address() == "" {
 				return usagef("--ledger-entry needs --server")
 			}
-			pol, err := verifypolicy.Parse(o.policy)
+			pol, grace, err := o.decisionFlags()
 			if err != nil {
-				return usagef("--policy: %v", err)
-			}
-			var grace time.Time
-			if o.graceUntil != "" {
-				if grace, err = time.Parse(time.RFC3339, o.graceUntil); err != nil {
-					return usagef("--grace-until %q: want RFC 3339", o.graceUntil)
-				}
+				return err
 			}
 			rep := runVerify(cmd, o, pol, grace, args[0])
 			if o.output == "json" {
@@ -122,6 +113,25 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	addConnFlags(cmd, &o.conn)
 	addBulkFlags(cmd, &o.bulk)
 	return cmd
+}
+
+// decisionFlags checks the flags single-file and bulk verify decide by
+// and returns the parsed --policy and --grace-until (zero if not given).
+func (o verifyOptions) decisionFlags() (verifypolicy.Policy, time.Time, error) {
+	var grace time.Time
+	if o.stale != "warn" && o.stale != "fail" {
+		return verifypolicy.Policy{}, grace, usagef("--stale %q: use warn or fail", o.stale)
+	}
+	pol, err := verifypolicy.Parse(o.policy)
+	if err != nil {
+		return pol, grace, usagef("--policy: %v", err)
+	}
+	if o.graceUntil != "" {
+		if grace, err = time.Parse(time.RFC3339, o.graceUntil); err != nil {
+			return pol, grace, usagef("--grace-until %q: want RFC 3339", o.graceUntil)
+		}
+	}
+	return pol, grace, nil
 }
 
 // verified is what a successful verification reports, for either profile.

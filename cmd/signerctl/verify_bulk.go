@@ -126,20 +126,12 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 		return usagef("--dir and --manifest: use one")
 	case o.sigPath != "" || o.conn.server != "" || o.ledgerEntry != 0:
 		return usagef("--dir and --manifest verify offline, each ARCHIVE with ARCHIVE.sig (or the manifest's signature): --signature, --server and --ledger-entry do not apply")
-	case o.stale != "warn" && o.stale != "fail":
-		return usagef("--stale %q: use warn or fail", o.stale)
 	case o.bulk.workers < 1:
 		return usagef("--workers must be at least 1")
 	}
-	pol, err := verifypolicy.Parse(o.policy)
+	pol, grace, err := o.decisionFlags()
 	if err != nil {
-		return usagef("--policy: %v", err)
-	}
-	var grace time.Time
-	if o.graceUntil != "" {
-		if grace, err = time.Parse(time.RFC3339, o.graceUntil); err != nil {
-			return usagef("--grace-until %q: want RFC 3339", o.graceUntil)
-		}
+		return err
 	}
 	var items []bulkItem
 	if o.bulk.dir != "" {
