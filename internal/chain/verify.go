@@ -12,12 +12,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/appsign/signer/internal/ctxio"
 	"github.com/appsign/signer/internal/eddsa"
 )
-
-// copyBufSize is the buffer an archive is streamed through; archives are
-// up to 512 MiB and are never held in memory.
-const copyBufSize = 256 << 10
 
 // Result describes a signature file that verified.
 type Result struct {
@@ -270,23 +267,11 @@ func pool(certs []*x509.Certificate) *x509.CertPool {
 func stream(ctx context.Context, archive io.Reader, ws ...io.Writer) ([]byte, error) {
 	h := sha256.New()
 	dst := io.MultiWriter(append([]io.Writer{h}, ws...)...)
-	if _, err := io.CopyBuffer(dst, &ctxReader{ctx: ctx, r: archive}, make([]byte, copyBufSize)); err != nil {
+	// Archives are up to 512 MiB and are never held in memory.
+	if _, err := ctxio.Copy(ctx, dst, archive); err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
 	return h.Sum(nil), nil
-}
-
-// ctxReader makes a long copy stop when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 func newResult(c *x509.Certificate, issuers []string, sum []byte, fromStore bool) *Result {

@@ -15,10 +15,8 @@ import (
 	"time"
 
 	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/ctxio"
 )
-
-// copyBufSize is the buffer an archive is streamed through.
-const copyBufSize = 256 << 10
 
 // Result describes a digest-v1 signature file that verified.
 type Result struct {
@@ -110,7 +108,7 @@ func digestArchive(ctx context.Context, archive io.Reader, want int64) (digests,
 		limit++
 	}
 	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.CopyBuffer(io.MultiWriter(h256, h512), &ctxReader{ctx: ctx, r: io.LimitReader(archive, limit)}, make([]byte, copyBufSize))
+	n, err := ctxio.Copy(ctx, io.MultiWriter(h256, h512), io.LimitReader(archive, limit))
 	if err != nil {
 		return digests{}, fmt.Errorf("read archive: %w", err)
 	}
@@ -137,17 +135,4 @@ func (d digests) match(st Statement) error {
 		return fmt.Errorf("%w: %s", ErrDigestMismatch, strings.Join(diffs, ", "))
 	}
 	return nil
-}
-
-// ctxReader makes a long copy stop when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
