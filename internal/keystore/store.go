@@ -78,11 +78,11 @@ func New(pool *pgxpool.Pool, reg *kms.Registry, issuer Issuer, opts Options) *St
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
 	if opts.ArchiveSize <= 0 {
 		opts.ArchiveSize = DefaultArchiveSize
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, reg: reg, issuer: issuer, opts: opts}
 	s.snap.Store(&snapshot{active: map[string]*Loaded{}, versions: map[versionKey]*Loaded{}})

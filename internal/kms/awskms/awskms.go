@@ -63,10 +63,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	retry := opts.Retry
-	if retry.Log == nil {
-		retry.Log = opts.Log
-	}
+	retry := opts.Retry.LogTo(opts.Log)
 	return &Backend{client: opts.Client, retry: retry, opts: opts, loaded: map[string]int{}}, nil
 }
 

@@ -93,10 +93,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	retry := opts.Retry
-	if retry.Log == nil {
-		retry.Log = opts.Log
-	}
+	retry := opts.Retry.LogTo(opts.Log)
 	return &Backend{opts: opts, retry: retry, signers: map[*Signer]struct{}{}}, nil
 }
 

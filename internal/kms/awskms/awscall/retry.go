@@ -109,6 +109,15 @@ func contextError(ctxErr error, last *Error) error {
 	return &Error{Kind: kmsapi.ErrUnavailable, Reason: reason, Transient: true, Err: ctxErr}
 }
 
+// LogTo returns p logging its retries to log, unless p has a Log of its
+// own: a backend passes its logger to the policy it was given.
+func (p Policy) LogTo(log *slog.Logger) Policy {
+	if p.Log == nil {
+		p.Log = log
+	}
+	return p
+}
+
 func (p Policy) withDefaults() Policy {
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = DefaultMaxAttempts
