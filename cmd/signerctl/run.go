@@ -82,6 +82,7 @@ Exit statuses:
 		newCustomCommand(), newRevokeCommand(), newVendorCommand())
 	root.AddCommand(newBackfillCommand())
 	root.AddCommand(newCACommand())
+	root.AddCommand(newIncidentCommand())
 	return root
 }
 
