@@ -289,12 +289,14 @@ func TestIncidentKeyCompromiseDrill(t *testing.T) {
 	// 3. Rerun with three archives gone: every phase finishes, the three
 	// are reported missing and the exit status is 1.
 	var gone []string
+	away := filepath.Join(work, "away")
+	must(t, os.MkdirAll(away, 0o755))
 	for p := range origSigs {
 		if len(gone) == 3 {
 			break
 		}
 		a := strings.TrimSuffix(p, ".sig")
-		must(t, os.Rename(a, a+".away"))
+		must(t, os.Rename(a, filepath.Join(away, strconv.Itoa(len(gone)))))
 		gone = append(gone, a)
 	}
 	r = signerctl(t, args(out2, after2, from2, 1001)...)
@@ -312,8 +314,8 @@ func TestIncidentKeyCompromiseDrill(t *testing.T) {
 
 	// 4. The archives are back: the last rerun re-signs the three and
 	// replays the rest; the ledger holds exactly one re-signature each.
-	for _, a := range gone {
-		must(t, os.Rename(a+".away", a))
+	for i, a := range gone {
+		must(t, os.Rename(filepath.Join(away, strconv.Itoa(i)), a))
 	}
 	r = signerctl(t, args(out2, after2, from2, 1001)...)
 	rep2 = readIncidentReport(t, out2)

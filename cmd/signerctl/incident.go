@@ -38,6 +38,7 @@ type incidentOptions struct {
 	bundleKey, bundleConfig, bundleKeyURI, bundleSignerCert    string
 	bundleVersion                                              uint64
 	stopAfter                                                  string
+	signCert, signKey                                          string
 }
 
 func newIncidentKeyCompromiseCommand() *cobra.Command {
@@ -111,6 +112,8 @@ refused.`,
 	f.StringVar(&o.bundleSignerCert, "bundle-signer-cert", "", "certificate of the bundle-signing key, PEM")
 	f.Uint64Var(&o.bundleVersion, "bundle-version", 0, "version of the bundle to export: one more than the last published")
 	f.StringVar(&o.output, "output", "text", "plan and summary format: text or json")
+	f.StringVar(&o.signCert, "sign-tls-cert", "", "client certificate of the review pipeline's identity for re-signing (security admins may not sign); default: the --tls-cert connection")
+	f.StringVar(&o.signKey, "sign-tls-key", "", "its key file, mode 0600")
 	f.StringVar(&o.stopAfter, "stop-after", "", "stop after this phase (drills: shows a rerun resumes): "+fmt.Sprint(incidentPhases))
 	return cmd
 }
@@ -120,8 +123,11 @@ type incidentRun struct {
 	cmd  *cobra.Command
 	o    incidentOptions
 	conn *grpc.ClientConn
-	st   *incidentState
-	from time.Time
+	// signConn re-signs: the review pipeline's identity, since only it may
+	// get marketplace signatures (the same as conn when not given).
+	signConn *grpc.ClientConn
+	st       *incidentState
+	from     time.Time
 }
 
 // errStopped ends a run at --stop-after; the exit status is 0.
@@ -139,6 +145,8 @@ func (o incidentOptions) check() (time.Time, error) {
 		return time.Time{}, usagef("--batch-items must be 1..%d", resignBatchItems)
 	case o.output != "text" && o.output != "json":
 		return time.Time{}, usagef("--output: text or json")
+	case (o.signCert == "") != (o.signKey == ""):
+		return time.Time{}, usagef("--sign-tls-cert and --sign-tls-key go together")
 	case o.stopAfter != "" && !slices.Contains(incidentPhases, o.stopAfter):
 		return time.Time{}, usagef("--stop-after: one of %v", incidentPhases)
 	}
@@ -165,7 +173,13 @@ func runIncident(cmd *cobra.Command, o incidentOptions) error {
 		return err
 	}
 	defer conn.Close()
-	r := &incidentRun{cmd: cmd, o: o, conn: conn, from: from}
+	r := &incidentRun{cmd: cmd, o: o, conn: conn, signConn: conn, from: from}
+	if o.signCert != "" {
+		if r.signConn, err = dialAs(o.server, o.signCert, o.signKey); err != nil {
+			return err
+		}
+		defer r.signConn.Close()
+	}
 	if o.dryRun {
 		return r.plan()
 	}
@@ -332,4 +346,13 @@ func (r *incidentRun) findVersion(version int32) (*signerv1.Key, *signerv1.KeyVe
 		}
 	}
 	return nil, nil, withCode(exitError, fmt.Errorf("key %s version %d is gone from the server", r.st.Key, version))
+}
+
+// dialAs connects like dial, with another client certificate (and the
+// same CA and server name).
+func dialAs(server, cert, key string) (*grpc.ClientConn, error) {
+	saved := tlsFlags
+	defer func() { tlsFlags = saved }()
+	tlsFlags.cert, tlsFlags.key = cert, key
+	return dial(server)
 }

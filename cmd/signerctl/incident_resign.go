@@ -68,36 +68,19 @@ func (r *incidentRun) resign() error {
 		return err
 	}
 	res := &resignResult{}
-	var jobs [][]resignItem
-	var cur []resignItem
-	var curBytes int64
-	flush := func() {
-		if len(cur) > 0 {
-			jobs = append(jobs, cur)
-			cur, curBytes = nil, 0
-		}
-	}
+	var ready []resignItem
 	for _, it := range set.versions {
-		size := int64(512) // a digest item's metadata
 		if !it.digest() {
 			p, why := finder.find(it.entry)
 			if p == "" {
 				res.add(resignOutcome{item: it, missing: why})
 				continue
 			}
-			it.path, size = p, it.entry.GetArchiveSize()
+			it.path = p
 		}
-		if size > resignBatchBytes {
-			jobs = append(jobs, []resignItem{it})
-			continue
-		}
-		if len(cur) == r.o.batchItems || curBytes+size > resignBatchBytes {
-			flush()
-		}
-		cur = append(cur, it)
-		curBytes += size
+		ready = append(ready, it)
 	}
-	flush()
+	jobs := planResignJobs(ready, r.o.batchItems)
 
 	ch := make(chan []resignItem)
 	var wg sync.WaitGroup
@@ -119,12 +102,41 @@ func (r *incidentRun) resign() error {
 	return r.recordResign(set, res, time.Since(start))
 }
 
+// planResignJobs groups items into SignBatch calls of at most maxItems
+// items and resignBatchBytes of content (a digest item counts 512 bytes of
+// metadata); an archive larger than that is a job alone, streamed.
+func planResignJobs(items []resignItem, maxItems int) [][]resignItem {
+	var jobs [][]resignItem
+	var cur []resignItem
+	var curBytes int64
+	for _, it := range items {
+		size := int64(512)
+		if !it.digest() {
+			size = it.entry.GetArchiveSize()
+		}
+		if size > resignBatchBytes {
+			jobs = append(jobs, []resignItem{it})
+			continue
+		}
+		if len(cur) == maxItems || curBytes+size > resignBatchBytes {
+			jobs = append(jobs, cur)
+			cur, curBytes = nil, 0
+		}
+		cur = append(cur, it)
+		curBytes += size
+	}
+	if len(cur) > 0 {
+		jobs = append(jobs, cur)
+	}
+	return jobs
+}
+
 // signJob signs one batch (or one large archive) and writes the signature
 // files.
 func (r *incidentRun) signJob(ctx context.Context, job []resignItem, res *resignResult) {
 	if len(job) == 1 && !job[0].digest() && job[0].entry.GetArchiveSize() > resignBatchBytes {
 		it := job[0]
-		resp, err := streamArchive(ctx, r.conn, r.archiveMeta(it), it.path)
+		resp, err := streamArchive(ctx, r.signConn, r.archiveMeta(it), it.path)
 		if err != nil {
 			res.add(resignOutcome{item: it, failed: rpcError("sign", err).Error()})
 			return
@@ -159,7 +171,7 @@ func (r *incidentRun) signJob(ctx context.Context, job []resignItem, res *resign
 	if len(sent) == 0 {
 		return
 	}
-	resp, err := signerv1.NewBatchServiceClient(r.conn).SignBatch(ctx, req)
+	resp, err := signerv1.NewBatchServiceClient(r.signConn).SignBatch(ctx, req)
 	if err == nil && len(resp.GetResults()) != len(sent) {
 		err = fmt.Errorf("server returned %d results for %d items", len(resp.GetResults()), len(sent))
 	}
