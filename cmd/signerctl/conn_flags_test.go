@@ -18,6 +18,7 @@ var connectingCommands = []string{
 	"backfill",
 	"bundle export", // without --roots/--intermediates the CAs come from the server
 	"bundle get",
+	"incident key-compromise",
 	"key create", "key list", "key retire", "key rotate",
 	"ledger checkpoint", "ledger export", "ledger list", "ledger prove", "ledger show", "ledger verify",
 	"revoke cert", "revoke crl", "revoke key", "revoke list", "revoke publish", "revoke signature",

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -28,17 +27,18 @@ func newIncidentCommand() *cobra.Command {
 
 // incidentOptions are the flags of `incident key-compromise`.
 type incidentOptions struct {
-	server, key, from, reason, out, archives, manifest, output string
-	keyVersion                                                 int32
-	dryRun                                                     bool
-	approvals                                                  []string
-	workers, batchItems                                        int
-	nextUpdate                                                 time.Duration
-	crlCA                                                      string
-	bundleKey, bundleConfig, bundleKeyURI, bundleSignerCert    string
-	bundleVersion                                              uint64
-	stopAfter                                                  string
-	signCert, signKey                                          string
+	key, from, reason, out, archives, manifest, output      string
+	conn                                                    client
+	keyVersion                                              int32
+	dryRun                                                  bool
+	approvals                                               []string
+	workers, batchItems                                     int
+	nextUpdate                                              time.Duration
+	crlCA                                                   string
+	bundleKey, bundleConfig, bundleKeyURI, bundleSignerCert string
+	bundleVersion                                           uint64
+	stopAfter                                               string
+	signCert, signKey                                       string
 }
 
 func newIncidentKeyCompromiseCommand() *cobra.Command {
@@ -91,7 +91,7 @@ refused.`,
 			return runIncident(cmd, o)
 		},
 	}
-	serverFlag(cmd, &o.server)
+	addConnFlags(cmd, &o.conn)
 	f := cmd.Flags()
 	f.StringVar(&o.key, "key", "", "name of the compromised archive-signing key, e.g. marketplace-signing (required)")
 	f.Int32Var(&o.keyVersion, "key-version", 0, "compromised version of --key (default: the active one, at the first run)")
@@ -111,10 +111,14 @@ refused.`,
 	f.StringVar(&o.bundleKeyURI, "bundle-key-uri", "", "bundle-signing key in any backend of --config")
 	f.StringVar(&o.bundleSignerCert, "bundle-signer-cert", "", "certificate of the bundle-signing key, PEM")
 	f.Uint64Var(&o.bundleVersion, "bundle-version", 0, "version of the bundle to export: one more than the last published")
-	f.StringVar(&o.output, "output", "text", "plan and summary format: text or json")
+	addOutputFlag(cmd, &o.output, "text", "json")
 	f.StringVar(&o.signCert, "sign-tls-cert", "", "client certificate of the review pipeline's identity for re-signing (security admins may not sign); default: the --tls-cert connection")
 	f.StringVar(&o.signKey, "sign-tls-key", "", "its key file, mode 0600")
 	f.StringVar(&o.stopAfter, "stop-after", "", "stop after this phase (drills: shows a rerun resumes): "+fmt.Sprint(incidentPhases))
+	requireFlags(cmd, "key", "from", "out")
+	cmd.MarkFlagsMutuallyExclusive("archives", "manifest")
+	cmd.MarkFlagsMutuallyExclusive("bundle-key", "bundle-key-uri")
+	cmd.MarkFlagsRequiredTogether("sign-tls-cert", "sign-tls-key")
 	return cmd
 }
 
@@ -130,23 +134,12 @@ type incidentRun struct {
 	from     time.Time
 }
 
-// errStopped ends a run at --stop-after; the exit status is 0.
-var errStopped = errors.New("stopped")
-
 func (o incidentOptions) check() (time.Time, error) {
 	switch {
-	case o.key == "" || o.from == "" || o.out == "":
-		return time.Time{}, usagef("--key, --from and --out are required")
-	case o.archives != "" && o.manifest != "":
-		return time.Time{}, usagef("--archives and --manifest: give one")
 	case o.workers < 1 || o.workers > 64:
 		return time.Time{}, usagef("--workers must be 1..64")
 	case o.batchItems < 1 || o.batchItems > resignBatchItems:
 		return time.Time{}, usagef("--batch-items must be 1..%d", resignBatchItems)
-	case o.output != "text" && o.output != "json":
-		return time.Time{}, usagef("--output: text or json")
-	case (o.signCert == "") != (o.signKey == ""):
-		return time.Time{}, usagef("--sign-tls-cert and --sign-tls-key go together")
 	case o.stopAfter != "" && !slices.Contains(incidentPhases, o.stopAfter):
 		return time.Time{}, usagef("--stop-after: one of %v", incidentPhases)
 	}
@@ -168,14 +161,16 @@ func runIncident(cmd *cobra.Command, o incidentOptions) error {
 	if err != nil {
 		return err
 	}
-	conn, err := dial(o.server)
+	conn, err := o.conn.dial()
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	r := &incidentRun{cmd: cmd, o: o, conn: conn, signConn: conn, from: from}
 	if o.signCert != "" {
-		if r.signConn, err = dialAs(o.server, o.signCert, o.signKey); err != nil {
+		pipeline := o.conn
+		pipeline.cert, pipeline.key = o.signCert, o.signKey
+		if r.signConn, err = pipeline.dial(); err != nil {
 			return err
 		}
 		defer r.signConn.Close()
@@ -346,13 +341,4 @@ func (r *incidentRun) findVersion(version int32) (*signerv1.Key, *signerv1.KeyVe
 		}
 	}
 	return nil, nil, withCode(exitError, fmt.Errorf("key %s version %d is gone from the server", r.st.Key, version))
-}
-
-// dialAs connects like dial, with another client certificate (and the
-// same CA and server name).
-func dialAs(server, cert, key string) (*grpc.ClientConn, error) {
-	saved := tlsFlags
-	defer func() { tlsFlags = saved }()
-	tlsFlags.cert, tlsFlags.key = cert, key
-	return dial(server)
 }

@@ -46,7 +46,7 @@ func (r *incidentRun) bundle() error {
 		return err
 	}
 	o := bundleExportOptions{
-		server: r.o.server, key: r.o.bundleKey, config: r.o.bundleConfig, keyURI: r.o.bundleKeyURI,
+		conn: r.o.conn, key: r.o.bundleKey, config: r.o.bundleConfig, keyURI: r.o.bundleKeyURI,
 		signerCert: r.o.bundleSignerCert, version: r.o.bundleVersion, out: dir,
 		revocationList: r.st.ListFile, crls: []string{r.st.CRLFile},
 	}

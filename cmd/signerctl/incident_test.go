@@ -31,6 +31,7 @@ import (
 	"github.com/appsign/signer/internal/pgtest"
 	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
+	"github.com/appsign/signer/internal/service"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -140,8 +141,20 @@ func startIncidentServer(t *testing.T) *incidentServer {
 	must(err)
 	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "keys")}))
 	must(err)
-	trust, err := server.NewDevTrust(ctx, dir, pki, reg, revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}), rand.Reader, now.Add(-time.Hour))
+	dev, err := service.EnsureDevTrust(rand.Reader, dir, pki, now.Add(-time.Hour))
 	must(err)
+	load := func(path string) kms.Signer {
+		s, err := reg.LoadSigner(ctx, kms.NewURI(softkms.Scheme, map[string]string{"path": path}))
+		must(err)
+		return s
+	}
+	trust := &server.TrustAdmin{Store: revocationstore.New(store.Pool(), revocationstore.Options{Hook: store.RevocationEventHook()}),
+		ListIssuer: dev.Revocation.Issuer, ListSignerCert: dev.ListSigner.Cert, ListSigner: load(dev.ListSigner.KeyPath), Rand: rand.Reader}
+	for i, c := range []*x509.Certificate{pki.Root, pki.Intermediate, dev.PrivateBuild.Cert} {
+		uri, err := kms.ParseURI(dev.Revocation.CAs[i].URI)
+		must(err)
+		trust.CAs = append(trust.CAs, server.CA{Name: dev.Revocation.CAs[i].Name, Cert: c, Signer: load(uri.Get("path"))})
+	}
 	caKey, err := softkms.ReadKeyFile(filepath.Join(dir, "keys", "marketplace-ca.key"))
 	must(err)
 	keys := keystore.New(store.Pool(), reg, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: time.Hour, Rand: rand.Reader}, keystore.Options{})
@@ -165,8 +178,8 @@ func startIncidentServer(t *testing.T) *incidentServer {
 		return h(auth.ContextWithIdentity(ctx, id), req)
 	}
 	srv, err := server.New(ctx, server.Config{
-		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"}, KeyStore: keys,
-		Approvals: approvals, TrustAdmin: trust.Admin,
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"},
+		Approvals: approvals, TrustAdmin: trust,
 		Trust:  server.Trust{Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate}},
 		Caller: auth.Caller,
 	}, grpc.ChainUnaryInterceptor(asAdmin))
