@@ -16,9 +16,15 @@ var (
 	// ErrUnsupported: the backend lacks the capability (e.g. streaming, key creation).
 	ErrUnsupported = errors.New("kms: operation not supported by this key backend")
 	// ErrUnavailable: the backend cannot be reached or refuses service for now
-	// (network, throttling beyond the deadline, disabled KMS key, HSM down).
+	// (network, throttling beyond the deadline, HSM down); retrying later may
+	// succeed without anybody acting.
 	ErrUnavailable = errors.New("kms: key backend unavailable")
-	// ErrPermission: the backend denied access, or a key file has unsafe permissions.
+	// ErrKeyDisabled: the backend holds the key but will not use it until an
+	// operator acts (an AWS KMS key disabled or pending deletion, a PKCS#11
+	// key whose attributes forbid signing). Retrying does not help.
+	ErrKeyDisabled = errors.New("kms: key disabled in its backend")
+	// ErrPermission: the backend denied access (key policy, IAM, PIN), or a
+	// key file has unsafe permissions. Retrying does not help.
 	ErrPermission = errors.New("kms: permission denied")
 	// ErrBackendFault: the backend returned a signature that does not verify
 	// under the key's public key. The signature is discarded.

@@ -37,6 +37,8 @@ func ErrorClass(err error) string {
 		return "invalid_signature"
 	case errors.Is(err, kms.ErrUnavailable):
 		return "unavailable"
+	case errors.Is(err, kms.ErrKeyDisabled):
+		return "disabled"
 	case errors.Is(err, kms.ErrPermission):
 		return "permission"
 	case errors.Is(err, kms.ErrMessageTooLarge), errors.Is(err, kms.ErrUnsupported):

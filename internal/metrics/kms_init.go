@@ -1,7 +1,7 @@
 package metrics
 
 // errorClasses are every word ErrorClass returns.
-var errorClasses = []string{"canceled", "deadline", "invalid_signature", "unavailable", "permission", "unsupported", "closed", "key_not_found", "other"}
+var errorClasses = []string{"canceled", "deadline", "invalid_signature", "unavailable", "disabled", "permission", "unsupported", "closed", "key_not_found", "other"}
 
 // InitBackends exports the key-backend series (errors by class, retries,
 // verify-after-sign failures) at zero for each backend scheme, so that a

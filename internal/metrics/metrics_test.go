@@ -94,6 +94,7 @@ func TestErrorClass(t *testing.T) {
 		{fmt.Errorf("verify: %w", kms.ErrBackendFault), "invalid_signature"},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "deadline"},
 		{kms.ErrPermission, "permission"},
+		{fmt.Errorf("awskms: sign: %w", kms.ErrKeyDisabled), "disabled"},
 		{kms.ErrMessageTooLarge, "unsupported"},
 		{errors.New("secret-looking text 1234"), "other"},
 	}

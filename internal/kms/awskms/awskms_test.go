@@ -180,8 +180,8 @@ func TestCreateAndDestroy(t *testing.T) {
 	if err := b.DestroyKey(ctx, uri); err != nil {
 		t.Fatalf("DestroyKey again: %v", err)
 	}
-	if _, err := b.LoadSigner(ctx, uri); !errors.Is(err, kmsapi.ErrUnavailable) {
-		t.Fatalf("LoadSigner(pending deletion) = %v, want ErrUnavailable", err)
+	if _, err := b.LoadSigner(ctx, uri); !errors.Is(err, kmsapi.ErrKeyDisabled) {
+		t.Fatalf("LoadSigner(pending deletion) = %v, want ErrKeyDisabled", err)
 	}
 	if _, err := b.CreateKey(ctx, req); err != nil {
 		t.Fatalf("name not free after DestroyKey: %v", err)

@@ -17,5 +17,6 @@
 // with. Calls are retried by awscall (throttling and 5xx, exponential
 // backoff with full jitter, bounded by the caller's deadline) and AWS
 // errors map to the kms sentinels: NotFound → ErrKeyNotFound, access denied
-// → ErrPermission, disabled key or exhausted retries → ErrUnavailable.
+// → ErrPermission, a disabled key or one pending deletion → ErrKeyDisabled,
+// exhausted retries → ErrUnavailable.
 package awskms

@@ -47,7 +47,7 @@ func (b *Backend) checkKey(ctx context.Context, keyARN string) error {
 		if m != nil {
 			state = m.KeyState
 		}
-		return fmt.Errorf("awskms: health of %s: %w: the KMS key is %s, not Enabled", keyARN, kmsapi.ErrUnavailable, state)
+		return fmt.Errorf("awskms: health of %s: %w: the KMS key is %s, not Enabled", keyARN, kmsapi.ErrKeyDisabled, state)
 	}
 	return nil
 }

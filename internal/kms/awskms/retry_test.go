@@ -77,7 +77,7 @@ func TestRetries(t *testing.T) {
 		{
 			name:      "disabled key is not retried",
 			inject:    func(k string) { mustDo(t, srv.SetKeyEnabled(k, false)) },
-			wantErr:   kmsapi.ErrUnavailable,
+			wantErr:   kmsapi.ErrKeyDisabled,
 			wantCalls: 1,
 			wantText:  "the KMS key is disabled",
 			wantType:  new(*types.DisabledException),
@@ -174,7 +174,7 @@ func TestCheckHealth(t *testing.T) {
 		want  error
 	}{
 		{"enabled", func() error { return nil }, nil},
-		{"disabled", func() error { return srv.SetKeyEnabled(arn, false) }, kmsapi.ErrUnavailable},
+		{"disabled", func() error { return srv.SetKeyEnabled(arn, false) }, kmsapi.ErrKeyDisabled},
 		{"re-enabled", func() error { return srv.SetKeyEnabled(arn, true) }, nil},
 		{"denied", func() error { return srv.DenyKey(arn, true) }, kmsapi.ErrPermission},
 		{"allowed", func() error { return srv.DenyKey(arn, false) }, nil},

@@ -64,7 +64,7 @@ func classify(err error) failure {
 
 // kmsSentinels are the errors sentinel does not wrap twice.
 var kmsSentinels = []error{
-	kms.ErrPermission, kms.ErrMessageTooLarge, kms.ErrUnsupported, kms.ErrInvalidKey,
+	kms.ErrPermission, kms.ErrKeyDisabled, kms.ErrMessageTooLarge, kms.ErrUnsupported, kms.ErrInvalidKey,
 	kms.ErrUnavailable, kms.ErrKeyNotFound, kms.ErrClosed, kms.ErrInvalidURI, kms.ErrBackendFault,
 }
 
@@ -84,9 +84,12 @@ func sentinel(err error) error {
 	var s error
 	switch e {
 	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE,
-		pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_USER_PIN_NOT_INITIALIZED,
-		pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED:
+		pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_USER_PIN_NOT_INITIALIZED:
 		s = kms.ErrPermission
+	case pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED:
+		// The key's own attributes (CKA_SIGN false) forbid signing: the
+		// token holds it, but an operator must replace it.
+		s = kms.ErrKeyDisabled
 	case pkcs11.CKR_DATA_LEN_RANGE:
 		s = kms.ErrMessageTooLarge
 	case pkcs11.CKR_MECHANISM_INVALID, pkcs11.CKR_FUNCTION_NOT_SUPPORTED:

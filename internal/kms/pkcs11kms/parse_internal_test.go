@@ -105,6 +105,7 @@ func TestClassifyAndSentinel(t *testing.T) {
 		{pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED, deviceLost, kms.ErrUnavailable},
 		{pkcs11.CKR_PIN_INCORRECT, final, kms.ErrPermission},
 		{pkcs11.CKR_PIN_LOCKED, final, kms.ErrPermission},
+		{pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED, final, kms.ErrKeyDisabled},
 		{pkcs11.CKR_DATA_LEN_RANGE, final, kms.ErrMessageTooLarge},
 		{pkcs11.CKR_MECHANISM_INVALID, final, kms.ErrUnsupported},
 	} {

@@ -20,7 +20,7 @@
 // passed since the last check, the signer decrypts its sealed key again
 // (the same call and permission loading needs). If the KEK is disabled,
 // pending deletion, or access is denied, signing stops with
-// kms.ErrUnavailable or kms.ErrPermission and CheckHealth (which always
+// kms.ErrKeyDisabled or kms.ErrPermission and CheckHealth (which always
 // re-checks) fails, until the KEK is usable again; then both resume in the
 // same process. Throttling and KMS outages do not stop signing until the
 // last successful check is older than StaleAfter.

@@ -146,14 +146,14 @@ func TestRevocationWithoutRestart(t *testing.T) {
 		want  error
 	}{
 		{"fresh", func() error { return nil }, nil},
-		{"KEK disabled", func() error { _, err := e.c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: &e.kek}); return err }, kmsapi.ErrUnavailable},
+		{"KEK disabled", func() error { _, err := e.c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: &e.kek}); return err }, kmsapi.ErrKeyDisabled},
 		{"KEK enabled", func() error { _, err := e.c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: &e.kek}); return err }, nil},
 		{"access denied", func() error { return e.srv.DenyKey(e.kek, true) }, kmsapi.ErrPermission},
 		{"access restored", func() error { return e.srv.DenyKey(e.kek, false) }, nil},
 		{"KEK pending deletion", func() error {
 			_, err := e.c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: &e.kek, PendingWindowInDays: new(int32(7))})
 			return err
-		}, kmsapi.ErrUnavailable},
+		}, kmsapi.ErrKeyDisabled},
 	}
 	for _, st := range steps {
 		if err := st.apply(); err != nil {
@@ -205,13 +205,13 @@ func TestRecheckInterval(t *testing.T) {
 		t.Fatalf("sign within the interval after disable: %v (the interval is the documented window)", err)
 	}
 	clk.Add(time.Minute)
-	if err := sign(); !errors.Is(err, kmsapi.ErrUnavailable) {
-		t.Fatalf("sign after the interval = %v, want ErrUnavailable", err)
+	if err := sign(); !errors.Is(err, kmsapi.ErrKeyDisabled) {
+		t.Fatalf("sign after the interval = %v, want ErrKeyDisabled", err)
 	}
 	if err := e.srv.SetKeyEnabled(e.kek, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := sign(); !errors.Is(err, kmsapi.ErrUnavailable) {
+	if err := sign(); !errors.Is(err, kmsapi.ErrKeyDisabled) {
 		t.Fatalf("sign with the refusal still cached = %v", err)
 	}
 	if err := b.CheckHealth(t.Context()); err != nil {
@@ -365,7 +365,7 @@ func TestConcurrentRecheck(t *testing.T) {
 					e.srv.SetKeyEnabled(e.kek, true)
 				}
 				_, err := s.SignMessage(context.WithoutCancel(t.Context()), []byte("m"))
-				if err != nil && !errors.Is(err, kmsapi.ErrUnavailable) {
+				if err != nil && !errors.Is(err, kmsapi.ErrKeyDisabled) {
 					t.Errorf("SignMessage: %v", err)
 				}
 			}

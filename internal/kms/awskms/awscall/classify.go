@@ -16,7 +16,7 @@ import (
 // (Kind) and the underlying error, so errors.Is(err, kms.ErrUnavailable)
 // and errors.As(err, **types.DisabledException) both work.
 type Error struct {
-	// Kind is the kms sentinel: ErrUnavailable, ErrPermission, ErrKeyNotFound,
+	// Kind is the kms sentinel: ErrUnavailable, ErrKeyDisabled, ErrPermission, ErrKeyNotFound,
 	// ErrInvalidKey, ErrInvalidURI or ErrUnsupported; nil when none fits.
 	Kind error
 	// Reason says in plain words what went wrong.
@@ -76,9 +76,9 @@ func Classify(err error) *Error {
 		"InternalFailure", "ServiceUnavailable", "ServiceUnavailableException":
 		e.Kind, e.Reason, e.Transient = kms.ErrUnavailable, "KMS is failing ("+code+")", true
 	case "DisabledException":
-		e.Kind, e.Reason = kms.ErrUnavailable, "the KMS key is disabled; enable it to resume"
+		e.Kind, e.Reason = kms.ErrKeyDisabled, "the KMS key is disabled; enable it to resume"
 	case "KMSInvalidStateException":
-		e.Kind, e.Reason = kms.ErrUnavailable, "the KMS key is not usable in its current state (pending deletion or import?)"
+		e.Kind, e.Reason = kms.ErrKeyDisabled, "the KMS key is not usable in its current state (pending deletion or import?)"
 	case "NotFoundException":
 		e.Kind, e.Reason = kms.ErrKeyNotFound, "KMS has no such key or alias"
 	case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidSignatureException",
