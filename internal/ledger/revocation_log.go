@@ -2,10 +2,7 @@ package ledger
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,15 +83,7 @@ func (l revocationLog) CheckInForce(ctx context.Context, tx pgx.Tx, revs []revoc
 	if len(findings) == 0 {
 		return nil
 	}
-	msgs := make([]string, 0, len(findings))
-	for _, f := range findings {
-		msgs = append(msgs, f.String())
-		if len(msgs) == 10 {
-			msgs = append(msgs, fmt.Sprintf("and %d more", len(findings)-10))
-			break
-		}
-	}
-	return errors.New(strings.Join(msgs, "; "))
+	return &FindingsError{Findings: findings}
 }
 
 // RevocationRow is the canonical projection row of a revocations row.

@@ -33,17 +33,17 @@ type approvalService struct {
 func (s *approvalService) RequestApproval(ctx context.Context, req *signerv1.RequestApprovalRequest) (*signerv1.RequestApprovalResponse, error) {
 	id, err := identity(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, "RequestApproval", err)
+		return nil, err
 	}
 	switch req.GetAction() {
 	case ActionRotateCAKey, ActionRevokeKey, ActionRevokeCA, ActionRevokeSigningCrt:
 	default:
-		return nil, s.fail(ctx, "RequestApproval", invalidArg("action %q: use %s, %s, %s or %s", req.GetAction(),
-			ActionRotateCAKey, ActionRevokeKey, ActionRevokeCA, ActionRevokeSigningCrt))
+		return nil, invalidArg("action %q: use %s, %s, %s or %s", req.GetAction(),
+			ActionRotateCAKey, ActionRevokeKey, ActionRevokeCA, ActionRevokeSigningCrt)
 	}
 	a, err := s.cfg.Approvals.Request(ctx, id, auth.ApprovalRequest{Action: req.GetAction(), Target: req.GetTarget(), Reason: req.GetReason()})
 	if err != nil {
-		return nil, s.fail(ctx, "RequestApproval", err)
+		return nil, err
 	}
 	return &signerv1.RequestApprovalResponse{Approval: approvalProto(a)}, nil
 }
@@ -52,22 +52,22 @@ func (s *approvalService) RequestApproval(ctx context.Context, req *signerv1.Req
 func (s *approvalService) Approve(ctx context.Context, req *signerv1.ApproveRequest) (*signerv1.ApproveResponse, error) {
 	id, err := identity(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, "Approve", err)
+		return nil, err
 	}
 	if want := req.GetParamsSha256(); want != "" {
 		cur, err := s.cfg.Approvals.Get(ctx, req.GetId())
 		if err != nil {
-			return nil, s.fail(ctx, "Approve", err)
+			return nil, err
 		}
 		if !strings.EqualFold(cur.ParamsSHA256, want) {
-			return nil, s.fail(ctx, "Approve", clientErrorf(codes.FailedPrecondition,
+			return nil, clientErrorf(codes.FailedPrecondition,
 				"approval %s has parameters' hash %s, not the %s you reviewed: nothing was approved; show it again (signerctl approval show) and check its target",
-				cur.ID, cur.ParamsSHA256, want))
+				cur.ID, cur.ParamsSHA256, want)
 		}
 	}
 	a, err := s.cfg.Approvals.Approve(ctx, id, req.GetId())
 	if err != nil {
-		return nil, s.fail(ctx, "Approve", err)
+		return nil, err
 	}
 	return &signerv1.ApproveResponse{Approval: approvalProto(a)}, nil
 }
@@ -76,41 +76,16 @@ func (s *approvalService) Approve(ctx context.Context, req *signerv1.ApproveRequ
 func (s *approvalService) GetApproval(ctx context.Context, req *signerv1.GetApprovalRequest) (*signerv1.GetApprovalResponse, error) {
 	a, err := s.cfg.Approvals.Get(ctx, req.GetId())
 	if err != nil {
-		return nil, s.fail(ctx, "GetApproval", err)
+		return nil, err
 	}
 	return &signerv1.GetApprovalResponse{Approval: approvalProto(a)}, nil
-}
-
-func (s *approvalService) fail(ctx context.Context, method string, err error) error {
-	return toStatus(ctx, s.cfg.Logger, method, approvalError(err))
-}
-
-// approvalError maps the approval sentinels to client errors with their
-// own (fixed, identity-free) texts.
-func approvalError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "auth: ")
-	switch {
-	case errors.Is(err, auth.ErrInvalidApproval):
-		return clientErrorf(codes.InvalidArgument, "%s", msg)
-	case errors.Is(err, auth.ErrApprovalNotFound):
-		return clientErrorf(codes.NotFound, "approval not found")
-	case errors.Is(err, auth.ErrSelfApproval):
-		return clientErrorf(codes.PermissionDenied, "an approval must come from a second security admin, not the one who requested it")
-	case errors.Is(err, auth.ErrAlreadyApproved), errors.Is(err, auth.ErrAlreadyConsumed):
-		return clientErrorf(codes.FailedPrecondition, "%s", msg)
-	case errors.Is(err, auth.ErrNotApproved), errors.Is(err, auth.ErrApprovalExpired), errors.Is(err, auth.ErrApprovalMismatch):
-		return clientErrorf(codes.FailedPrecondition, "%s", msg)
-	case errors.Is(err, auth.ErrApprovalsUnavailable):
-		return clientErrorf(codes.Unavailable, "approvals database unavailable; nothing was recorded, retry later")
-	}
-	return err
 }
 
 // identity is the authenticated caller; every approval names its people.
 func identity(ctx context.Context) (auth.Identity, error) {
 	id, ok := auth.IdentityFromContext(ctx)
 	if !ok {
-		return auth.Identity{}, clientErrorf(codes.Unauthenticated, "no caller identity")
+		return auth.Identity{}, auth.ErrNoCredentials
 	}
 	return id, nil
 }
@@ -149,7 +124,7 @@ func (c *Config) requireApproval(ctx context.Context, approvalID, action, target
 				"approval %s is not for these parameters: this request needs action %s with target '%s' (an approval binds the target, effective time, reason and every option); nothing was done",
 				approvalID, action, target)
 		}
-		return approvalError(err)
+		return err
 	}
 	return nil
 }

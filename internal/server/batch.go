@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -35,9 +36,9 @@ func (b *batchService) SignBatch(ctx context.Context, req *signerv1.SignBatchReq
 	items := req.GetItems()
 	switch {
 	case len(items) == 0:
-		return nil, toStatus(ctx, b.signer.cfg.Logger, "SignBatch", invalidArg("the batch is empty: send 1 to %d items", MaxBatchItems))
+		return nil, invalidArg("the batch is empty: send 1 to %d items", MaxBatchItems)
 	case len(items) > MaxBatchItems:
-		return nil, toStatus(ctx, b.signer.cfg.Logger, "SignBatch", invalidArg("the batch has %d items; send at most %d per call", len(items), MaxBatchItems))
+		return nil, invalidArg("the batch has %d items; send at most %d per call", len(items), MaxBatchItems)
 	}
 	if bl, ok := batchLedgerOf(b.signer.cfg.Ledger); ok {
 		return &signerv1.SignBatchResponse{Results: b.signBatch(ctx, bl, items)}, nil
@@ -80,9 +81,11 @@ func (b *batchService) signItem(ctx context.Context, item *signerv1.BatchItem) *
 }
 
 // failed maps err through the one error mapping (toStatus), so an item
-// fails with the code and message its single-item RPC would give.
+// fails with the code and message its single-item RPC would give; the
+// call itself succeeds, so the interceptor never sees the item's error.
 func (b *batchService) failed(ctx context.Context, err error) *signerv1.BatchResult {
-	st := status.Convert(toStatus(ctx, b.signer.cfg.Logger, "SignBatch", err))
+	method, _ := grpc.Method(ctx)
+	st := status.Convert(toStatus(ctx, b.signer.cfg.Logger, method, err))
 	return &signerv1.BatchResult{Result: &signerv1.BatchResult_Error{Error: &signerv1.BatchError{
 		Code: int32(st.Code()), Message: st.Message(),
 	}}}

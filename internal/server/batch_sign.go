@@ -228,7 +228,7 @@ func (b *batchService) sign(ctx context.Context, key *SigningKey, jobs []*batchJ
 				SignedAt: e.SignedAt, KeyID: key.ID, KeyVersion: key.Version,
 			}.Marshal()
 			if err != nil {
-				results[j.i] = b.failed(ctx, invalidArg("%v", err))
+				results[j.i] = b.failed(ctx, err)
 				continue
 			}
 			j.msg, j.entry.Statement = st, st

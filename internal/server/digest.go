@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,11 +16,7 @@ import (
 // statement (docs/digest-profile.md) with the active key. Every backend can
 // do this, AWS KMS included, because a statement is under 4096 bytes.
 func (s *signerService) SignDigest(ctx context.Context, req *signerv1.SignDigestRequest) (*signerv1.SignDigestResponse, error) {
-	resp, err := s.signDigest(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "SignDigest", err)
-	}
-	return resp, nil
+	return s.signDigest(ctx, req)
 }
 
 func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigestRequest) (*signerv1.SignDigestResponse, error) {
@@ -55,9 +50,6 @@ func (s *signerService) signDigest(ctx context.Context, req *signerv1.SignDigest
 	}
 	msg, err := st.Marshal()
 	if err != nil {
-		if errors.Is(err, statement.ErrInvalidStatement) {
-			return nil, invalidArg("%v", err)
-		}
 		return nil, err
 	}
 	sig, err := statement.Sign(ctx, key.Signer, st) // signs st.Marshal(), the bytes in msg

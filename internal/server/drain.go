@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -46,22 +45,24 @@ func (d *drain) admit(method string) (done func(), err error) {
 	return func() { d.inFlight.Add(-1) }, nil
 }
 
-func (d *drain) unary(log *slog.Logger) grpc.UnaryServerInterceptor {
+// unary and stream refuse calls with ErrDraining, which the outer
+// interceptor maps to a status.
+func (d *drain) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		done, err := d.admit(info.FullMethod)
 		if err != nil {
-			return nil, toStatus(ctx, log, info.FullMethod, err)
+			return nil, err
 		}
 		defer done()
 		return handler(ctx, req)
 	}
 }
 
-func (d *drain) stream(log *slog.Logger) grpc.StreamServerInterceptor {
+func (d *drain) stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		done, err := d.admit(info.FullMethod)
 		if err != nil {
-			return toStatus(ss.Context(), log, info.FullMethod, err)
+			return err
 		}
 		defer done()
 		return handler(srv, ss)

@@ -47,17 +47,18 @@ func withRequestID(ctx context.Context) context.Context {
 }
 
 // UnaryInterceptor assigns request IDs, recovers panics (answering Internal
-// without details) and logs each call.
+// without details), turns the error of everything it wraps into a status
+// (toStatus, with the method it knows) and logs each call. Handlers and
+// the interceptors after it return plain Go errors.
 func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		ctx = withRequestID(ctx)
 		start := time.Now()
 		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "request_id", RequestID(ctx), "panic", r, "stack", string(debug.Stack()))
-				err = status.Errorf(codes.Internal, "internal error (request id %s)", RequestID(ctx))
-			}
-			logCall(ctx, log, info.FullMethod, start, err)
+			err = finish(ctx, log, info.FullMethod, start, recover(), err)
 		}()
 		return handler(ctx, req)
 	}
@@ -65,18 +66,29 @@ func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 
 // StreamInterceptor is UnaryInterceptor for streaming calls.
 func StreamInterceptor(log *slog.Logger) grpc.StreamServerInterceptor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx := withRequestID(ss.Context())
 		start := time.Now()
 		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "request_id", RequestID(ctx), "panic", r, "stack", string(debug.Stack()))
-				err = status.Errorf(codes.Internal, "internal error (request id %s)", RequestID(ctx))
-			}
-			logCall(ctx, log, info.FullMethod, start, err)
+			err = finish(ctx, log, info.FullMethod, start, recover(), err)
 		}()
 		return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
 	}
+}
+
+// finish ends a call: a panic (recovered) answers Internal without
+// details, any other error goes through toStatus; then the call is logged.
+func finish(ctx context.Context, log *slog.Logger, method string, start time.Time, panicked any, err error) error {
+	if panicked != nil {
+		log.ErrorContext(ctx, "panic in handler", "method", method, "request_id", RequestID(ctx), "panic", panicked, "stack", string(debug.Stack()))
+		err = status.Errorf(codes.Internal, "internal error (request id %s)", RequestID(ctx))
+	}
+	err = toStatus(ctx, log, method, err)
+	logCall(ctx, log, method, start, err)
+	return err
 }
 
 type ctxStream struct {

@@ -2,10 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"strings"
-
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -22,11 +18,11 @@ type keyService struct {
 func (s *keyService) CreateKey(ctx context.Context, req *signerv1.CreateKeyRequest) (*signerv1.CreateKeyResponse, error) {
 	_, err := s.cfg.keyStore.Create(ctx, req.GetName(), keystore.Role(req.GetRole()), backendSpec(req.GetBackend()), s.cfg.Caller(ctx))
 	if err != nil {
-		return nil, s.fail(ctx, "CreateKey", err)
+		return nil, err
 	}
 	k, err := s.get(ctx, req.GetName())
 	if err != nil {
-		return nil, s.fail(ctx, "CreateKey", err)
+		return nil, err
 	}
 	return &signerv1.CreateKeyResponse{Key: k}, nil
 }
@@ -35,7 +31,7 @@ func (s *keyService) CreateKey(ctx context.Context, req *signerv1.CreateKeyReque
 func (s *keyService) ListKeys(ctx context.Context, _ *signerv1.ListKeysRequest) (*signerv1.ListKeysResponse, error) {
 	keys, err := s.cfg.keyStore.List(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, "ListKeys", err)
+		return nil, err
 	}
 	resp := &signerv1.ListKeysResponse{}
 	for _, k := range keys {
@@ -48,20 +44,20 @@ func (s *keyService) ListKeys(ctx context.Context, _ *signerv1.ListKeysRequest) 
 func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyRequest) (*signerv1.RotateKeyResponse, error) {
 	current, err := s.cfg.keyStore.Get(ctx, req.GetName())
 	if err != nil {
-		return nil, s.fail(ctx, "RotateKey", err)
+		return nil, err
 	}
 	if current.Role == keystore.RoleCA {
 		spec := backendSpec(req.GetBackend())
 		if err := s.cfg.requireApproval(ctx, req.GetApprovalId(), ActionRotateCAKey, ledger.RotateCAKeyApprovalTarget(req.GetName(), spec.Scheme, spec.Attrs)); err != nil {
-			return nil, s.fail(ctx, "RotateKey", err)
+			return nil, err
 		}
 	}
 	if _, err := s.cfg.keyStore.Rotate(ctx, req.GetName(), backendSpec(req.GetBackend()), s.cfg.Caller(ctx)); err != nil {
-		return nil, s.fail(ctx, "RotateKey", err)
+		return nil, err
 	}
 	k, err := s.get(ctx, req.GetName())
 	if err != nil {
-		return nil, s.fail(ctx, "RotateKey", err)
+		return nil, err
 	}
 	return &signerv1.RotateKeyResponse{Key: k}, nil
 }
@@ -69,14 +65,14 @@ func (s *keyService) RotateKey(ctx context.Context, req *signerv1.RotateKeyReque
 // RetireKey implements signerv1.KeyServiceServer.
 func (s *keyService) RetireKey(ctx context.Context, req *signerv1.RetireKeyRequest) (*signerv1.RetireKeyResponse, error) {
 	if req.GetVersion() <= 0 {
-		return nil, s.fail(ctx, "RetireKey", invalidArg("version must be a positive key version"))
+		return nil, invalidArg("version must be a positive key version")
 	}
 	if err := s.cfg.keyStore.Retire(ctx, req.GetName(), req.GetVersion(), s.cfg.Caller(ctx)); err != nil {
-		return nil, s.fail(ctx, "RetireKey", err)
+		return nil, err
 	}
 	k, err := s.get(ctx, req.GetName())
 	if err != nil {
-		return nil, s.fail(ctx, "RetireKey", err)
+		return nil, err
 	}
 	return &signerv1.RetireKeyResponse{Key: k}, nil
 }
@@ -87,23 +83,6 @@ func (s *keyService) get(ctx context.Context, name string) (*signerv1.Key, error
 		return nil, err
 	}
 	return keyProto(k), nil
-}
-
-// fail maps keystore errors a security admin can act on to a status with
-// the keystore's own message (it names the key, never key material).
-func (s *keyService) fail(ctx context.Context, method string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "keystore: ")
-	switch {
-	case errors.Is(err, keystore.ErrInvalidRequest), errors.Is(err, keystore.ErrUnsuitableKey):
-		err = clientErrorf(codes.InvalidArgument, "%s", msg)
-	case errors.Is(err, keystore.ErrNotFound):
-		err = clientErrorf(codes.NotFound, "%s", msg)
-	case errors.Is(err, keystore.ErrExists):
-		err = clientErrorf(codes.AlreadyExists, "%s", msg)
-	case errors.Is(err, keystore.ErrActiveVersion), errors.Is(err, keystore.ErrRevoked):
-		err = clientErrorf(codes.FailedPrecondition, "%s", msg)
-	}
-	return toStatus(ctx, s.cfg.Logger, method, err)
 }
 
 func backendSpec(b *signerv1.BackendSpec) keystore.BackendSpec {

@@ -26,11 +26,7 @@ func (s *ledgerService) log() (*translog.Log, error) {
 
 // GetCheckpoint implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetCheckpoint(ctx context.Context, _ *signerv1.GetCheckpointRequest) (*signerv1.GetCheckpointResponse, error) {
-	resp, err := s.getCheckpoint(ctx)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetCheckpoint", err)
-	}
-	return resp, nil
+	return s.getCheckpoint(ctx)
 }
 
 func (s *ledgerService) getCheckpoint(ctx context.Context) (*signerv1.GetCheckpointResponse, error) {
@@ -56,11 +52,7 @@ func (s *ledgerService) getCheckpoint(ctx context.Context) (*signerv1.GetCheckpo
 
 // ListCheckpoints implements signerv1.LedgerServiceServer.
 func (s *ledgerService) ListCheckpoints(ctx context.Context, req *signerv1.ListCheckpointsRequest) (*signerv1.ListCheckpointsResponse, error) {
-	resp, err := s.listCheckpoints(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "ListCheckpoints", err)
-	}
-	return resp, nil
+	return s.listCheckpoints(ctx, req)
 }
 
 func (s *ledgerService) listCheckpoints(ctx context.Context, req *signerv1.ListCheckpointsRequest) (*signerv1.ListCheckpointsResponse, error) {
@@ -85,11 +77,7 @@ func (s *ledgerService) listCheckpoints(ctx context.Context, req *signerv1.ListC
 
 // GetInclusionProof implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetInclusionProof(ctx context.Context, req *signerv1.GetInclusionProofRequest) (*signerv1.GetInclusionProofResponse, error) {
-	resp, err := s.inclusionProof(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetInclusionProof", err)
-	}
-	return resp, nil
+	return s.inclusionProof(ctx, req)
 }
 
 func (s *ledgerService) inclusionProof(ctx context.Context, req *signerv1.GetInclusionProofRequest) (*signerv1.GetInclusionProofResponse, error) {
@@ -121,11 +109,7 @@ func (s *ledgerService) inclusionProof(ctx context.Context, req *signerv1.GetInc
 
 // GetConsistencyProof implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetConsistencyProof(ctx context.Context, req *signerv1.GetConsistencyProofRequest) (*signerv1.GetConsistencyProofResponse, error) {
-	resp, err := s.consistencyProof(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetConsistencyProof", err)
-	}
-	return resp, nil
+	return s.consistencyProof(ctx, req)
 }
 
 func (s *ledgerService) consistencyProof(ctx context.Context, req *signerv1.GetConsistencyProofRequest) (*signerv1.GetConsistencyProofResponse, error) {
@@ -169,10 +153,7 @@ func (s *ledgerService) signedTree(ctx context.Context, l *translog.Log, n int64
 // StreamLogEntries implements signerv1.LedgerServiceServer.
 func (s *ledgerService) StreamLogEntries(req *signerv1.StreamLogEntriesRequest, stream grpc.ServerStreamingServer[signerv1.StreamLogEntriesResponse]) error {
 	ctx := stream.Context()
-	if err := s.streamLogEntries(ctx, req, stream); err != nil {
-		return toStatus(ctx, s.cfg.Logger, "StreamLogEntries", err)
-	}
-	return nil
+	return s.streamLogEntries(ctx, req, stream)
 }
 
 func (s *ledgerService) streamLogEntries(ctx context.Context, req *signerv1.StreamLogEntriesRequest, stream grpc.ServerStreamingServer[signerv1.StreamLogEntriesResponse]) error {
@@ -220,11 +201,7 @@ func (s *ledgerService) streamLogEntries(ctx context.Context, req *signerv1.Stre
 
 // ListSigningCertificates implements signerv1.LedgerServiceServer.
 func (s *ledgerService) ListSigningCertificates(ctx context.Context, _ *signerv1.ListSigningCertificatesRequest) (*signerv1.ListSigningCertificatesResponse, error) {
-	resp, err := s.signingCertificates(ctx)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "ListSigningCertificates", err)
-	}
-	return resp, nil
+	return s.signingCertificates(ctx)
 }
 
 func (s *ledgerService) signingCertificates(ctx context.Context) (*signerv1.ListSigningCertificatesResponse, error) {

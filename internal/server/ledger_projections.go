@@ -24,7 +24,7 @@ const projectionRowsPerMessage = 500
 func (s *ledgerService) StreamProjectionRows(_ *signerv1.StreamProjectionRowsRequest, stream grpc.ServerStreamingServer[signerv1.StreamProjectionRowsResponse]) error {
 	ctx := stream.Context()
 	if err := s.streamProjectionRows(ctx, stream); err != nil {
-		return toStatus(ctx, s.cfg.Logger, "StreamProjectionRows", err)
+		return err
 	}
 	return nil
 }

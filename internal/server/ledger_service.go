@@ -28,11 +28,11 @@ type ledgerService struct {
 // GetEntry implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetEntry(ctx context.Context, req *signerv1.GetEntryRequest) (*signerv1.GetEntryResponse, error) {
 	if req.GetId() <= 0 {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetEntry", invalidArg("id must be a positive ledger entry id"))
+		return nil, invalidArg("id must be a positive ledger entry id")
 	}
 	e, err := s.cfg.Ledger.Get(ctx, req.GetId())
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetEntry", err)
+		return nil, err
 	}
 	return &signerv1.GetEntryResponse{Entry: entryProto(e)}, nil
 }
@@ -47,11 +47,7 @@ type pageToken struct {
 
 // ListEntries implements signerv1.LedgerServiceServer.
 func (s *ledgerService) ListEntries(ctx context.Context, req *signerv1.ListEntriesRequest) (*signerv1.ListEntriesResponse, error) {
-	resp, err := s.list(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "ListEntries", err)
-	}
-	return resp, nil
+	return s.list(ctx, req)
 }
 
 // listFilter turns a request's filters into a ledger.Filter, checking them.

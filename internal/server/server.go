@@ -143,8 +143,8 @@ func New(ctx context.Context, cfg Config, opts ...grpc.ServerOption) (*Server, e
 	s := &Server{Health: health.NewServer(), cfg: cfg}
 	base := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(chunkLimit + 64<<10),
-		grpc.ChainUnaryInterceptor(cfg.Metrics.UnaryServerInterceptor(), UnaryInterceptor(cfg.Logger), s.drain.unary(cfg.Logger)),
-		grpc.ChainStreamInterceptor(cfg.Metrics.StreamServerInterceptor(), StreamInterceptor(cfg.Logger), s.drain.stream(cfg.Logger)),
+		grpc.ChainUnaryInterceptor(cfg.Metrics.UnaryServerInterceptor(), UnaryInterceptor(cfg.Logger), s.drain.unary()),
+		grpc.ChainStreamInterceptor(cfg.Metrics.StreamServerInterceptor(), StreamInterceptor(cfg.Logger), s.drain.stream()),
 	}
 	g := grpc.NewServer(append(base, opts...)...)
 	s.GRPC = g

@@ -30,7 +30,7 @@ func (s *signerService) SignArchive(stream grpc.ClientStreamingServer[signerv1.S
 	ctx := stream.Context()
 	resp, err := s.signArchive(ctx, stream)
 	if err != nil {
-		return toStatus(ctx, s.cfg.Logger, "SignArchive", err)
+		return err
 	}
 	return stream.SendAndClose(resp)
 }

@@ -9,29 +9,47 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/keystore"
-	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/ledger"
-	"github.com/appsign/signer/internal/translog"
+	"github.com/appsign/signer/internal/revocationstore"
 )
 
-// clientErrorf returns an error whose text the client sees as is.
+// clientError is an error whose message is meant for the client as is: a
+// handler builds it from the request (the fields it names, the command to
+// run next), never from another error's text.
+type clientError struct {
+	code codes.Code
+	msg  string
+}
+
+func (e *clientError) Error() string { return e.msg }
+
+// clientErrorf returns a clientError; its arguments must come from the
+// request or the server's own records, never from an error.
 func clientErrorf(code codes.Code, format string, args ...any) error {
 	return &clientError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// toStatus is the one place that turns an error into a gRPC status. Errors
-// the handlers made for the client keep their message; everything else gets
-// a fixed message chosen by its class, and the full cause goes to the log
-// with the request ID so an operator can find it.
+// invalidArg is a clientError for a request field the caller must fix.
+func invalidArg(format string, args ...any) error {
+	return clientErrorf(codes.InvalidArgument, format, args...)
+}
+
+// toStatus is the one place that turns an error into a gRPC status; the
+// interceptors apply it to every handler's error with the method they
+// know. A status (from the transport, or a deadline) and a clientError
+// keep their message. Everything else gets the code and the fixed message
+// of errorRules, with the request ID; the full cause goes to the log with
+// the method and the request ID so an operator can find it.
 func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var gs interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &gs) {
-		// Already a status (e.g. from the transport): keep its code and
-		// its own message, not the text of anything wrapped around it.
+		// Already a status: keep its code and its own message, not the
+		// text of anything wrapped around it.
 		return gs.GRPCStatus().Err()
 	}
 	var ce *clientError
@@ -47,44 +65,32 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	return status.Errorf(code, "%s (request id %s)", msg, RequestID(ctx))
 }
 
+// classify finds err's code and client message: typed errors whose fields
+// make the message more useful first, then errorRules in order.
 func classify(err error) (codes.Code, string) {
-	switch {
-	case errors.Is(err, ErrSpoolFull):
-		return codes.ResourceExhausted, "no room to receive the archive on this replica; nothing was signed, retry later with the same idempotency key"
-	case errors.Is(err, ErrDraining):
-		return codes.Unavailable, "server shutting down; no signature was issued, retry (on another replica) with the same idempotency key"
-	case errors.Is(err, context.Canceled):
-		return codes.Canceled, "request cancelled"
-	case errors.Is(err, context.DeadlineExceeded):
-		return codes.DeadlineExceeded, "deadline exceeded before the request finished"
-	case errors.Is(err, ledger.ErrNotFound):
-		return codes.NotFound, "no such ledger entry"
-	case errors.Is(err, ledger.ErrIdempotencyConflict):
-		return codes.AlreadyExists, "idempotency key already used for a different archive or app version; use a new key"
-	case errors.Is(err, ledger.ErrUnavailable):
-		return codes.Unavailable, "ledger database unavailable; no signature was issued, retry with the same idempotency key"
-	case errors.Is(err, kms.ErrMessageTooLarge), errors.Is(err, kms.ErrUnsupported):
-		return codes.FailedPrecondition, "the active signing key's backend cannot pure-sign this archive"
-	case errors.Is(err, kms.ErrUnavailable), errors.Is(err, kms.ErrPermission), errors.Is(err, kms.ErrClosed):
-		return codes.Unavailable, "signing key backend unavailable; no signature was issued, retry later"
-	case errors.Is(err, keystore.ErrNoActiveVersion), errors.Is(err, keystore.ErrRevoked):
-		return codes.FailedPrecondition, "the signing key has no usable active version; a security admin must rotate it"
-	case errors.Is(err, keystore.ErrUnavailable):
-		return codes.Unavailable, "key store unavailable; retry later"
-	case errors.Is(err, ledger.ErrInvalidFilter):
-		return codes.InvalidArgument, "invalid ledger query filter"
-	case errors.Is(err, translog.ErrNoCheckpoint):
-		return codes.FailedPrecondition, "the ledger has no signed checkpoint yet; retry shortly"
-	case errors.Is(err, translog.ErrOutOfRange):
-		return codes.OutOfRange, "index or tree size beyond the log's signed size"
-	case errors.Is(err, translog.ErrCorrupt):
-		return codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"
-	case errors.Is(err, translog.ErrUnavailable), errors.Is(err, translog.ErrClosed):
-		return codes.Unavailable, "ledger log unavailable; retry later"
-	case errors.Is(err, kms.ErrBackendFault):
-		return codes.Internal, "signing key backend returned an invalid signature; no signature was issued"
+	var av *keystore.ActiveVersionError
+	if errors.As(err, &av) {
+		return codes.FailedPrecondition, fmt.Sprintf(
+			"key %s version %d is the active signing version; nothing was revoked: rotate the key first (signerctl key rotate %s), then revoke again",
+			av.Name, av.Version, av.Name)
 	}
-	return codes.Internal, "internal error"
+	var fe *ledger.FindingsError
+	if errors.As(err, &fe) && errors.Is(err, revocationstore.ErrLogMismatch) {
+		// The findings name rows and columns, as ledger verify prints
+		// them to the same security admin; no error text of the database.
+		return codes.FailedPrecondition, fmt.Sprintf("the revocation tables disagree with the ledger log (%s); nothing was published: run `signerctl ledger verify` for the full report", fe)
+	}
+	var d *auth.Denial
+	if errors.As(err, &d) {
+		// Denial reasons are fixed texts written for the caller.
+		return codes.PermissionDenied, "permission denied: " + d.Reason
+	}
+	for _, r := range errorRules {
+		if errors.Is(err, r.err) {
+			return r.code, r.msg
+		}
+	}
+	return codes.Internal, msgInternal
 }
 
 func levelFor(c codes.Code) slog.Level {

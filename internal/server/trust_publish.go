@@ -23,7 +23,7 @@ const maxNextUpdate = 90 * 24 * time.Hour
 func (s *trustService) PublishRevocationList(ctx context.Context, req *signerv1.PublishRevocationListRequest) (*signerv1.PublishRevocationListResponse, error) {
 	d, err := nextUpdate(req.GetNextUpdate())
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "PublishRevocationList", err)
+		return nil, err
 	}
 	p, err := s.admin.Store.PublishList(ctx, s.caller(ctx), func(ctx context.Context, version int64, revs []revocationstore.Revocation) (revocationstore.Published, error) {
 		now := s.cfg.Now()
@@ -42,7 +42,7 @@ func (s *trustService) PublishRevocationList(ctx context.Context, req *signerv1.
 		return revocationstore.Published{Version: version, IssuedAt: l.IssuedAt, NextUpdate: l.NextUpdate, Data: env}, nil
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "PublishRevocationList", trustError(err))
+		return nil, err
 	}
 	return &signerv1.PublishRevocationListResponse{RevocationList: p.Data, Version: uint64(p.Version),
 		IssuedAt: timestamppb.New(p.IssuedAt), NextUpdate: timestamppb.New(p.NextUpdate)}, nil
@@ -52,7 +52,7 @@ func (s *trustService) PublishRevocationList(ctx context.Context, req *signerv1.
 func (s *trustService) GetRevocationList(ctx context.Context, _ *signerv1.GetRevocationListRequest) (*signerv1.GetRevocationListResponse, error) {
 	p, err := s.admin.Store.LatestList(ctx)
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetRevocationList", trustError(err))
+		return nil, err
 	}
 	return &signerv1.GetRevocationListResponse{RevocationList: p.Data, Version: uint64(p.Version),
 		IssuedAt: timestamppb.New(p.IssuedAt), NextUpdate: timestamppb.New(p.NextUpdate)}, nil
@@ -62,11 +62,11 @@ func (s *trustService) GetRevocationList(ctx context.Context, _ *signerv1.GetRev
 func (s *trustService) IssueCrl(ctx context.Context, req *signerv1.IssueCrlRequest) (*signerv1.IssueCrlResponse, error) {
 	ca, err := s.namedCA(req.GetCa())
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "IssueCrl", err)
+		return nil, err
 	}
 	d, err := nextUpdate(req.GetNextUpdate())
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "IssueCrl", err)
+		return nil, err
 	}
 	p, err := s.admin.Store.PublishCRL(ctx, ca.Name, s.caller(ctx), func(ctx context.Context, number int64, revs []revocationstore.Revocation) (revocationstore.Published, error) {
 		now := s.cfg.Now().UTC().Truncate(time.Second)
@@ -81,7 +81,7 @@ func (s *trustService) IssueCrl(ctx context.Context, req *signerv1.IssueCrlReque
 		return revocationstore.Published{Version: number, IssuedAt: now, NextUpdate: now.Add(d), Data: der}, nil
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "IssueCrl", trustError(err))
+		return nil, err
 	}
 	return &signerv1.IssueCrlResponse{Crl: p.Data, Ca: ca.Name, Number: p.Version, FileName: ca.Name + ".crl"}, nil
 }
@@ -90,11 +90,11 @@ func (s *trustService) IssueCrl(ctx context.Context, req *signerv1.IssueCrlReque
 func (s *trustService) GetCrl(ctx context.Context, req *signerv1.GetCrlRequest) (*signerv1.GetCrlResponse, error) {
 	ca, err := s.namedCA(req.GetCa())
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetCrl", err)
+		return nil, err
 	}
 	p, err := s.admin.Store.LatestCRL(ctx, ca.Name)
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "GetCrl", trustError(err))
+		return nil, err
 	}
 	return &signerv1.GetCrlResponse{Crl: p.Data, Ca: ca.Name, Number: p.Version, FileName: ca.Name + ".crl"}, nil
 }

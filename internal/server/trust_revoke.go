@@ -6,15 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"math/big"
 	"strings"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
-	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/ledger"
 	"github.com/appsign/signer/internal/revocation"
 	"github.com/appsign/signer/internal/revocationstore"
@@ -27,11 +24,7 @@ const maxAffectedListed = 10000
 
 // RevokeSignature implements signerv1.TrustServiceServer.
 func (s *trustService) RevokeSignature(ctx context.Context, req *signerv1.RevokeSignatureRequest) (*signerv1.RevokeSignatureResponse, error) {
-	resp, err := s.revokeSignature(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "RevokeSignature", trustError(err))
-	}
-	return resp, nil
+	return s.revokeSignature(ctx, req)
 }
 
 func (s *trustService) revokeSignature(ctx context.Context, req *signerv1.RevokeSignatureRequest) (*signerv1.RevokeSignatureResponse, error) {
@@ -61,11 +54,7 @@ func (s *trustService) revokeSignature(ctx context.Context, req *signerv1.Revoke
 
 // RevokeCertificate implements signerv1.TrustServiceServer.
 func (s *trustService) RevokeCertificate(ctx context.Context, req *signerv1.RevokeCertificateRequest) (*signerv1.RevokeCertificateResponse, error) {
-	resp, err := s.revokeCertificate(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "RevokeCertificate", trustError(err))
-	}
-	return resp, nil
+	return s.revokeCertificate(ctx, req)
 }
 
 func (s *trustService) revokeCertificate(ctx context.Context, req *signerv1.RevokeCertificateRequest) (*signerv1.RevokeCertificateResponse, error) {
@@ -181,11 +170,7 @@ func serialNumber(hexSerial string) *big.Int {
 
 // RevokeKey implements signerv1.TrustServiceServer.
 func (s *trustService) RevokeKey(ctx context.Context, req *signerv1.RevokeKeyRequest) (*signerv1.RevokeKeyResponse, error) {
-	resp, err := s.revokeKey(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "RevokeKey", trustError(err))
-	}
-	return resp, nil
+	return s.revokeKey(ctx, req)
 }
 
 func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyRequest) (*signerv1.RevokeKeyResponse, error) {
@@ -229,7 +214,7 @@ func (s *trustService) revokeKey(ctx context.Context, req *signerv1.RevokeKeyReq
 func (s *trustService) ListRevocations(ctx context.Context, _ *signerv1.ListRevocationsRequest) (*signerv1.ListRevocationsResponse, error) {
 	revs, err := s.admin.Store.List(ctx)
 	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "ListRevocations", trustError(err))
+		return nil, err
 	}
 	resp := &signerv1.ListRevocationsResponse{}
 	for _, r := range revs {
@@ -333,32 +318,4 @@ func revocationProto(r revocationstore.Revocation) *signerv1.Revocation {
 		p.EffectiveFrom = timestamppb.New(r.EffectiveFrom)
 	}
 	return p
-}
-
-// trustError gives the revocation store's errors their client messages;
-// anything else goes to toStatus's classification.
-func trustError(err error) error {
-	var av *keystore.ActiveVersionError
-	if errors.As(err, &av) {
-		return clientErrorf(codes.FailedPrecondition,
-			"key %s version %d is the active signing version; nothing was revoked: rotate the key first (signerctl key rotate %s), then revoke again",
-			av.Name, av.Version, av.Name)
-	}
-	switch {
-	case errors.Is(err, revocationstore.ErrNotFound):
-		return clientErrorf(codes.NotFound, "%s", storeMessage(err))
-	case errors.Is(err, revocationstore.ErrInvalid):
-		return clientErrorf(codes.InvalidArgument, "%s", storeMessage(err))
-	case errors.Is(err, revocationstore.ErrUnavailable):
-		return clientErrorf(codes.Unavailable, "revocation database unavailable; nothing was recorded, retry later")
-	case errors.Is(err, revocationstore.ErrLogMismatch):
-		return clientErrorf(codes.FailedPrecondition, "%s; nothing was published: run `signerctl ledger verify` to see which", storeMessage(err))
-	}
-	return err
-}
-
-// storeMessage is a store error's text without package prefixes; the
-// store's errors name what was asked for, never secrets.
-func storeMessage(err error) string {
-	return strings.ReplaceAll(err.Error(), "revocationstore: ", "")
 }

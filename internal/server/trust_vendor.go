@@ -23,11 +23,7 @@ const maxVendorAppKeys = 32
 
 // IssueVendorCertificate implements signerv1.TrustServiceServer.
 func (s *trustService) IssueVendorCertificate(ctx context.Context, req *signerv1.IssueVendorCertificateRequest) (*signerv1.IssueVendorCertificateResponse, error) {
-	resp, err := s.issueVendorCertificate(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.cfg.Logger, "IssueVendorCertificate", trustError(err))
-	}
-	return resp, nil
+	return s.issueVendorCertificate(ctx, req)
 }
 
 func (s *trustService) issueVendorCertificate(ctx context.Context, req *signerv1.IssueVendorCertificateRequest) (*signerv1.IssueVendorCertificateResponse, error) {

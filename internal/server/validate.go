@@ -1,10 +1,7 @@
 package server
 
 import (
-	"fmt"
 	"regexp"
-
-	"google.golang.org/grpc/codes"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 )
@@ -106,16 +103,4 @@ func trackEnum(s string) signerv1.Track {
 		return signerv1.Track_TRACK_PRIVATE_BUILD
 	}
 	return signerv1.Track_TRACK_UNSPECIFIED
-}
-
-// clientError is an error whose message is meant for the client as is.
-type clientError struct {
-	code codes.Code
-	msg  string
-}
-
-func (e *clientError) Error() string { return e.msg }
-
-func invalidArg(format string, args ...any) error {
-	return &clientError{code: codes.InvalidArgument, msg: fmt.Sprintf(format, args...)}
 }
