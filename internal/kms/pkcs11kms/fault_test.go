@@ -45,7 +45,7 @@ func TestSignRecovery(t *testing.T) {
 		{"session lost twice", []error{rv(pkcs11.CKR_SESSION_HANDLE_INVALID), rv(pkcs11.CKR_SESSION_HANDLE_INVALID)}, kms.ErrUnavailable, 0},
 		{"device error twice", []error{rv(pkcs11.CKR_DEVICE_ERROR), rv(pkcs11.CKR_DEVICE_ERROR)}, kms.ErrUnavailable, 1},
 		{"data too long", []error{rv(pkcs11.CKR_DATA_LEN_RANGE)}, kms.ErrMessageTooLarge, 0},
-		{"not permitted", []error{rv(pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED)}, kms.ErrPermission, 0},
+		{"not permitted", []error{rv(pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED)}, kms.ErrKeyDisabled, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gen := pkcs11kms.ModuleGeneration(b)
