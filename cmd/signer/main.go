@@ -1,6 +1,7 @@
 // Command signer is the app-signing service.
 //
 //	signer dev      run a self-contained development instance (what `make run` runs)
+//	signer serve    run for production from a configuration file
 //	signer migrate  apply the ledger's database migrations
 //	signer db roles create least-privilege database roles and migrate as the owner
 package main

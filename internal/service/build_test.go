@@ -104,9 +104,9 @@ func TestBuildDevServesThenDrains(t *testing.T) {
 	if err := inFlight.Send(chunk(archive[:len(archive)/2])); err != nil {
 		t.Fatal(err)
 	}
-	// The server has admitted the call once it answers a later one on the
-	// same connection in order: a unary call issued after the stream's
-	// first messages were flushed.
+	// The call is in before shutdown begins: the server read its headers,
+	// and started its handler, before those of this later call on the
+	// same connection, which has answered.
 	if _, err := signer.GetTrustBundle(ctx, &signerv1.GetTrustBundleRequest{}); err != nil {
 		t.Fatal(err)
 	}

@@ -57,8 +57,8 @@ type Config struct {
 	Log    io.Writer
 }
 
-// KeyImport is a key that exists outside the key store (a file of the dev
-// PKI) and is imported under Name with its certificate.
+// KeyImport is an archive-signing key that exists outside the key store
+// (a file of the dev PKI), imported under Name with its certificate.
 type KeyImport struct {
 	Name string
 	URI  kms.URI
