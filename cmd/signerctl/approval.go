@@ -52,6 +52,7 @@ what was reviewed.`,
 	request.Flags().StringVar(&target, "target", "", "the action's parameters, exactly as the action printed them")
 	request.Flags().StringVar(&reason, "reason", "", "why, for the record")
 	requireFlags(request, "action", "target")
+	completeValues(request, "action", "rotate-ca-key", "revoke-key", "revoke-ca-certificate", "revoke-signing-certificate")
 
 	approve := &cobra.Command{
 		Use:   "approve --server ADDR [--params-sha256 HEX] ID",

@@ -61,6 +61,7 @@ signed; rerun to retry the failures).`,
 	addConnFlags(cmd, &o.conn)
 	f := cmd.Flags()
 	f.StringVar(&o.track, "track", "marketplace", "track of every version: marketplace or private-build")
+	completeValues(cmd, "track", "marketplace", "private-build")
 	f.StringVar(&o.reviewRef, "review-ref", "backfill", "review reference recorded with every entry")
 	f.IntVar(&o.concurrency, "concurrency", 4, "calls in flight at once")
 	f.BoolVar(&o.progress, "progress", true, "show a progress bar on stderr")

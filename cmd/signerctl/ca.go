@@ -357,7 +357,9 @@ intermediate in a trust bundle before it goes live.`,
 		},
 	}
 	o.addFlags(cmd, caIntermediateValidity, true)
-	cmd.Flags().StringVar(&origin, "origin", "", "marketplace or private-build (required)")
+	cmd.Flags().StringVar(&origin, "origin", "", "marketplace or private-build")
+	requireFlags(cmd, "origin")
+	completeValues(cmd, "origin", chain.OriginMarketplace, chain.OriginPrivateBuild)
 	cmd.Flags().StringVar(&notBefore, "not-before", "", "start of validity, RFC 3339 (default: now - 5m)")
 	return cmd
 }
@@ -395,7 +397,9 @@ softkms): a native AWS KMS key signs at most 4096 bytes.`,
 		},
 	}
 	o.addFlags(cmd, caSignerValidity, true)
-	cmd.Flags().StringVar(&role, "role", "", "bundle or revocation (required)")
+	cmd.Flags().StringVar(&role, "role", "", "bundle or revocation")
+	requireFlags(cmd, "role")
+	completeValues(cmd, "role", "bundle", "revocation")
 	return cmd
 }
 

@@ -80,6 +80,7 @@ Check the result with
 	f.StringVar(&o.out, "out", "", "CRL file to write")
 	requireFlags(cmd, "config", "ca-cert", "ca-key", "out")
 	f.StringSliceVar(&o.forms, "form", []string{"der"}, "der, pem or der,pem (PEM then goes to --out.pem)")
+	completeValues(cmd, "form", "der", "pem", "der,pem")
 	f.BoolVar(&o.force, "force", false, "replace existing output files")
 	addOutputFlag(cmd, &o.output, "text", "json")
 	return cmd

@@ -24,6 +24,7 @@ func TestRequiredFlags(t *testing.T) {
 		{"bundle install without --truststore", []string{"bundle", "install", "b"}, "--truststore"},
 		{"ca root without --config", []string{"ca", "root", "--key", "softkms:path=/k", "--cn", "r", "--out", "o"}, "--config"},
 		{"ca intermediate without the parent", []string{"ca", "intermediate", "--config", "c", "--key", "softkms:path=/k", "--cn", "i", "--out", "o", "--origin", "marketplace"}, "--parent-cert"},
+		{"ca signer without --role", []string{"ca", "signer", "--config", "c", "--parent-cert", "p.pem", "--parent-key", "softkms:path=/p", "--key", "softkms:path=/k", "--cn", "s", "--out", "o"}, "--role"},
 		{"ca crl without --ca-key", []string{"ca", "crl", "--config", "c", "--ca-cert", "c.pem", "--number", "1", "--next-update", "1h", "--out", "o"}, "--ca-key"},
 		{"custom init without --out", []string{"custom", "init"}, "--out"},
 		{"key create without --backend", append([]string{"key", "create", "k"}, srv...), "--backend"},

@@ -37,6 +37,7 @@ func (b *backendFlags) add(cmd *cobra.Command, required bool) {
 		help += " (default: the active version's backend)"
 	}
 	cmd.Flags().StringVar(&b.scheme, "backend", "", help)
+	completeValues(cmd, "backend", "softkms", "sealedkms", "awskms", "pkcs11")
 	cmd.Flags().StringArrayVar(&b.attrs, "attr", nil, "backend key attribute name=value (repeatable; never a secret)")
 	if required {
 		requireFlags(cmd, "backend")
@@ -80,6 +81,7 @@ func newKeyCreateCommand() *cobra.Command {
 	addConnFlags(cmd, &c)
 	b.add(cmd, true)
 	cmd.Flags().StringVar(&role, "role", "archive-signing", "archive-signing, ca or ledger")
+	completeValues(cmd, "role", "archive-signing", "ca", "ledger")
 	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
 }

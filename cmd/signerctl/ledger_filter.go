@@ -30,6 +30,8 @@ func (f *ledgerFilter) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.since, "since", "", "only entries signed at or after this time (RFC 3339)")
 	fl.StringVar(&f.until, "until", "", "only entries signed before this time (RFC 3339)")
 	fl.StringVar(&f.revoked, "revoked", "", "only revoked (yes) or unrevoked (no) entries")
+	completeValues(cmd, "track", "marketplace", "private-build")
+	completeValues(cmd, "revoked", "yes", "no")
 	fl.Int64Var(&f.revocationID, "revocation-id", 0, "only the entries this revocation covers (all of them, paged; a revoke response lists at most 10,000)")
 }
 

@@ -48,6 +48,7 @@ trust store.`
 	f.StringVar(&o.cert, "cert", "", "with --key: the key's certificate (PEM)")
 	f.StringVar(&o.chain, "chain", "", "with --key: CA certificates (PEM) the certificate chains through, to check it before signing")
 	f.StringVar(&o.embedCert, "embed-cert", "auto", "with --key: put the certificate in the signature file: auto (not for a self-signed certificate), always or never")
+	completeValues(cmd, "embed-cert", "auto", "always", "never")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if o.key == "" {
 			if o.cert != "" || o.chain != "" {

@@ -15,8 +15,13 @@ import (
 func addOutputFlag(cmd *cobra.Command, p *string, values ...string) {
 	*p = values[0]
 	cmd.Flags().Var(&outputValue{p: p, allowed: values}, "output", "output format: "+strings.Join(values, ", "))
+	completeValues(cmd, "output", values...)
+}
+
+// completeValues has the shell complete flag name of cmd with values.
+func completeValues(cmd *cobra.Command, name string, values ...string) {
 	// Registration fails only for an unknown or twice-registered flag: a bug.
-	if err := cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)); err != nil {
+	if err := cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)); err != nil {
 		panic(err)
 	}
 }

@@ -54,23 +54,17 @@ func TestOutputFlag(t *testing.T) {
 				t.Errorf("default %q, want %q", def, formats[0])
 			}
 
-			var stdout, stderr bytes.Buffer
-			args := append(strings.Fields(path), "--output", "")
-			if code := Run(t.Context(), append([]string{"__complete"}, args...), &stdout, &stderr); code != exitOK {
-				t.Fatalf("completion: exit %d: %s", code, stderr.String())
-			}
 			// Candidates one a line, then the directive (":4", no file completion).
-			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-			if got := lines[:len(lines)-1]; !slices.Equal(got, formats) {
+			got, directive := complete(t, append(strings.Fields(path), "--output")...)
+			if !slices.Equal(got, formats) {
 				t.Errorf("completion offers %q, want %q", got, formats)
 			}
-			if lines[len(lines)-1] != ":4" {
-				t.Errorf("completion directive %q, want :4 (no file completion)", lines[len(lines)-1])
+			if directive != ":4" {
+				t.Errorf("completion directive %q, want :4 (no file completion)", directive)
 			}
 
-			stdout.Reset()
-			stderr.Reset()
-			args = append(strings.Fields(path), "--server", "127.0.0.1:1", "--output", "yaml", "ARG")
+			var stdout, stderr bytes.Buffer
+			args := append(strings.Fields(path), "--server", "127.0.0.1:1", "--output", "yaml", "ARG")
 			if cmds[path].Flag("server") == nil {
 				args = append(strings.Fields(path), "--output", "yaml", "ARG")
 			}
@@ -83,5 +77,51 @@ func TestOutputFlag(t *testing.T) {
 				t.Errorf("--output yaml: message %q does not name the value and the allowed %q", msg, formats)
 			}
 		})
+	}
+}
+
+// complete runs the shell's completion request for the value of the last
+// flag in args and returns the candidates and the directive line.
+func complete(t *testing.T, args ...string) (candidates []string, directive string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := Run(t.Context(), append(append([]string{"__complete"}, args...), ""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("completion %q: exit %d: %s", args, code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	return lines[:len(lines)-1], lines[len(lines)-1]
+}
+
+// TestFlagValueCompletion: flags that take one of a fixed set of words
+// complete to exactly that set, and never to file names.
+func TestFlagValueCompletion(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"approval", "request", "--action"}, []string{"rotate-ca-key", "revoke-key", "revoke-ca-certificate", "revoke-signing-certificate"}},
+		{[]string{"backfill", "--track"}, []string{"marketplace", "private-build"}},
+		{[]string{"ca", "crl", "--form"}, []string{"der", "pem", "der,pem"}},
+		{[]string{"ca", "intermediate", "--origin"}, []string{"marketplace", "private-build"}},
+		{[]string{"ca", "keygen", "--backend"}, []string{"softkms", "sealedkms", "awskms", "pkcs11"}},
+		{[]string{"ca", "signer", "--role"}, []string{"bundle", "revocation"}},
+		{[]string{"key", "create", "--role"}, []string{"archive-signing", "ca", "ledger"}},
+		{[]string{"key", "rotate", "--backend"}, []string{"softkms", "sealedkms", "awskms", "pkcs11"}},
+		{[]string{"ledger", "export", "--revoked"}, []string{"yes", "no"}},
+		{[]string{"ledger", "list", "--track"}, []string{"marketplace", "private-build"}},
+		{[]string{"revoke", "crl", "--ca"}, []string{"root", "marketplace", "private-build"}},
+		{[]string{"revoke", "key", "--reason"}, reasons()},
+		{[]string{"sign", "--embed-cert"}, []string{"auto", "always", "never"}},
+		{[]string{"sign", "--profile"}, []string{"upm", "digest-v1"}},
+		{[]string{"verify", "--stale"}, []string{"warn", "fail"}},
+	}
+	for _, tc := range cases {
+		got, directive := complete(t, tc.args...)
+		if !slices.Equal(got, tc.want) || directive != ":4" {
+			t.Errorf("%q completes to %q (%s), want %q (:4)", tc.args, got, directive, tc.want)
+		}
+	}
+	if len(reasons()) == 0 {
+		t.Fatal("no revocation reasons to complete")
 	}
 }

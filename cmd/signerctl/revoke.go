@@ -34,13 +34,16 @@ Reasons: ` + reasonList() + `.`,
 	return cmd
 }
 
-func reasonList() string {
+// reasons are the revocation reasons the server accepts.
+func reasons() []string {
 	var names []string
 	for _, r := range revocation.Reasons() {
 		names = append(names, string(r))
 	}
-	return strings.Join(names, ", ")
+	return names
 }
+
+func reasonList() string { return strings.Join(reasons(), ", ") }
 
 func newRevokeSignatureCommand() *cobra.Command {
 	var sha, reason, output string
@@ -75,6 +78,7 @@ func newRevokeSignatureCommand() *cobra.Command {
 	f.Int64Var(&entry, "ledger-entry", 0, "ledger entry id of the signature")
 	f.StringVar(&sha, "sha256", "", "SHA-256 of the archive, hex")
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
+	completeValues(cmd, "reason", reasons()...)
 	addOutputFlag(cmd, &output, "text", "json")
 	requireFlags(cmd, "reason")
 	exactlyOne(cmd, "ledger-entry", "sha256")
@@ -121,6 +125,7 @@ zeros), have another admin approve it, and pass its id with --approval.`,
 	f.StringVar(&approval, "approval", "", "approval id (required for a CA certificate: see `signerctl approval`)")
 	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now"`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
+	completeValues(cmd, "reason", reasons()...)
 	addOutputFlag(cmd, &output, "text", "json")
 	requireFlags(cmd, "effective-from")
 	exactlyOne(cmd, "cert", "issuer")

@@ -68,6 +68,7 @@ has a single operator and waives this.`,
 	f.StringVar(&fingerprint, "fingerprint", "", "key fingerprint: hex SHA-256 of the DER SubjectPublicKeyInfo")
 	f.StringVar(&from, "effective-from", "", `revoked from this time on: RFC 3339 or "now"`)
 	f.StringVar(&reason, "reason", "", "why: "+reasonList())
+	completeValues(cmd, "reason", reasons()...)
 	addOutputFlag(cmd, &output, "text", "json")
 	f.StringVar(&approval, "approval", "", "id of a second security admin's approval for revoke-key on this key's fingerprint")
 	requireFlags(cmd, "effective-from")

@@ -118,6 +118,7 @@ With --latest, fetch the CA's latest CRL instead of issuing one.`,
 	addConnFlags(cmd, &c)
 	cmd.Flags().StringVar(&ca, "ca", "", "CA name: root, marketplace or private-build")
 	requireFlags(cmd, "ca")
+	completeValues(cmd, "ca", "root", "marketplace", "private-build")
 	p.add(cmd, "CRL", "file to write the DER CRL to")
 	return cmd
 }

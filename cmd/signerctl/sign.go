@@ -45,10 +45,12 @@ ledger entry and signature instead of signing twice.`,
 	f.StringVar(&o.appKey, "app-key", "", "app key, reverse-DNS (required)")
 	f.StringVar(&o.version, "version", "", "app version (required)")
 	f.StringVar(&o.track, "track", "marketplace", "marketplace or private-build")
+	completeValues(cmd, "track", "marketplace", "private-build")
 	f.StringVar(&o.reviewRef, "review-ref", "", "review that approved this version (default: manual:signerctl)")
 	f.StringVar(&o.idempotencyKey, "idempotency-key", "", "retry key (default: derived from app, version, track and archive digest)")
 	f.StringVar(&o.out, "out", "", "signature file to write (default ARCHIVE.sig)")
 	f.StringVar(&o.profile, "profile", "upm", "upm (pure Ed25519 over the archive, what installers check) or digest-v1 (signed statement of the digests; the archive is not uploaded)")
+	completeValues(cmd, "profile", "upm", "digest-v1")
 	return cmd
 }
 

@@ -107,6 +107,7 @@ under --stale fail, rollback). --output json prints one object with the cause.`,
 	f.StringVar(&o.policy, "policy", "", "mode per origin: ORIGIN=enforce|warn|off,… (marketplace, private-build, custom, unsigned; default enforce)")
 	f.BoolVar(&o.requireRevocation, "require-revocation", false, "fail (exit 8) when no revocation list is installed instead of warning")
 	f.StringVar(&o.stale, "stale", "warn", "a stale revocation list: warn or fail")
+	completeValues(cmd, "stale", "warn", "fail")
 	f.StringVar(&o.revocationList, "revocation-list", "", "a signed revocation list newer than the trust store's")
 	f.StringVar(&o.graceUntil, "grace-until", "", "accept an archive without signature file, with a warning, until this RFC 3339 time")
 	f.Int64Var(&o.ledgerEntry, "ledger-entry", 0, "with --server: the ledger entry of this signature, for a trusted signing time")
