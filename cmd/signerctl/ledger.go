@@ -143,7 +143,9 @@ func newLedgerShowCommand() *cobra.Command {
 }
 
 // entryJSON is the stable JSON form of a ledger entry: digests and
-// signature in hex, times in RFC 3339.
+// signature in hex, times in RFC 3339. Its keys are those of the entry's
+// log leaf (docs/ledger.md), e.g. cert_serial; signerctl's JSON once named
+// that one certificate_serial, and nothing here parses that form back.
 type entryJSON struct {
 	ID             int64     `json:"id"`
 	LogIndex       int64     `json:"log_index"`
@@ -156,7 +158,7 @@ type entryJSON struct {
 	SHA512         string    `json:"sha512"`
 	KeyID          string    `json:"key_id"`
 	KeyVersion     int32     `json:"key_version"`
-	CertSerial     string    `json:"certificate_serial"`
+	CertSerial     string    `json:"cert_serial"`
 	Signature      string    `json:"signature"`
 	Statement      string    `json:"statement,omitempty"`
 	Caller         string    `json:"caller"`
@@ -178,7 +180,7 @@ func entryJSONOf(e *signerv1.LedgerEntry) entryJSON {
 
 // csvHeader and csvRecord are the CSV form: the JSON fields in order.
 var csvHeader = []string{"id", "log_index", "app_key", "version", "track", "profile", "archive_size", "sha256", "sha512",
-	"key_id", "key_version", "certificate_serial", "signature", "statement", "caller", "review_ref", "idempotency_key", "signed_at", "revoked"}
+	"key_id", "key_version", "cert_serial", "signature", "statement", "caller", "review_ref", "idempotency_key", "signed_at", "revoked"}
 
 func csvRecord(e *signerv1.LedgerEntry) []string {
 	j := entryJSONOf(e)
