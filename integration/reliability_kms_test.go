@@ -63,7 +63,7 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	emu, kc := emutest.Start(t, kmsemu.Options{})
 	backend, err := awskms.New(awskms.Options{Client: kc, Retry: awscall.Policy{
 		MaxAttempts: kmsAttempts, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond,
-		OnRetry: m.CountRetries(awskms.Scheme),
+		OnRetry: func(string) { m.BackendRetry(awskms.Scheme) },
 	}})
 	must(t, err)
 	reg, err := kms.NewRegistry(backend)

@@ -29,7 +29,7 @@ func openBackends(cmd *cobra.Command, path string) (*kms.Registry, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	reg, err := backends.Open(cmd.Context(), b, log, nil)
+	reg, err := backends.Open(cmd.Context(), b, log, backends.Hooks{})
 	if err != nil {
 		return nil, withCode(exitError, err)
 	}

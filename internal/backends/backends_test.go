@@ -24,7 +24,7 @@ func TestOpenSignsWithEveryConfiguredBackend(t *testing.T) {
 		Soft:   &config.SoftBackend{Dir: t.TempDir()},
 		PKCS11: &config.PKCS11Backend{Module: tok.Options.ModulePath, Token: tok.Label, PINFile: tok.Options.PINFile},
 	}
-	reg, err := backends.Open(t.Context(), b, nil, nil)
+	reg, err := backends.Open(t.Context(), b, nil, backends.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg, err := backends.Open(t.Context(), tt.b, nil, nil)
+			reg, err := backends.Open(t.Context(), tt.b, nil, backends.Hooks{})
 			if err == nil {
 				reg.Close()
 				t.Fatalf("opened; want an error containing %q", tt.wantErr)

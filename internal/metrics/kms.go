@@ -18,13 +18,6 @@ func (m *Metrics) OnFault(next func(kms.URI)) func(kms.URI) {
 	}
 }
 
-// CountRetries returns a retry hook for a backend's retry policy (for
-// example awscall.Policy.OnRetry, which is called once per retry) that
-// counts each call as one retry of backend.
-func (m *Metrics) CountRetries(backend string) func(op string) {
-	return func(string) { m.BackendRetry(backend) }
-}
-
 // ErrorClass names the kind of a backend error with a fixed word, for a
 // metric label.
 func ErrorClass(err error) string {

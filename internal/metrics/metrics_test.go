@@ -45,7 +45,7 @@ func TestInterceptorsCountByMethodAndCode(t *testing.T) {
 	m.LedgerCommit(4, true)
 	m.LedgerCommit(5, false)
 	m.OnFault(nil)(kms.URI{Scheme: "pkcs11"})
-	m.CountRetries("awskms")("Sign")
+	m.BackendRetry("awskms")
 
 	body := scrape(t, m)
 	for _, want := range []string{

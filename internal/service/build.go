@@ -74,9 +74,12 @@ func Build(ctx context.Context, cfg Config) (_ *Service, err error) {
 	m := metrics.New()
 	m.DBPool(store.Pool().Stat)
 	m.InitBackends(f.Backends.Schemes()...)
-	registry, err := backends.Open(ctx, f.Backends, log, m.OnFault(func(u kms.URI) {
-		log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
-	}))
+	registry, err := backends.Open(ctx, f.Backends, log, backends.Hooks{
+		OnFault: m.OnFault(func(u kms.URI) {
+			log.Error("key backend returned a signature that does not verify; discarded", "key", u.String())
+		}),
+		OnRetry: m.BackendRetry,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func open(ctx context.Context, opts Options, wrap func(cryptoki) cryptoki) (*Bac
 	if wrap != nil {
 		api = wrap(api)
 	}
-	p := newPool(m, api, opts.TokenLabel, pin, opts.PoolSize, opts.Log)
+	p := newPool(m, api, opts.TokenLabel, pin, opts.PoolSize, opts.Log, opts.OnRetry)
 	if err := p.start(); err != nil {
 		_ = p.close()
 		return nil, fmt.Errorf("pkcs11: open token %q: %w", opts.TokenLabel, sentinel(err))

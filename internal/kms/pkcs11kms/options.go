@@ -49,6 +49,9 @@ type Options struct {
 	// Log, if set, receives one warning per recovery event (lost session,
 	// re-initialized module). It never receives a PIN.
 	Log *slog.Logger
+	// OnRetry, if set, is called each time an operation is retried, with
+	// what failed ("session lost", "device lost", "stale object handle").
+	OnRetry func(failure string)
 }
 
 func (o Options) withDefaults() Options {

@@ -21,6 +21,8 @@ type pool struct {
 	token string
 	pin   string
 	log   *slog.Logger
+	// onRetry is Options.OnRetry, never nil.
+	onRetry func(failure string)
 
 	tokens  chan struct{} // one per session that may be in use
 	closing chan struct{} // closed by close
@@ -52,9 +54,12 @@ type call struct {
 	retry bool
 }
 
-func newPool(m *module, api cryptoki, token, pin string, size int, log *slog.Logger) *pool {
+func newPool(m *module, api cryptoki, token, pin string, size int, log *slog.Logger, onRetry func(string)) *pool {
+	if onRetry == nil {
+		onRetry = func(string) {}
+	}
 	return &pool{
-		m: m, api: api, token: token, pin: pin, log: log,
+		m: m, api: api, token: token, pin: pin, log: log, onRetry: onRetry,
 		tokens:  make(chan struct{}, size),
 		closing: make(chan struct{}),
 		gen:     1,
@@ -98,6 +103,7 @@ func (p *pool) do(ctx context.Context, fn func(c call) error) error {
 			break
 		}
 		p.log.WarnContext(ctx, "pkcs11: token operation failed, retrying", "token", p.token, "failure", f.String(), "error", err.Error())
+		p.onRetry(f.String())
 		if f == deviceLost {
 			if rerr := p.m.reinitialize(modGen); rerr != nil {
 				return fmt.Errorf("%w: %w", kms.ErrUnavailable, rerr)

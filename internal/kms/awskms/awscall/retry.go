@@ -37,7 +37,7 @@ type Policy struct {
 	// cause, delay).
 	Log *slog.Logger
 	// OnRetry, if set, is called before each retry with the operation's
-	// name; metrics.CountRetries makes one that counts retries.
+	// name; backends.Hooks.OnRetry feeds it to the retry metric.
 	OnRetry func(op string)
 }
 
