@@ -139,23 +139,16 @@ var errGroupFallback = errors.New("ledger: write the batch row by row")
 // Prepare implements translog.Group.
 func (signatureGroup) Prepare(ctx context.Context, tx pgx.Tx, items []*translog.GroupItem) error {
 	n := len(items)
-	cols := make([][]any, len(signatureArgs(Entry{}))) // one array per column
-	for c := range cols {
-		cols[c] = make([]any, 0, n)
-	}
+	var c signatureCols
+	c.grow(n)
 	for _, it := range items {
 		ri := it.Value.(*recordItem)
 		row := ri.in
 		row.LogIndex = it.Pos.Index
 		ri.out = row
-		for c, v := range signatureArgs(row) {
-			cols[c] = append(cols[c], v)
-		}
+		c.add(row)
 	}
-	args := make([]any, len(cols))
-	for c := range cols {
-		args[c] = cols[c]
-	}
+	args := c.args()
 	rows, err := tx.Query(ctx, insertSignatures, args...)
 	if err != nil {
 		return err

@@ -74,22 +74,34 @@ func (f File) check() error {
 }
 
 func (f File) encode() []byte {
-	var b bytes.Buffer
-	values := []string{
-		ProfileDigestV1,
-		base64.StdEncoding.EncodeToString(f.Statement),
-		base64.StdEncoding.EncodeToString(f.Signature),
-		base64.StdEncoding.EncodeToString(f.Certificate),
+	values := [][]byte{[]byte(ProfileDigestV1), f.Statement, f.Signature, f.Certificate}
+	size := 2 // the braces
+	for i, name := range fileFields {
+		n := len(values[i])
+		if i > 0 {
+			n = base64.StdEncoding.EncodedLen(n)
+		}
+		size += len(name) + n + 6 // two pairs of quotes, the colon and a comma
 	}
-	b.WriteByte('{')
+	// One allocation of the final size: the file is most of a digest
+	// response, built once per signature.
+	b := make([]byte, 0, size)
+	b = append(b, '{')
 	for i, name := range fileFields {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(`"` + name + `":"` + values[i] + `"`)
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":"`...)
+		if i == 0 {
+			b = append(b, values[i]...)
+		} else {
+			b = base64.StdEncoding.AppendEncode(b, values[i])
+		}
+		b = append(b, '"')
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	return append(b, '}')
 }
 
 // ParseFile strictly decodes a digest-v1 signature file and accepts only
