@@ -5,8 +5,9 @@
 //	signerload --server 127.0.0.1:7420 --mode batch --batch-size 500 --concurrency 4 --duration 20s
 //
 // Every request has a fresh idempotency key, so each one is a new ledger
-// entry. Traffic goes to loopback addresses only, in plaintext, as `signer
-// dev` serves it.
+// entry. Traffic goes to loopback addresses only: in plaintext, as `signer
+// dev` serves it, or with mutual TLS (--tls-ca, --tls-cert, --tls-key), as
+// `signer serve` requires.
 package main
 
 import (

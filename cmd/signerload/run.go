@@ -8,10 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/appsign/signer/internal/transport"
@@ -30,6 +32,9 @@ type options struct {
 	batchSize   int
 	appKey      string
 	format      string
+	tlsCA       string // mutual TLS to `signer serve`: the server's CA,
+	tlsCert     string // the client certificate
+	tlsKey      string // and its key; all empty: plaintext (`signer dev`)
 }
 
 func parse(args []string) (options, error) {
@@ -46,6 +51,9 @@ func parse(args []string) (options, error) {
 	fs.IntVar(&o.batchSize, "batch-size", 500, "items per SignBatch call (batch mode)")
 	fs.StringVar(&o.appKey, "app-key", "com.example.load", "app key of the signed versions")
 	fs.StringVar(&o.format, "format", "text", "report format: text or json")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "CA file of the server's certificate: mutual TLS, as `signer serve` requires (with --tls-cert and --tls-key)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "client certificate file for mutual TLS")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "client key file for mutual TLS")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -58,6 +66,8 @@ func parse(args []string) (options, error) {
 		return o, errors.New("give --duration or --requests: a run must be bounded")
 	case o.format != "text" && o.format != "json":
 		return o, fmt.Errorf("--format %q: use text or json", o.format)
+	case (o.tlsCA != "" || o.tlsCert != "" || o.tlsKey != "") && (o.tlsCA == "" || o.tlsCert == "" || o.tlsKey == ""):
+		return o, errors.New("--tls-ca, --tls-cert and --tls-key go together (mutual TLS)")
 	}
 	if ok, err := transport.IsLoopback(o.server); err != nil || !ok {
 		return o, fmt.Errorf("--server %q: signerload only talks to loopback addresses", o.server)
@@ -70,9 +80,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	creds, err := transportCredentials(o)
+	if err != nil {
+		return err
+	}
 	conns := make([]*grpc.ClientConn, o.conns)
 	for i := range conns {
-		c, err := grpc.NewClient(o.server, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		c, err := grpc.NewClient(o.server, grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(8<<20), grpc.MaxCallRecvMsgSize(64<<20)))
 		if err != nil {
 			return err
@@ -128,4 +142,22 @@ func (b *budget) take() bool {
 	}
 	b.left--
 	return true
+}
+
+// transportCredentials is plaintext for `signer dev`, or mutual TLS with
+// the given files for `signer serve` (the server verified as the loopback
+// address it listens on, as its quickstart certificate names it).
+func transportCredentials(o options) (credentials.TransportCredentials, error) {
+	if o.tlsCA == "" {
+		return insecure.NewCredentials(), nil
+	}
+	host, _, err := net.SplitHostPort(o.server)
+	if err != nil {
+		return nil, fmt.Errorf("--server %q: %w", o.server, err)
+	}
+	cfg, err := transport.ClientTLS(o.tlsCA, o.tlsCert, o.tlsKey, host)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(cfg), nil
 }

@@ -22,6 +22,9 @@ func TestParse(t *testing.T) {
 		{"unknown mode", []string{"--mode", "stream"}, "use archive, digest or batch"},
 		{"zero callers", []string{"--concurrency", "0"}, "must be positive"},
 		{"bad format", []string{"--format", "xml"}, "use text or json"},
+		{"mutual TLS", []string{"--tls-ca", "ca.crt", "--tls-cert", "c.crt", "--tls-key", "c.key"}, ""},
+		{"TLS without a client certificate", []string{"--tls-ca", "ca.crt"}, "go together"},
+		{"client certificate without a CA", []string{"--tls-cert", "c.crt", "--tls-key", "c.key"}, "go together"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
