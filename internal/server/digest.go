@@ -108,10 +108,8 @@ func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, repl
 	if err != nil {
 		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)
 	}
-	certPEM := key.CertPEM()
-	// The key's certificate is parsed already: MarshalFor compares the PEM
-	// with it instead of parsing it again for every signature.
-	file, err := statement.File{Statement: e.Statement, Signature: e.Signature, Certificate: certPEM}.MarshalFor(key.Cert)
+	enc := s.encoders.of(key.Cert)
+	file, err := enc.Marshal(e.Statement, e.Signature)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +117,7 @@ func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, repl
 		SignatureFile:  file,
 		Statement:      e.Statement,
 		Signature:      e.Signature,
-		CertificatePem: string(certPEM),
+		CertificatePem: string(enc.Certificate()),
 		KeyId:          e.KeyID,
 		KeyVersion:     e.KeyVersion,
 		EntryId:        e.ID,

@@ -22,7 +22,8 @@ import (
 
 type signerService struct {
 	signerv1.UnimplementedSignerServiceServer
-	cfg *Config
+	cfg      *Config
+	encoders fileEncoders // digest responses' signature files, per certificate
 }
 
 // SignArchive implements signerv1.SignerServiceServer.

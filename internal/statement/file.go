@@ -74,34 +74,23 @@ func (f File) check() error {
 }
 
 func (f File) encode() []byte {
-	values := [][]byte{[]byte(ProfileDigestV1), f.Statement, f.Signature, f.Certificate}
-	size := 2 // the braces
-	for i, name := range fileFields {
-		n := len(values[i])
-		if i > 0 {
-			n = base64.StdEncoding.EncodedLen(n)
-		}
-		size += len(name) + n + 6 // two pairs of quotes, the colon and a comma
-	}
-	// One allocation of the final size: the file is most of a digest
-	// response, built once per signature.
+	return encodeFile(f.Statement, f.Signature, base64.StdEncoding.EncodeToString(f.Certificate))
+}
+
+// encodeFile writes the four members in one allocation of the final size:
+// the file is most of a digest response, built once per signature.
+func encodeFile(st, sig []byte, certB64 string) []byte {
+	enc := base64.StdEncoding
+	size := len(`{"profile":"","statement":"","signature":"","certificate":""}`) +
+		len(ProfileDigestV1) + enc.EncodedLen(len(st)) + enc.EncodedLen(len(sig)) + len(certB64)
 	b := make([]byte, 0, size)
-	b = append(b, '{')
-	for i, name := range fileFields {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, `":"`...)
-		if i == 0 {
-			b = append(b, values[i]...)
-		} else {
-			b = base64.StdEncoding.AppendEncode(b, values[i])
-		}
-		b = append(b, '"')
-	}
-	return append(b, '}')
+	b = append(b, `{"`+fieldProfile+`":"`+ProfileDigestV1+`","`+fieldStatement+`":"`...)
+	b = enc.AppendEncode(b, st)
+	b = append(b, `","`+fieldSignature+`":"`...)
+	b = enc.AppendEncode(b, sig)
+	b = append(b, `","`+fieldCertificate+`":"`...)
+	b = append(b, certB64...)
+	return append(b, `"}`...)
 }
 
 // ParseFile strictly decodes a digest-v1 signature file and accepts only

@@ -1,31 +1,46 @@
 package statement
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 
 	"github.com/appsign/signer/internal/chain"
 )
 
-// MarshalFor is Marshal for a file whose Certificate must be the PEM form
-// of cert, a certificate the caller has already parsed (the service's own
-// signing key): the statement and the signature are checked as Marshal
-// checks them, and the certificate by comparing its bytes with the PEM
-// encoding of cert.Raw instead of parsing it again. Parsing it was the
-// largest cost of a digest signature's response (docs/BENCHMARKS.md).
+// FileEncoder marshals the signature files of one certificate, a
+// certificate its caller has already parsed (the service's own signing
+// key). Its PEM form and that form's base64 are computed once, when the
+// encoder is made, instead of the PEM being parsed again for every file:
+// that parse and those encodings were the largest costs of a digest
+// signature's response after the Ed25519 operations (docs/BENCHMARKS.md).
+// A FileEncoder is safe for concurrent use.
+type FileEncoder struct {
+	pem    []byte
+	pemB64 string
+}
+
+// NewFileEncoder returns the encoder of cert's files.
+func NewFileEncoder(cert *x509.Certificate) *FileEncoder {
+	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	return &FileEncoder{pem: p, pemB64: base64.StdEncoding.EncodeToString(p)}
+}
+
+// Certificate returns the PEM certificate the files carry; callers must
+// not modify it.
+func (e *FileEncoder) Certificate() []byte { return e.pem }
+
+// Marshal returns what File{Statement: st, Signature: sig, Certificate:
+// e.Certificate()}.Marshal returns, checking st and sig as it does.
 // Errors wrap chain.ErrMalformed.
-func (f File) MarshalFor(cert *x509.Certificate) ([]byte, error) {
-	if _, err := Parse(f.Statement); err != nil {
+func (e *FileEncoder) Marshal(st, sig []byte) ([]byte, error) {
+	if _, err := Parse(st); err != nil {
 		return nil, fmt.Errorf("statement: marshal file: %w", err)
 	}
-	if len(f.Signature) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("statement: marshal file: %w: signature is %d bytes, want %d", chain.ErrMalformed, len(f.Signature), ed25519.SignatureSize)
+	if len(sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("statement: marshal file: %w: signature is %d bytes, want %d", chain.ErrMalformed, len(sig), ed25519.SignatureSize)
 	}
-	if cert == nil || !bytes.Equal(f.Certificate, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})) {
-		return nil, fmt.Errorf("statement: marshal file: %w: the certificate is not the PEM form of the given certificate", chain.ErrMalformed)
-	}
-	return f.encode(), nil
+	return encodeFile(st, sig, e.pemB64), nil
 }
