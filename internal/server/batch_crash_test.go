@@ -19,16 +19,23 @@ import (
 // commit.
 func killSessions(t *testing.T, url string) {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	must(t, err)
-	defer conn.Close(context.WithoutCancel(t.Context()))
-	_, err = conn.Exec(t.Context(), `
+	dbExec(t, url, `
 		CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF NEW.app_key = 'com.example.crash' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
 			RETURN NEW;
 		END $$;
 		CREATE TRIGGER crash BEFORE INSERT ON signatures FOR EACH ROW EXECUTE FUNCTION crash();`)
+}
+
+// dbExec runs sql on its own connection to url, as the database's
+// superuser: what an attacker or an outage does beside the service.
+func dbExec(t *testing.T, url, sql string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	must(t, err)
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	_, err = conn.Exec(t.Context(), sql)
 	must(t, err)
 }
 
@@ -95,11 +102,7 @@ func TestSignBatchSessionKilledMidBatch(t *testing.T) {
 
 	// The database recovers; the caller retries the same batch, as the
 	// error says: every item is signed once, each under its key.
-	conn, err := pgx.Connect(t.Context(), e.url)
-	must(t, err)
-	defer conn.Close(context.WithoutCancel(t.Context()))
-	_, err = conn.Exec(t.Context(), `DROP TRIGGER crash ON signatures`)
-	must(t, err)
+	dbExec(t, e.url, `DROP TRIGGER crash ON signatures`)
 	retry, err := e.batch.SignBatch(t.Context(), &signerv1.SignBatchRequest{Items: items})
 	must(t, err)
 	for i, r := range retry.GetResults() {

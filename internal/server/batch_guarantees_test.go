@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
@@ -138,10 +137,7 @@ func TestSignBatchDurableBeforeResponse(t *testing.T) {
 // a full disk would fail it after every statement succeeded.
 func poisonCommits(t *testing.T, url string) {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	must(t, err)
-	defer conn.Close(context.WithoutCancel(t.Context()))
-	_, err = conn.Exec(t.Context(), `
+	dbExec(t, url, `
 		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF NEW.app_key = 'com.example.poison' THEN RAISE EXCEPTION 'poisoned row'; END IF;
@@ -149,7 +145,6 @@ func poisonCommits(t *testing.T, url string) {
 		END $$;
 		CREATE CONSTRAINT TRIGGER poison AFTER INSERT ON signatures
 			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION poison();`)
-	must(t, err)
 }
 
 // TestSignBatchCommitFailsReturnsNothing: when the batch's ledger
@@ -303,13 +298,9 @@ func TestSignBatchBadItemsFailAlone(t *testing.T) {
 // is recorded.
 func TestSignBatchRevokedKeyVersion(t *testing.T) {
 	e := newBatchEnv(t)
-	conn, err := pgx.Connect(t.Context(), e.url)
-	must(t, err)
-	defer conn.Close(context.WithoutCancel(t.Context()))
-	_, err = conn.Exec(t.Context(), `INSERT INTO keys (name, role, created_at, created_by) VALUES ('batch-signing', 'archive-signing', now(), 'test');
+	dbExec(t, e.url, `INSERT INTO keys (name, role, created_at, created_by) VALUES ('batch-signing', 'archive-signing', now(), 'test');
 		INSERT INTO key_versions (name, version, backend_uri, public_key, state, created_at, activated_at, retired_at, actor)
 		VALUES ('batch-signing', 1, 'softkms:path=/k', decode(repeat('01', 32), 'hex'), 'revoked', now(), now(), now(), 'test')`)
-	must(t, err)
 	resp, err := e.batch.SignBatch(t.Context(), &signerv1.SignBatchRequest{Items: []*signerv1.BatchItem{
 		digestItem([]byte("PK r1"), "rv-1"), archiveItem([]byte("PK r2"), "rv-2"), digestItem([]byte("PK r3"), "rv-3"),
 	}})
