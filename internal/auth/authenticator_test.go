@@ -18,6 +18,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport/transporttest"
 )
 
@@ -109,7 +110,7 @@ func TestDevServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := auth.NewAuthorizer(p, lb, nil)
-	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(a.StreamServerInterceptor())}
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(server.UnaryInterceptor(nil), a.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(server.StreamInterceptor(nil), a.StreamServerInterceptor())}
 
 	g := grpc.NewServer(opts...)
 	register(g)

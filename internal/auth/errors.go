@@ -18,6 +18,9 @@ var (
 	// ErrPermissionDenied means an authenticated caller may not make the
 	// request. Denial errors returned by a RequestCheck wrap it.
 	ErrPermissionDenied = errors.New("auth: permission denied")
+	// ErrRoleNotAllowed means none of the caller's roles may call the
+	// method.
+	ErrRoleNotAllowed = errors.New("auth: the caller's roles do not allow this method")
 	// ErrInvalidPolicy means a policy file breaks the format described in
 	// the package documentation.
 	ErrInvalidPolicy = errors.New("auth: invalid policy")

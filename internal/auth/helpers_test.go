@@ -17,6 +17,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport/transporttest"
 )
 
@@ -93,8 +94,8 @@ func mtlsServer(t *testing.T, p *auth.Policy, extra ...func(*grpc.Server)) (*grp
 	}
 	a := auth.NewAuthorizer(p, auth.NewMTLS(p), nil)
 	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)),
-		grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(a.StreamServerInterceptor()))
+		grpc.ChainUnaryInterceptor(server.UnaryInterceptor(nil), a.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(server.StreamInterceptor(nil), a.StreamServerInterceptor()))
 	register(g)
 	for _, f := range extra {
 		f(g)

@@ -3,25 +3,19 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-)
-
-// Fixed client messages: they tell the caller what to fix without
-// revealing anything about the policy.
-const (
-	msgNoCredentials = "authentication required: connect with mutual TLS and a client certificate issued for this service"
-	msgUnknown       = "caller not recognised: the client certificate's identity (URI SAN) is not known to this service"
-	msgForbidden     = "permission denied: the caller's roles do not allow this method"
-	msgRequestDenied = "permission denied: the caller may not make this request"
 )
 
 // Authorizer authenticates and authorizes every call. Place its
 // interceptors before anything that needs the caller's identity (limits,
-// handlers) and after request-ID, logging and panic recovery.
+// handlers) and after request-ID, logging and panic recovery. Refusals are
+// errors wrapping this package's sentinels (ErrNoCredentials,
+// ErrUnknownIdentity, ErrRoleNotAllowed, ErrPermissionDenied, a *Denial):
+// internal/server's interceptor gives them their codes and fixed client
+// messages, as it does every other error.
 type Authorizer struct {
 	policy *Policy
 	authn  Authenticator
@@ -91,10 +85,7 @@ func (a *Authorizer) authorize(ctx context.Context, method string) (context.Cont
 	if authErr != nil {
 		a.log.LogAttrs(ctx, slog.LevelInfo, "unauthenticated call refused",
 			slog.String("method", method), slog.String("reason", authErr.Error()))
-		if errors.Is(authErr, ErrNoCredentials) || errors.Is(authErr, ErrNotLoopback) {
-			return ctx, id, acc, status.Error(codes.Unauthenticated, msgNoCredentials)
-		}
-		return ctx, id, acc, status.Error(codes.Unauthenticated, msgUnknown)
+		return ctx, id, acc, unauthenticated(authErr)
 	}
 	if !listed || !id.HasAny(acc.Roles) {
 		reason := "role not allowed"
@@ -103,12 +94,28 @@ func (a *Authorizer) authorize(ctx context.Context, method string) (context.Cont
 		}
 		a.log.LogAttrs(ctx, slog.LevelWarn, "call refused",
 			slog.String("method", method), slog.String("subject", id.Subject), slog.String("reason", reason))
-		return ctx, id, acc, status.Error(codes.PermissionDenied, msgForbidden)
+		if !listed {
+			return ctx, id, acc, fmt.Errorf("%w: %s", ErrMethodNotCovered, method)
+		}
+		return ctx, id, acc, fmt.Errorf("%w: %s calling %s", ErrRoleNotAllowed, id.Subject, method)
 	}
 	return ctx, id, acc, nil
 }
 
-// check runs the method's request check and turns a refusal into a status.
+// unauthenticated makes sure an authenticator's refusal wraps one of the
+// sentinels of an unauthenticated caller: one that wraps none is an
+// identity this service does not know.
+func unauthenticated(err error) error {
+	for _, s := range []error{ErrNoCredentials, ErrNotLoopback, ErrInvalidSubject, ErrUnknownIdentity} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnknownIdentity, err)
+}
+
+// check runs the method's request check; a refusal wraps
+// ErrPermissionDenied (a *Denial does already).
 func (a *Authorizer) check(ctx context.Context, method string, acc Access, id Identity, req any) error {
 	err := acc.Check(ctx, id, req)
 	if err == nil {
@@ -116,11 +123,10 @@ func (a *Authorizer) check(ctx context.Context, method string, acc Access, id Id
 	}
 	a.log.LogAttrs(ctx, slog.LevelWarn, "request refused",
 		slog.String("method", method), slog.String("subject", id.Subject), slog.String("reason", err.Error()))
-	var d *Denial
-	if errors.As(err, &d) {
-		return status.Error(codes.PermissionDenied, "permission denied: "+d.Reason)
+	if errors.Is(err, ErrPermissionDenied) {
+		return err
 	}
-	return status.Error(codes.PermissionDenied, msgRequestDenied)
+	return fmt.Errorf("%w: %w", ErrPermissionDenied, err)
 }
 
 // authStream carries the identity in its context and, when the method has
@@ -157,7 +163,7 @@ func (s *authStream) SendMsg(m any) error {
 	}
 	if s.check != nil {
 		// Default deny: nothing leaves before the request was checked.
-		return status.Error(codes.PermissionDenied, msgRequestDenied)
+		return fmt.Errorf("%w: send before the request was checked", ErrPermissionDenied)
 	}
 	return s.ServerStream.SendMsg(m)
 }

@@ -11,6 +11,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/auth"
+	"github.com/appsign/signer/internal/server"
 	"github.com/appsign/signer/internal/transport/transporttest"
 )
 
@@ -76,7 +77,7 @@ func carelessServer(t *testing.T, s signerv1.SignerServiceServer) func(uri strin
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 	}
 	a := auth.NewAuthorizer(p, auth.NewMTLS(p), nil)
-	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)), grpc.ChainStreamInterceptor(a.StreamServerInterceptor()))
+	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg)), grpc.ChainStreamInterceptor(server.StreamInterceptor(nil), a.StreamServerInterceptor()))
 	signerv1.RegisterSignerServiceServer(g, s)
 	addr := serve(t, g)
 	return func(uri string) *grpc.ClientConn {

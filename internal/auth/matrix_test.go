@@ -13,6 +13,7 @@ import (
 
 	"github.com/appsign/signer/internal/auth"
 	"github.com/appsign/signer/internal/auth/authtest"
+	"github.com/appsign/signer/internal/server"
 )
 
 // TestEveryMethodRefusesAnonymousAndWrongRoles runs the matrix over mTLS
@@ -48,7 +49,7 @@ func TestEveryMethodRefusesAnonymousAndWrongRoles(t *testing.T) {
 func TestMatrixOverPlaintext(t *testing.T) {
 	p := mustPolicy(t, testPolicy)
 	a := auth.NewAuthorizer(p, auth.NewMTLS(p), nil)
-	g := grpc.NewServer(grpc.ChainUnaryInterceptor(a.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(a.StreamServerInterceptor()))
+	g := grpc.NewServer(grpc.ChainUnaryInterceptor(server.UnaryInterceptor(nil), a.UnaryServerInterceptor()), grpc.ChainStreamInterceptor(server.StreamInterceptor(nil), a.StreamServerInterceptor()))
 	register(g)
 	conn := dialConn(t, serve(t, g), plaintext())
 	for _, m := range auth.FullMethods(g) {

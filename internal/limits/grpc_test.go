@@ -17,6 +17,7 @@ import (
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/limits"
+	"github.com/appsign/signer/internal/server"
 )
 
 // slowSigner reads archives until the client closes and holds trust bundle
@@ -66,8 +67,8 @@ func startServer(t *testing.T, cfg limits.Config) (signerv1.SignerServiceClient,
 		t.Fatal(err)
 	}
 	opts := append(l.ServerOptions(),
-		grpc.ChainUnaryInterceptor(l.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(l.StreamServerInterceptor()))
+		grpc.ChainUnaryInterceptor(server.UnaryInterceptor(nil), l.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(server.StreamInterceptor(nil), l.StreamServerInterceptor()))
 	g := grpc.NewServer(opts...)
 	s := &slowSigner{hold: make(chan struct{}), entered: make(chan struct{}, 100)}
 	signerv1.RegisterSignerServiceServer(g, s)

@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,9 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // sweepInterval is how often, at most, state of idle identities is dropped.
@@ -74,16 +73,14 @@ func New(cfg Config, identity IdentityFunc, opts ...Option) (*Limiter, error) {
 func (l *Limiter) Config() Config { return l.cfg }
 
 // admit takes a global slot, a token and a slot of the caller (only a
-// token for long-lived methods), or returns the status to answer with. It
-// never waits. On success release must be called when the call ends.
+// token for long-lived methods), or returns a *RetryError. It never waits. On success release must be called when the call ends.
 func (l *Limiter) admit(ctx context.Context, method string) (release func(), err error) {
 	if slices.Contains(l.cfg.LongLived, method) {
 		return func() {}, l.takeToken(l.identity(ctx))
 	}
 	if n := l.inFlight.Add(1); n > int64(l.cfg.MaxInFlight) {
 		l.inFlight.Add(-1)
-		return nil, retryStatus(codes.Unavailable, busyRetry,
-			"server overloaded: too many calls in flight; retry with backoff")
+		return nil, &RetryError{Err: ErrOverloaded, After: busyRetry, Detail: fmt.Sprintf("limit %d", l.cfg.MaxInFlight)}
 	}
 	key := l.identity(ctx)
 	if err := l.take(key); err != nil {
@@ -104,8 +101,7 @@ func (l *Limiter) take(key string) error {
 	defer l.mu.Unlock()
 	b := l.bucket(key)
 	if b.active >= l.cfg.MaxConcurrentPerIdentity {
-		return retryStatus(codes.ResourceExhausted, busyRetry,
-			fmt.Sprintf("too many concurrent calls from this caller (limit %d); retry when one finishes", l.cfg.MaxConcurrentPerIdentity))
+		return &RetryError{Err: ErrConcurrency, After: busyRetry, Detail: fmt.Sprintf("limit %d", l.cfg.MaxConcurrentPerIdentity)}
 	}
 	if err := l.spend(b); err != nil {
 		return err
@@ -138,8 +134,7 @@ func (l *Limiter) bucket(key string) *bucket {
 func (l *Limiter) spend(b *bucket) error {
 	if b.tokens < 1 {
 		wait := time.Duration(math.Ceil((1 - b.tokens) / l.cfg.Rate * float64(time.Second)))
-		return retryStatus(codes.ResourceExhausted, wait,
-			fmt.Sprintf("rate limit exceeded for this caller (%g calls/s); retry in %v", l.cfg.Rate, wait.Round(time.Millisecond)))
+		return &RetryError{Err: ErrRateLimited, After: wait, Detail: fmt.Sprintf("%g calls/s", l.cfg.Rate)}
 	}
 	b.tokens--
 	return nil
@@ -167,17 +162,14 @@ func (l *Limiter) sweep(now time.Time) {
 	}
 }
 
-// retryStatus is a status with a RetryInfo detail and the hint in the text.
-func retryStatus(code codes.Code, after time.Duration, msg string) error {
-	st := status.New(code, msg)
-	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(after)}); err == nil {
-		st = d
-	}
-	return st.Err()
-}
-
-// RetryDelay returns the RetryInfo hint of an error from this package.
+// RetryDelay returns the retry hint of a refusal of this package: a
+// *RetryError on the server, or the RetryInfo detail of the status a
+// client received.
 func RetryDelay(err error) (time.Duration, bool) {
+	var re *RetryError
+	if errors.As(err, &re) {
+		return re.After, true
+	}
 	for _, d := range status.Convert(err).Details() {
 		if ri, ok := d.(*errdetails.RetryInfo); ok {
 			return ri.GetRetryDelay().AsDuration(), true

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/appsign/signer/internal/limits"
+	"github.com/appsign/signer/internal/server"
 )
 
 type callerKey struct{}
@@ -55,7 +56,7 @@ func ok(context.Context, any) (any, error) { return "ok", nil }
 func TestRateLimit(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	l := newLimiter(t, limits.Config{Rate: 2, Burst: 3}, clock)
-	call := l.UnaryServerInterceptor()
+	call := mapped(l.UnaryServerInterceptor())
 	steps := []struct {
 		name      string
 		advance   time.Duration
@@ -125,7 +126,7 @@ func (h *blockingHandler) handle(ctx context.Context, _ any) (any, error) {
 func TestConcurrencyCapUnder50Goroutines(t *testing.T) {
 	const callers, capacity = 50, 5
 	l := newLimiter(t, limits.Config{Rate: 1e6, Burst: 1000, MaxConcurrentPerIdentity: capacity, MaxInFlight: 100}, nil)
-	call := l.UnaryServerInterceptor()
+	call := mapped(l.UnaryServerInterceptor())
 	h := newBlocking(callers)
 
 	codesSeen := make(chan codes.Code, callers)
@@ -174,7 +175,7 @@ func TestConcurrencyCapUnder50Goroutines(t *testing.T) {
 
 func TestGlobalInFlightCap(t *testing.T) {
 	l := newLimiter(t, limits.Config{MaxConcurrentPerIdentity: 1, MaxInFlight: 2}, nil)
-	call := l.UnaryServerInterceptor()
+	call := mapped(l.UnaryServerInterceptor())
 	h := newBlocking(2)
 	var wg sync.WaitGroup
 	for _, who := range []string{"a", "b"} {
@@ -206,7 +207,7 @@ func TestUnaryDeadlines(t *testing.T) {
 		MaxTimeout:     5 * time.Minute,
 		Methods:        map[string]limits.Timeout{"/x.Slow/Call": {Default: time.Hour, Max: 2 * time.Hour}},
 	}, nil)
-	call := l.UnaryServerInterceptor()
+	call := mapped(l.UnaryServerInterceptor())
 	tests := []struct {
 		name     string
 		method   string
@@ -282,7 +283,7 @@ func TestConfigValidation(t *testing.T) {
 func TestLongLivedMethods(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	l := newLimiter(t, limits.Config{Rate: 1, Burst: 3, MaxConcurrentPerIdentity: 1, MaxInFlight: 1, LongLived: []string{"/x.Health/Watch"}}, clock)
-	call := l.UnaryServerInterceptor()
+	call := mapped(l.UnaryServerInterceptor())
 	watch := &grpc.UnaryServerInfo{FullMethod: "/x.Health/Watch"}
 	h := newBlocking(2)
 	var wg sync.WaitGroup
@@ -303,4 +304,13 @@ func TestLongLivedMethods(t *testing.T) {
 	}
 	close(h.release)
 	wg.Wait()
+}
+
+// mapped runs in inside internal/server's interceptor, which turns the
+// limiter's refusals into the statuses clients get.
+func mapped(in grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	out := server.UnaryInterceptor(nil)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return out(ctx, req, info, func(ctx context.Context, req any) (any, error) { return in(ctx, req, info, h) })
+	}
 }

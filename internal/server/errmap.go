@@ -60,10 +60,15 @@ var errorRules = []errorRule{
 	{auth.ErrInvalidSubject, codes.Unauthenticated, msgUnknownCaller},
 	{auth.ErrUnknownIdentity, codes.Unauthenticated, msgUnknownCaller},
 	{auth.ErrMethodNotCovered, codes.PermissionDenied, msgForbidden},
+	{auth.ErrRoleNotAllowed, codes.PermissionDenied, msgForbidden},
 	{auth.ErrPermissionDenied, codes.PermissionDenied, msgRequestDenied},
 	{auth.ErrInvalidPolicy, codes.Internal, msgInternal},
 
-	// Rate and concurrency limits (internal/limits).
+	// Rate and concurrency limits (internal/limits): toStatus adds the
+	// retry delay to the message and as a RetryInfo detail.
+	{limits.ErrOverloaded, codes.Unavailable, "server overloaded: too many calls in flight; retry with backoff"},
+	{limits.ErrConcurrency, codes.ResourceExhausted, "too many concurrent calls from this caller; retry when one of them finishes"},
+	{limits.ErrRateLimited, codes.ResourceExhausted, "rate limit exceeded for this caller"},
 	{limits.ErrInvalidConfig, codes.Internal, msgInternal},
 
 	// Two-person approvals (internal/auth, stores in auth/approvalpg).

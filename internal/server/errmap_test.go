@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
@@ -149,8 +150,9 @@ var wantCodes = map[error]codes.Code{
 	auth.ErrNoCredentials: codes.Unauthenticated, auth.ErrNotLoopback: codes.Unauthenticated,
 	auth.ErrInvalidSubject: codes.Unauthenticated, auth.ErrUnknownIdentity: codes.Unauthenticated,
 	auth.ErrMethodNotCovered: codes.PermissionDenied, auth.ErrPermissionDenied: codes.PermissionDenied,
-	auth.ErrInvalidPolicy:   codes.Internal,
-	limits.ErrInvalidConfig: codes.Internal,
+	auth.ErrRoleNotAllowed: codes.PermissionDenied, auth.ErrInvalidPolicy: codes.Internal,
+	limits.ErrOverloaded: codes.Unavailable, limits.ErrConcurrency: codes.ResourceExhausted,
+	limits.ErrRateLimited: codes.ResourceExhausted, limits.ErrInvalidConfig: codes.Internal,
 
 	auth.ErrApprovalNotFound: codes.NotFound, auth.ErrInvalidApproval: codes.InvalidArgument,
 	auth.ErrSelfApproval: codes.PermissionDenied, auth.ErrAlreadyApproved: codes.FailedPrecondition,
@@ -258,6 +260,7 @@ func TestErrorMappingPrecedence(t *testing.T) {
 		{"active version refusal names the key", fmt.Errorf("revoke: %w", &keystore.ActiveVersionError{Name: "dev-signing", Version: 3}), codes.FailedPrecondition, "key dev-signing version 3 is the active signing version"},
 		{"a denial's reason is for the caller", fmt.Errorf("check: %w", &auth.Denial{Reason: "signing needs the pipeline role"}), codes.PermissionDenied, "permission denied: signing needs the pipeline role"},
 		{"log mismatch lists the findings", fmt.Errorf("%w: %w", revocationstore.ErrLogMismatch, &ledger.FindingsError{Findings: []ledger.Finding{{Index: -1, Problem: "revocations 7: reason differs"}}}), codes.FailedPrecondition, "(revocations 7: reason differs)"},
+		{"a rate limit says when to retry", fmt.Errorf("admit: %w", &limits.RetryError{Err: limits.ErrRateLimited, After: 250 * time.Millisecond, Detail: "4 calls/s"}), codes.ResourceExhausted, "rate limit exceeded for this caller; retry in 250ms (request id"},
 		{"no sentinel at all", errors.New("pq: password authentication failed for user signer"), codes.Internal, "internal error (request id"},
 	}
 	for _, tc := range tests {
@@ -266,8 +269,11 @@ func TestErrorMappingPrecedence(t *testing.T) {
 			if st.Code() != tc.code || !strings.Contains(st.Message(), tc.msg) {
 				t.Errorf("%v: %q, want %v containing %q", st.Code(), st.Message(), tc.code, tc.msg)
 			}
-			if strings.Contains(st.Message(), "password") || strings.Contains(st.Message(), "operation error") {
+			if strings.Contains(st.Message(), "password") || strings.Contains(st.Message(), "operation error") || strings.Contains(st.Message(), "calls/s") {
 				t.Errorf("client message carries error text: %q", st.Message())
+			}
+			if d, ok := limits.RetryDelay(st.Err()); ok != errors.Is(tc.err, limits.ErrRateLimited) || (ok && d != 250*time.Millisecond) {
+				t.Errorf("RetryInfo %v (present %v): only a limit's refusal carries one, with its delay", d, ok)
 			}
 		})
 	}

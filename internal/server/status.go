@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -62,7 +66,18 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		slog.String("request_id", RequestID(ctx)),
 		slog.String("code", code.String()),
 		slog.String("error", err.Error()))
-	return status.Errorf(code, "%s (request id %s)", msg, RequestID(ctx))
+	var retry interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &retry) {
+		return status.Errorf(code, "%s (request id %s)", msg, RequestID(ctx))
+	}
+	// A refusal that passes by itself (a limit) says when to retry, in
+	// the text for people and as RetryInfo for clients' backoff.
+	after := retry.RetryAfter()
+	st := status.Newf(code, "%s; retry in %v (request id %s)", msg, after.Round(time.Millisecond), RequestID(ctx))
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(after)}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 // classify finds err's code and client message: typed errors whose fields
