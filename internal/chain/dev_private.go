@@ -56,49 +56,29 @@ func PrivateBuildPolicy() x509.OID {
 // marketplace CA, so a compromise of one does not touch the other, and
 // customers need no trust-store change: the chain ends at the same root.
 func NewPrivateBuildCA(rand io.Reader, root *x509.Certificate, rootKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	if err := checkIssuer(root, rootKey, true); err != nil {
-		return nil, fmt.Errorf("chain: issue private-build CA: %w", err)
-	}
-	tmpl, err := template(rand, pub, cn, now, validity)
-	if err != nil {
-		return nil, fmt.Errorf("chain: issue private-build CA: %w", err)
-	}
-	tmpl.IsCA = true
-	tmpl.MaxPathLen = 0
-	tmpl.MaxPathLenZero = true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	tmpl.Policies = []x509.OID{PrivateBuildPolicy()}
-	capNotAfter(tmpl, root)
-	return create(rand, tmpl, root, pub, rootKey, "private-build CA")
+	return issueUnder(rand, root, rootKey, pub, cn, now, validity, "private-build CA", true, subCA([]x509.OID{PrivateBuildPolicy()}))
 }
 
 // NewPrivateBuildCertificate issues a vendor's code-signing certificate for
 // pub (the vendor's own key) under the private-build CA, scoped to appKeys:
 // one URI SAN AppKeyURIPrefix+key each, and the private-build policy.
 func NewPrivateBuildCertificate(rand io.Reader, ca *x509.Certificate, caKey crypto.Signer, pub ed25519.PublicKey, vendor string, appKeys []string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	if err := checkIssuer(ca, caKey, false); err != nil {
-		return nil, fmt.Errorf("chain: issue private-build certificate: %w", err)
-	}
-	if len(appKeys) == 0 {
-		return nil, fmt.Errorf("chain: issue private-build certificate: %w: no app keys", ErrOutOfScope)
-	}
-	tmpl, err := template(rand, pub, "private build: "+vendor, now, validity)
-	if err != nil {
-		return nil, fmt.Errorf("chain: issue private-build certificate: %w", err)
-	}
-	for _, k := range appKeys {
-		u, err := url.Parse(AppKeyURIPrefix + k)
-		if err != nil || strings.ContainsAny(k, " /?#") {
-			return nil, fmt.Errorf("chain: issue private-build certificate: app key %q cannot be a URI", k)
+	return issueUnder(rand, ca, caKey, pub, "private build: "+vendor, now, validity, "private-build certificate", false, func(tmpl *x509.Certificate) error {
+		if len(appKeys) == 0 {
+			return fmt.Errorf("%w: no app keys", ErrOutOfScope)
 		}
-		tmpl.URIs = append(tmpl.URIs, u)
-	}
-	tmpl.Subject.OrganizationalUnit = []string{vendor}
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
-	tmpl.Policies = []x509.OID{PrivateBuildPolicy()}
-	capNotAfter(tmpl, ca)
-	return create(rand, tmpl, ca, pub, caKey, "private-build certificate")
+		for _, k := range appKeys {
+			u, err := url.Parse(AppKeyURIPrefix + k)
+			if err != nil || strings.ContainsAny(k, " /?#") {
+				return fmt.Errorf("app key %q cannot be a URI", k)
+			}
+			tmpl.URIs = append(tmpl.URIs, u)
+		}
+		tmpl.Subject.OrganizationalUnit = []string{vendor}
+		codeSigning(tmpl)
+		tmpl.Policies = []x509.OID{PrivateBuildPolicy()}
+		return nil
+	})
 }
 
 // AppKeyScope returns the app keys a certificate is scoped to and whether

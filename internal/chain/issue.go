@@ -44,36 +44,56 @@ func NewRootCA(rand io.Reader, signer crypto.Signer, cn string, now time.Time, v
 // parentKey as parent. The intermediate may only issue leaf certificates
 // (MaxPathLen 0). NotAfter is capped at the parent's NotAfter.
 func NewIntermediateCA(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	if err := checkIssuer(parent, parentKey, true); err != nil {
-		return nil, fmt.Errorf("chain: issue intermediate CA: %w", err)
-	}
-	tmpl, err := template(rand, pub, cn, now, validity)
-	if err != nil {
-		return nil, fmt.Errorf("chain: issue intermediate CA: %w", err)
-	}
-	tmpl.IsCA = true
-	tmpl.MaxPathLen = 0
-	tmpl.MaxPathLenZero = true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
-	capNotAfter(tmpl, parent)
-	return create(rand, tmpl, parent, pub, parentKey, "intermediate CA")
+	return issueUnder(rand, parent, parentKey, pub, cn, now, validity, "intermediate CA", true, subCA(nil))
 }
 
 // NewSigningCertificate issues a code-signing leaf certificate for pub,
 // signed by parentKey as parent. NotAfter is capped at the parent's NotAfter.
 func NewSigningCertificate(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	if err := checkIssuer(parent, parentKey, false); err != nil {
-		return nil, fmt.Errorf("chain: issue signing certificate: %w", err)
+	return issueUnder(rand, parent, parentKey, pub, cn, now, validity, "signing certificate", false, func(tmpl *x509.Certificate) error {
+		codeSigning(tmpl)
+		return nil
+	})
+}
+
+// issueUnder issues the profile what for pub under parent: it checks that
+// parent and parentKey may issue it (a CA certificate when issuingCA),
+// fills template, lets profile set the rest (or refuse), caps NotAfter at
+// the parent's and signs.
+func issueUnder(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, now time.Time, validity time.Duration,
+	what string, issuingCA bool, profile func(*x509.Certificate) error) (*x509.Certificate, error) {
+	if err := checkIssuer(parent, parentKey, issuingCA); err != nil {
+		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
 	}
 	tmpl, err := template(rand, pub, cn, now, validity)
 	if err != nil {
-		return nil, fmt.Errorf("chain: issue signing certificate: %w", err)
+		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
 	}
+	if err := profile(tmpl); err != nil {
+		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
+	}
+	capNotAfter(tmpl, parent)
+	return create(rand, tmpl, parent, pub, parentKey, what)
+}
+
+// subCA is the profile of a CA under the root that may only issue leaf
+// certificates (MaxPathLen 0), under policies if any.
+func subCA(policies []x509.OID) func(*x509.Certificate) error {
+	return func(tmpl *x509.Certificate) error {
+		tmpl.IsCA = true
+		tmpl.MaxPathLen = 0
+		tmpl.MaxPathLenZero = true
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+		tmpl.Policies = policies
+		return nil
+	}
+}
+
+// codeSigning makes tmpl a leaf for signing apps.
+func codeSigning(tmpl *x509.Certificate) {
 	tmpl.IsCA = false
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
-	capNotAfter(tmpl, parent)
-	return create(rand, tmpl, parent, pub, parentKey, "signing certificate")
 }
 
 // template returns the fields common to the profiles of the signer's own

@@ -4,9 +4,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
-	"fmt"
 	"io"
 	"time"
 )
@@ -36,17 +34,12 @@ var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
 // against the parent before it is returned, because parentKey may be a
 // remote key.
 func NewTrustSignerCertificate(rand io.Reader, parent *x509.Certificate, parentKey crypto.Signer, pub ed25519.PublicKey, cn string, purpose x509.OID, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	const what = "trust-metadata signer certificate"
-	if err := checkIssuer(parent, parentKey, false); err != nil {
-		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
-	}
-	tmpl, err := baseTemplate(rand, pub, pkix.Name{CommonName: cn, Organization: parent.Subject.Organization}, now, validity)
-	if err != nil {
-		return nil, fmt.Errorf("chain: issue %s: %w", what, err)
-	}
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{oidDocumentSigning}
-	tmpl.Policies = []x509.OID{purpose}
-	capNotAfter(tmpl, parent)
-	return create(rand, tmpl, parent, pub, parentKey, what)
+	return issueUnder(rand, parent, parentKey, pub, cn, now, validity, "trust-metadata signer certificate", false, func(tmpl *x509.Certificate) error {
+		tmpl.Subject.Organization = parent.Subject.Organization
+		tmpl.SubjectKeyId = nil // the profile has never had one
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{oidDocumentSigning}
+		tmpl.Policies = []x509.OID{purpose}
+		return nil
+	})
 }
