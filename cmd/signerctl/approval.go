@@ -38,12 +38,8 @@ what was reviewed.`,
 		Short: "Open an approval for one action on one target",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cRequest.with(cmd.Context(), "request approval", func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := signerv1.NewApprovalServiceClient(conn).RequestApproval(ctx, &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: reason})
-				if err == nil {
-					printApproval(cmd.OutOrStdout(), resp.GetApproval())
-				}
-				return err
+			return approvalCall(cmd, &cRequest, "request approval", func(ctx context.Context, a signerv1.ApprovalServiceClient) (*signerv1.RequestApprovalResponse, error) {
+				return a.RequestApproval(ctx, &signerv1.RequestApprovalRequest{Action: action, Target: target, Reason: reason})
 			})
 		},
 	}
@@ -59,12 +55,8 @@ what was reviewed.`,
 		Short: "Approve an approval another admin requested",
 		Args:  exactArgs(1, "one approval ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cApprove.with(cmd.Context(), "approve", func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := signerv1.NewApprovalServiceClient(conn).Approve(ctx, &signerv1.ApproveRequest{Id: args[0], ParamsSha256: paramsSHA256})
-				if err == nil {
-					printApproval(cmd.OutOrStdout(), resp.GetApproval())
-				}
-				return err
+			return approvalCall(cmd, &cApprove, "approve", func(ctx context.Context, a signerv1.ApprovalServiceClient) (*signerv1.ApproveResponse, error) {
+				return a.Approve(ctx, &signerv1.ApproveRequest{Id: args[0], ParamsSha256: paramsSHA256})
 			})
 		},
 	}
@@ -76,18 +68,27 @@ what was reviewed.`,
 		Short: "Show one approval",
 		Args:  exactArgs(1, "one approval ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cShow.with(cmd.Context(), "show approval", func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := signerv1.NewApprovalServiceClient(conn).GetApproval(ctx, &signerv1.GetApprovalRequest{Id: args[0]})
-				if err == nil {
-					printApproval(cmd.OutOrStdout(), resp.GetApproval())
-				}
-				return err
+			return approvalCall(cmd, &cShow, "show approval", func(ctx context.Context, a signerv1.ApprovalServiceClient) (*signerv1.GetApprovalResponse, error) {
+				return a.GetApproval(ctx, &signerv1.GetApprovalRequest{Id: args[0]})
 			})
 		},
 	}
 	addConnFlags(show, &cShow)
 	cmd.AddCommand(request, approve, show)
 	return cmd
+}
+
+// approvalCall makes one ApprovalService call and prints the approval it
+// answers.
+func approvalCall[R interface{ GetApproval() *signerv1.Approval }](cmd *cobra.Command, c *client, what string, call func(context.Context, signerv1.ApprovalServiceClient) (R, error)) error {
+	return c.with(cmd.Context(), what, func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := call(ctx, signerv1.NewApprovalServiceClient(conn))
+		if err != nil {
+			return err
+		}
+		printApproval(cmd.OutOrStdout(), resp.GetApproval())
+		return nil
+	})
 }
 
 func printApproval(w io.Writer, a *signerv1.Approval) {

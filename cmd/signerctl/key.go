@@ -69,13 +69,9 @@ func newKeyCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := unary(cmd.Context(), &c, "create key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.CreateKeyResponse, error) {
-				return signerv1.NewKeyServiceClient(conn).CreateKey(ctx, &signerv1.CreateKeyRequest{Name: args[0], Role: role, Backend: spec})
+			return keyCall(cmd, &c, "create key", output, func(ctx context.Context, k signerv1.KeyServiceClient) (*signerv1.CreateKeyResponse, error) {
+				return k.CreateKey(ctx, &signerv1.CreateKeyRequest{Name: args[0], Role: role, Backend: spec})
 			})
-			if err != nil {
-				return err
-			}
-			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
 	addConnFlags(cmd, &c)
@@ -126,13 +122,9 @@ available for verification and replays.`,
 			if err != nil {
 				return err
 			}
-			resp, err := unary(cmd.Context(), &c, "rotate key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RotateKeyResponse, error) {
-				return signerv1.NewKeyServiceClient(conn).RotateKey(ctx, &signerv1.RotateKeyRequest{Name: args[0], Backend: spec, ApprovalId: approval})
+			return keyCall(cmd, &c, "rotate key", output, func(ctx context.Context, k signerv1.KeyServiceClient) (*signerv1.RotateKeyResponse, error) {
+				return k.RotateKey(ctx, &signerv1.RotateKeyRequest{Name: args[0], Backend: spec, ApprovalId: approval})
 			})
-			if err != nil {
-				return err
-			}
-			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
 	addConnFlags(cmd, &c)
@@ -154,13 +146,9 @@ func newKeyRetireCommand() *cobra.Command {
 			if version <= 0 {
 				return usagef("--version %d: want a positive key version", version)
 			}
-			resp, err := unary(cmd.Context(), &c, "retire key", func(ctx context.Context, conn *grpc.ClientConn) (*signerv1.RetireKeyResponse, error) {
-				return signerv1.NewKeyServiceClient(conn).RetireKey(ctx, &signerv1.RetireKeyRequest{Name: args[0], Version: version})
+			return keyCall(cmd, &c, "retire key", output, func(ctx context.Context, k signerv1.KeyServiceClient) (*signerv1.RetireKeyResponse, error) {
+				return k.RetireKey(ctx, &signerv1.RetireKeyRequest{Name: args[0], Version: version})
 			})
-			if err != nil {
-				return err
-			}
-			return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
 		},
 	}
 	addConnFlags(cmd, &c)
@@ -168,6 +156,17 @@ func newKeyRetireCommand() *cobra.Command {
 	requireFlags(cmd, "version")
 	addOutputFlag(cmd, &output, "table", "json")
 	return cmd
+}
+
+// keyCall makes one KeyService call and prints the key it answers.
+func keyCall[R interface{ GetKey() *signerv1.Key }](cmd *cobra.Command, c *client, what, output string, call func(context.Context, signerv1.KeyServiceClient) (R, error)) error {
+	return c.with(cmd.Context(), what, func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := call(ctx, signerv1.NewKeyServiceClient(conn))
+		if err != nil {
+			return err
+		}
+		return printKeys(cmd.OutOrStdout(), output, resp.GetKey())
+	})
 }
 
 func printKeys(w io.Writer, output string, keys ...*signerv1.Key) error {
