@@ -125,3 +125,17 @@ func TestFlagValueCompletion(t *testing.T) {
 		t.Fatal("no revocation reasons to complete")
 	}
 }
+
+// TestCompletionScripts: `signerctl completion SHELL` prints the script
+// docs/cli.md tells users to source.
+func TestCompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(t.Context(), []string{"completion", shell}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("completion %s: exit %d: %s", shell, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "signerctl") || !strings.Contains(stdout.String(), "__complete") {
+			t.Errorf("completion %s: no script for signerctl in %d bytes", shell, stdout.Len())
+		}
+	}
+}
