@@ -126,7 +126,7 @@ func dev(ctx context.Context, o devFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return buildError(err)
 	}
-	cfg.Stdout, cfg.Log = stdout, stderr
+	cfg.Stdout, cfg.LogOutput = stdout, stderr
 
 	cfg.DatabaseURL = o.databaseURL
 	if cfg.DatabaseURL == "" {

@@ -38,7 +38,7 @@ SIGNER_DB_MAX_CONNS, SIGNER_LOG_LEVEL) > file > default.`,
 			if err != nil {
 				return usageError{err}
 			}
-			svc, err := service.Build(cmd.Context(), service.Config{File: *cfg, Stdout: cmd.OutOrStdout(), Log: cmd.ErrOrStderr()})
+			svc, err := service.Build(cmd.Context(), service.Config{File: *cfg, Stdout: cmd.OutOrStdout(), LogOutput: cmd.ErrOrStderr()})
 			if err != nil {
 				return buildError(err)
 			}

@@ -51,12 +51,12 @@ func Build(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
-	if cfg.Log == nil {
-		cfg.Log = io.Discard
+	if cfg.LogOutput == nil {
+		cfg.LogOutput = io.Discard
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(f.Log.Level)) // Validate checked it
-	log := slog.New(slog.NewJSONHandler(cfg.Log, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewJSONHandler(cfg.LogOutput, &slog.HandlerOptions{Level: level}))
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Service{log: log, stdout: cfg.Stdout, grace: time.Duration(f.ShutdownGrace), stopBackground: stop}

@@ -51,10 +51,10 @@ type Config struct {
 	// (metrics.listen).
 	Profiling bool
 	// Stdout receives the lines meant for the person who started the
-	// service (where the operations listener is, shutdown progress); Log
-	// receives the JSON log at File.Log.Level. Nil discards.
-	Stdout io.Writer
-	Log    io.Writer
+	// service (where the operations listener is, shutdown progress);
+	// LogOutput receives the JSON log at File.Log.Level. Nil discards.
+	Stdout    io.Writer
+	LogOutput io.Writer
 }
 
 // KeyImport is an archive-signing key that exists outside the key store
