@@ -2,10 +2,10 @@ package limits
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 )
 
 // withDeadline gives ctx the method's default deadline when it has none,
@@ -41,7 +41,7 @@ func (s *deadlineStream) Context() context.Context { return s.ctx }
 
 func (s *deadlineStream) RecvMsg(m any) error {
 	if err := s.ctx.Err(); err != nil {
-		return status.FromContextError(err).Err()
+		return fmt.Errorf("limits: receive: %w", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.ServerStream.RecvMsg(m) }()
@@ -49,6 +49,8 @@ func (s *deadlineStream) RecvMsg(m any) error {
 	case err := <-done:
 		return err
 	case <-s.ctx.Done():
-		return status.FromContextError(s.ctx.Err()).Err()
+		// The context error, which internal/server maps to
+		// DeadlineExceeded (or Canceled) as it does every other.
+		return fmt.Errorf("limits: receive: %w", s.ctx.Err())
 	}
 }
