@@ -20,11 +20,11 @@ import (
 	"github.com/appsign/signer/internal/translog"
 )
 
-// errorRule gives every error that wraps err the gRPC code and the fixed
-// client message. Messages say what happened and what to do; they never
+// errorRule gives every error that wraps one of errs the gRPC code and the
+// fixed client message. Messages say what happened and what to do; they never
 // carry an error's own text, which may name hosts, paths or SQL.
 type errorRule struct {
-	err  error
+	errs []error
 	code codes.Code
 	msg  string
 }
@@ -49,133 +49,107 @@ const (
 // package the server calls is missing here.
 var errorRules = []errorRule{
 	// The server itself and the call's context.
-	{ErrSpoolFull, codes.ResourceExhausted, "no room to receive the archive on this replica; nothing was signed, retry later with the same idempotency key"},
-	{ErrDraining, codes.Unavailable, "server shutting down; no signature was issued, retry (on another replica) with the same idempotency key"},
-	{context.Canceled, codes.Canceled, "request cancelled"},
-	{context.DeadlineExceeded, codes.DeadlineExceeded, "deadline exceeded before the request finished"},
+	{[]error{ErrSpoolFull}, codes.ResourceExhausted, "no room to receive the archive on this replica; nothing was signed, retry later with the same idempotency key"},
+	{[]error{ErrDraining}, codes.Unavailable, "server shutting down; no signature was issued, retry (on another replica) with the same idempotency key"},
+	{[]error{context.Canceled}, codes.Canceled, "request cancelled"},
+	{[]error{context.DeadlineExceeded}, codes.DeadlineExceeded, "deadline exceeded before the request finished"},
 
 	// Authentication and authorization (internal/auth).
-	{auth.ErrNoCredentials, codes.Unauthenticated, msgNoCredentials},
-	{auth.ErrNotLoopback, codes.Unauthenticated, msgNoCredentials},
-	{auth.ErrInvalidSubject, codes.Unauthenticated, msgUnknownCaller},
-	{auth.ErrUnknownIdentity, codes.Unauthenticated, msgUnknownCaller},
-	{auth.ErrMethodNotCovered, codes.PermissionDenied, msgForbidden},
-	{auth.ErrRoleNotAllowed, codes.PermissionDenied, msgForbidden},
-	{auth.ErrPermissionDenied, codes.PermissionDenied, msgRequestDenied},
-	{auth.ErrInvalidPolicy, codes.Internal, msgInternal},
+	{[]error{auth.ErrNoCredentials, auth.ErrNotLoopback}, codes.Unauthenticated, msgNoCredentials},
+	{[]error{auth.ErrInvalidSubject, auth.ErrUnknownIdentity}, codes.Unauthenticated, msgUnknownCaller},
+	{[]error{auth.ErrMethodNotCovered, auth.ErrRoleNotAllowed}, codes.PermissionDenied, msgForbidden},
+	{[]error{auth.ErrPermissionDenied}, codes.PermissionDenied, msgRequestDenied},
+	{[]error{auth.ErrInvalidPolicy}, codes.Internal, msgInternal},
 
 	// Rate and concurrency limits (internal/limits): toStatus adds the
 	// retry delay to the message and as a RetryInfo detail.
-	{limits.ErrOverloaded, codes.Unavailable, "server overloaded: too many calls in flight; retry with backoff"},
-	{limits.ErrConcurrency, codes.ResourceExhausted, "too many concurrent calls from this caller; retry when one of them finishes"},
-	{limits.ErrRateLimited, codes.ResourceExhausted, "rate limit exceeded for this caller"},
-	{limits.ErrInvalidConfig, codes.Internal, msgInternal},
+	{[]error{limits.ErrOverloaded}, codes.Unavailable, "server overloaded: too many calls in flight; retry with backoff"},
+	{[]error{limits.ErrConcurrency}, codes.ResourceExhausted, "too many concurrent calls from this caller; retry when one of them finishes"},
+	{[]error{limits.ErrRateLimited}, codes.ResourceExhausted, "rate limit exceeded for this caller"},
+	{[]error{limits.ErrInvalidConfig}, codes.Internal, msgInternal},
 
 	// Two-person approvals (internal/auth, stores in auth/approvalpg).
-	{auth.ErrApprovalNotFound, codes.NotFound, "approval not found: check the id (signerctl approval show)"},
-	{auth.ErrInvalidApproval, codes.InvalidArgument, "invalid approval request: action is 1-64 characters of a-z, 0-9, '.', '_' or '-'; target 1-1024 printable ASCII characters; reason at most 1024 printable characters"},
-	{auth.ErrSelfApproval, codes.PermissionDenied, "an approval must come from a second security admin, not the one who requested it"},
-	{auth.ErrAlreadyApproved, codes.FailedPrecondition, "the approval is already approved: the requester can now use it with --approval"},
-	{auth.ErrNotApproved, codes.FailedPrecondition, "the approval is not approved yet: another security admin must approve it first (signerctl approval approve)"},
-	{auth.ErrAlreadyConsumed, codes.FailedPrecondition, "the approval was already used: an approval allows one action; request a new one"},
-	{auth.ErrApprovalExpired, codes.FailedPrecondition, "the approval expired: request a new one"},
-	{auth.ErrApprovalsUnavailable, codes.Unavailable, "approvals database unavailable; nothing was recorded, retry later"},
-	{auth.ErrApprovalMismatch, codes.FailedPrecondition, "the approval is for another action or other parameters, or its stored parameters no longer match their hash; nothing was done: request a new approval for exactly this request"},
+	{[]error{auth.ErrApprovalNotFound}, codes.NotFound, "approval not found: check the id (signerctl approval show)"},
+	{[]error{auth.ErrInvalidApproval}, codes.InvalidArgument, "invalid approval request: action is 1-64 characters of a-z, 0-9, '.', '_' or '-'; target 1-1024 printable ASCII characters; reason at most 1024 printable characters"},
+	{[]error{auth.ErrSelfApproval}, codes.PermissionDenied, "an approval must come from a second security admin, not the one who requested it"},
+	{[]error{auth.ErrAlreadyApproved}, codes.FailedPrecondition, "the approval is already approved: the requester can now use it with --approval"},
+	{[]error{auth.ErrNotApproved}, codes.FailedPrecondition, "the approval is not approved yet: another security admin must approve it first (signerctl approval approve)"},
+	{[]error{auth.ErrAlreadyConsumed}, codes.FailedPrecondition, "the approval was already used: an approval allows one action; request a new one"},
+	{[]error{auth.ErrApprovalExpired}, codes.FailedPrecondition, "the approval expired: request a new one"},
+	{[]error{auth.ErrApprovalsUnavailable}, codes.Unavailable, "approvals database unavailable; nothing was recorded, retry later"},
+	{[]error{auth.ErrApprovalMismatch}, codes.FailedPrecondition, "the approval is for another action or other parameters, or its stored parameters no longer match their hash; nothing was done: request a new approval for exactly this request"},
 
 	// Named keys (internal/keystore). Before kms: the key store wraps
 	// backend errors in its own when it knows better what went wrong.
-	{keystore.ErrInvalidRequest, codes.InvalidArgument, "invalid key request: the name is 2-63 lowercase letters, digits and '-', starting with a letter; the role archive-signing, ca or ledger; versions start at 1; the backend must be one this server serves and able to create keys, and archive-signing keys need a certificate issuer"},
-	{keystore.ErrUnsuitableKey, codes.InvalidArgument, "the key does not suit its role: an archive-signing key needs a backend that can pure-sign archives of the configured size and a valid, non-CA code-signing certificate"},
-	{keystore.ErrNotFound, codes.NotFound, "no such key or key version: list them with signerctl key list"},
-	{keystore.ErrExists, codes.AlreadyExists, "a key with this name exists (or the backend key is already one of its versions): choose another name, or rotate the existing key"},
-	{keystore.ErrNoActiveVersion, codes.FailedPrecondition, "the signing key has no usable active version; a security admin must rotate it (signerctl key rotate)"},
-	{keystore.ErrActiveVersion, codes.FailedPrecondition, "that version is the key's active version; nothing was changed: rotate the key first (signerctl key rotate), then retire or revoke the old version"},
-	{keystore.ErrRevoked, codes.FailedPrecondition, "that key version is revoked and cannot be used or reinstated; rotate to a new version (signerctl key rotate)"},
-	{keystore.ErrKeyMismatch, codes.FailedPrecondition, "the key backend's key does not match the key store's record of it; nothing was signed: operators must check the key's backend URI, then rotate the key"},
-	{keystore.ErrClosed, codes.Unavailable, "key store shutting down; retry (on another replica)"},
-	{keystore.ErrUnavailable, codes.Unavailable, "key store unavailable; nothing was changed, retry later"},
+	{[]error{keystore.ErrInvalidRequest}, codes.InvalidArgument, "invalid key request: the name is 2-63 lowercase letters, digits and '-', starting with a letter; the role archive-signing, ca or ledger; versions start at 1; the backend must be one this server serves and able to create keys, and archive-signing keys need a certificate issuer"},
+	{[]error{keystore.ErrUnsuitableKey}, codes.InvalidArgument, "the key does not suit its role: an archive-signing key needs a backend that can pure-sign archives of the configured size and a valid, non-CA code-signing certificate"},
+	{[]error{keystore.ErrNotFound}, codes.NotFound, "no such key or key version: list them with signerctl key list"},
+	{[]error{keystore.ErrExists}, codes.AlreadyExists, "a key with this name exists (or the backend key is already one of its versions): choose another name, or rotate the existing key"},
+	{[]error{keystore.ErrNoActiveVersion}, codes.FailedPrecondition, "the signing key has no usable active version; a security admin must rotate it (signerctl key rotate)"},
+	{[]error{keystore.ErrActiveVersion}, codes.FailedPrecondition, "that version is the key's active version; nothing was changed: rotate the key first (signerctl key rotate), then retire or revoke the old version"},
+	{[]error{keystore.ErrRevoked}, codes.FailedPrecondition, "that key version is revoked and cannot be used or reinstated; rotate to a new version (signerctl key rotate)"},
+	{[]error{keystore.ErrKeyMismatch}, codes.FailedPrecondition, "the key backend's key does not match the key store's record of it; nothing was signed: operators must check the key's backend URI, then rotate the key"},
+	{[]error{keystore.ErrClosed}, codes.Unavailable, "key store shutting down; retry (on another replica)"},
+	{[]error{keystore.ErrUnavailable}, codes.Unavailable, "key store unavailable; nothing was changed, retry later"},
 
 	// Revocations (internal/revocationstore).
-	{revocationstore.ErrNotFound, codes.NotFound, "not found: no ledger entry with that id, or no revocation list or CRL published yet (publish one first)"},
-	{revocationstore.ErrInvalid, codes.InvalidArgument, "invalid revocation request: name the target (a ledger entry id or 64-hex-digit SHA-256, a certificate with issuer and serial, or a 64-hex-digit key fingerprint), a known reason and an effective time"},
-	{revocationstore.ErrUnavailable, codes.Unavailable, "revocation database unavailable; nothing was recorded, retry later"},
-	{revocationstore.ErrLogMismatch, codes.FailedPrecondition, "the revocation tables disagree with the ledger log; nothing was published: run `signerctl ledger verify` to see which"},
+	{[]error{revocationstore.ErrNotFound}, codes.NotFound, "not found: no ledger entry with that id, or no revocation list or CRL published yet (publish one first)"},
+	{[]error{revocationstore.ErrInvalid}, codes.InvalidArgument, "invalid revocation request: name the target (a ledger entry id or 64-hex-digit SHA-256, a certificate with issuer and serial, or a 64-hex-digit key fingerprint), a known reason and an effective time"},
+	{[]error{revocationstore.ErrUnavailable}, codes.Unavailable, "revocation database unavailable; nothing was recorded, retry later"},
+	{[]error{revocationstore.ErrLogMismatch}, codes.FailedPrecondition, "the revocation tables disagree with the ledger log; nothing was published: run `signerctl ledger verify` to see which"},
 
 	// The signature ledger (internal/ledger).
-	{ledger.ErrNotFound, codes.NotFound, "no such ledger entry"},
-	{ledger.ErrIdempotencyConflict, codes.AlreadyExists, "idempotency key already used for a different archive or app version; use a new key"},
-	{ledger.ErrKeyVersionRevoked, codes.FailedPrecondition, "the signing key version is revoked: nothing was signed or recorded; retry (same idempotency key) to sign with the active version"},
-	{ledger.ErrInvalidEntry, codes.InvalidArgument, "the request does not make a valid ledger entry (app key, version, track, sizes and digests); nothing was signed"},
-	{ledger.ErrInvalidFilter, codes.InvalidArgument, "invalid ledger query filter: check the app key, version, track, time range and page size"},
-	{ledger.ErrUnavailable, codes.Unavailable, "ledger database unavailable; no signature was issued, retry with the same idempotency key"},
-	{ledger.ErrMalformedPayload, codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"},
-	{ledger.ErrInvalidURL, codes.Internal, msgInternal},
+	{[]error{ledger.ErrNotFound}, codes.NotFound, "no such ledger entry"},
+	{[]error{ledger.ErrIdempotencyConflict}, codes.AlreadyExists, "idempotency key already used for a different archive or app version; use a new key"},
+	{[]error{ledger.ErrKeyVersionRevoked}, codes.FailedPrecondition, "the signing key version is revoked: nothing was signed or recorded; retry (same idempotency key) to sign with the active version"},
+	{[]error{ledger.ErrInvalidEntry}, codes.InvalidArgument, "the request does not make a valid ledger entry (app key, version, track, sizes and digests); nothing was signed"},
+	{[]error{ledger.ErrInvalidFilter}, codes.InvalidArgument, "invalid ledger query filter: check the app key, version, track, time range and page size"},
+	{[]error{ledger.ErrUnavailable}, codes.Unavailable, "ledger database unavailable; no signature was issued, retry with the same idempotency key"},
+	{[]error{ledger.ErrMalformedPayload}, codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"},
+	{[]error{ledger.ErrInvalidURL}, codes.Internal, msgInternal},
 
 	// The tamper-evident log (internal/translog).
-	{translog.ErrNoCheckpoint, codes.FailedPrecondition, "the ledger has no signed checkpoint yet; retry shortly"},
-	{translog.ErrNoSigner, codes.FailedPrecondition, "this server has no ledger key to sign checkpoints; operators: configure keys.ledger_backend"},
-	{translog.ErrOutOfRange, codes.OutOfRange, "index or tree size beyond the log's signed size"},
-	{translog.ErrDiverged, codes.DataLoss, "the stored ledger log diverges from its published checkpoints; nothing was signed; operators: run signerctl ledger verify"},
-	{translog.ErrCorrupt, codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"},
-	{translog.ErrMalformedLeaf, codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"},
-	{translog.ErrBadCheckpoint, codes.DataLoss, "a stored checkpoint does not verify under the ledger key; nothing was signed; operators: run signerctl ledger verify"},
-	{translog.ErrPublish, codes.Unavailable, "the ledger cannot check its log against the published checkpoints; nothing was signed, retry later"},
-	{translog.ErrClosed, codes.Unavailable, "ledger log unavailable; retry later"},
-	{translog.ErrUnavailable, codes.Unavailable, "ledger log unavailable; retry later"},
-	{translog.ErrInvalidKind, codes.Internal, msgInternal},
-	{translog.ErrPayloadTooLarge, codes.Internal, msgInternal},
-	{translog.ErrInvalidOptions, codes.Internal, msgInternal},
+	{[]error{translog.ErrNoCheckpoint}, codes.FailedPrecondition, "the ledger has no signed checkpoint yet; retry shortly"},
+	{[]error{translog.ErrNoSigner}, codes.FailedPrecondition, "this server has no ledger key to sign checkpoints; operators: configure keys.ledger_backend"},
+	{[]error{translog.ErrOutOfRange}, codes.OutOfRange, "index or tree size beyond the log's signed size"},
+	{[]error{translog.ErrDiverged}, codes.DataLoss, "the stored ledger log diverges from its published checkpoints; nothing was signed; operators: run signerctl ledger verify"},
+	{[]error{translog.ErrCorrupt, translog.ErrMalformedLeaf}, codes.DataLoss, "the stored ledger log is inconsistent; nothing was signed; operators: run signerctl ledger verify"},
+	{[]error{translog.ErrBadCheckpoint}, codes.DataLoss, "a stored checkpoint does not verify under the ledger key; nothing was signed; operators: run signerctl ledger verify"},
+	{[]error{translog.ErrPublish}, codes.Unavailable, "the ledger cannot check its log against the published checkpoints; nothing was signed, retry later"},
+	{[]error{translog.ErrClosed, translog.ErrUnavailable}, codes.Unavailable, "ledger log unavailable; retry later"},
+	{[]error{translog.ErrInvalidKind, translog.ErrPayloadTooLarge, translog.ErrInvalidOptions}, codes.Internal, msgInternal},
 
 	// Key backends (internal/kms and its backends). A key an operator
 	// disabled or locked away is FailedPrecondition, never a retry hint:
 	// retrying cannot help until somebody acts.
-	{kms.ErrKeyDisabled, codes.FailedPrecondition, "the key this request needs is disabled in its key backend (or pending deletion); nothing was signed: enable it in the backend, or rotate to a new key (signerctl key rotate)"},
-	{kms.ErrPermission, codes.FailedPrecondition, "the key backend denied this service access to the key this request needs (key policy, IAM or PIN); nothing was signed: restore the service's access, or rotate to a new key (signerctl key rotate)"},
-	{kms.ErrKeyNotFound, codes.FailedPrecondition, "the key backend no longer has the key this request needs; nothing was signed: rotate to a new key (signerctl key rotate)"},
-	{kms.ErrInvalidKey, codes.FailedPrecondition, "the key backend's key is not a usable Ed25519 key for this operation; nothing was signed: rotate to a new key (signerctl key rotate)"},
-	{kms.ErrMessageTooLarge, codes.FailedPrecondition, "the active signing key's backend cannot pure-sign this archive"},
-	{kms.ErrUnsupported, codes.FailedPrecondition, "the active signing key's backend cannot pure-sign this archive"},
-	{kms.ErrUnknownBackend, codes.FailedPrecondition, "no key backend of that scheme is configured on this server; use one it serves"},
-	{kms.ErrInvalidURI, codes.FailedPrecondition, "the key backend attributes do not name a key; check them (signerctl key list shows the stored ones)"},
-	{pkcs11kms.ErrKeyExists, codes.AlreadyExists, "the PKCS#11 token already holds an object with this key's label; choose another key name"},
-	{kms.ErrUnavailable, codes.Unavailable, "signing key backend unavailable; no signature was issued, retry later"},
-	{kms.ErrClosed, codes.Unavailable, "signing key backend unavailable; no signature was issued, retry later"},
-	{kms.ErrBackendFault, codes.Internal, "signing key backend returned an invalid signature; no signature was issued"},
-	{eddsa.ErrMessageChanged, codes.Aborted, "the archive changed while it was being signed; nothing was signed, retry with the same idempotency key"},
-	{eddsa.ErrInvalidSignature, codes.Internal, "signing key backend returned an invalid signature; no signature was issued"},
-	{eddsa.ErrBatchInvalid, codes.Internal, "signing key backend returned an invalid signature; no signature was issued"},
-	{eddsa.ErrInvalidKey, codes.Internal, msgInternal},
+	{[]error{kms.ErrKeyDisabled}, codes.FailedPrecondition, "the key this request needs is disabled in its key backend (or pending deletion); nothing was signed: enable it in the backend, or rotate to a new key (signerctl key rotate)"},
+	{[]error{kms.ErrPermission}, codes.FailedPrecondition, "the key backend denied this service access to the key this request needs (key policy, IAM or PIN); nothing was signed: restore the service's access, or rotate to a new key (signerctl key rotate)"},
+	{[]error{kms.ErrKeyNotFound}, codes.FailedPrecondition, "the key backend no longer has the key this request needs; nothing was signed: rotate to a new key (signerctl key rotate)"},
+	{[]error{kms.ErrInvalidKey}, codes.FailedPrecondition, "the key backend's key is not a usable Ed25519 key for this operation; nothing was signed: rotate to a new key (signerctl key rotate)"},
+	{[]error{kms.ErrMessageTooLarge, kms.ErrUnsupported}, codes.FailedPrecondition, "the active signing key's backend cannot pure-sign this archive"},
+	{[]error{kms.ErrUnknownBackend}, codes.FailedPrecondition, "no key backend of that scheme is configured on this server; use one it serves"},
+	{[]error{kms.ErrInvalidURI}, codes.FailedPrecondition, "the key backend attributes do not name a key; check them (signerctl key list shows the stored ones)"},
+	{[]error{pkcs11kms.ErrKeyExists}, codes.AlreadyExists, "the PKCS#11 token already holds an object with this key's label; choose another key name"},
+	{[]error{kms.ErrUnavailable, kms.ErrClosed}, codes.Unavailable, "signing key backend unavailable; no signature was issued, retry later"},
+	{[]error{kms.ErrBackendFault}, codes.Internal, "signing key backend returned an invalid signature; no signature was issued"},
+	{[]error{eddsa.ErrMessageChanged}, codes.Aborted, "the archive changed while it was being signed; nothing was signed, retry with the same idempotency key"},
+	{[]error{eddsa.ErrInvalidSignature, eddsa.ErrBatchInvalid}, codes.Internal, "signing key backend returned an invalid signature; no signature was issued"},
+	{[]error{eddsa.ErrInvalidKey}, codes.Internal, msgInternal},
 
 	// Signed artefacts the server builds (statement, chain, bundle,
 	// revocation). Their verification sentinels describe files the
 	// server made itself, so reaching a client they are its fault, except
 	// an expired CA or signer certificate, which an operator renews.
-	{statement.ErrInvalidStatement, codes.InvalidArgument, "the request does not make a valid digest statement: check the app key, version, track, archive size and the 32-byte SHA-256 and 64-byte SHA-512"},
-	{statement.ErrDigestMismatch, codes.InvalidArgument, "the archive does not match the digests in the request"},
-	{chain.ErrExpired, codes.FailedPrecondition, "a CA or signer certificate this request needs is outside its validity period; nothing was issued: operators must renew it"},
-	{revocation.ErrExpired, codes.FailedPrecondition, "a CA or signer certificate this request needs is outside its validity period; nothing was issued: operators must renew it"},
-	{bundle.ErrExpired, codes.FailedPrecondition, "a CA or signer certificate this request needs is outside its validity period; nothing was issued: operators must renew it"},
-	{chain.ErrOutOfScope, codes.PermissionDenied, "the app key is outside the certificate's scope"},
-	{chain.ErrMalformed, codes.Internal, msgInternal},
-	{chain.ErrBadSignature, codes.Internal, msgInternal},
-	{chain.ErrUntrusted, codes.Internal, msgInternal},
-	{chain.ErrInvalidKey, codes.Internal, msgInternal},
-	{chain.ErrInsecureKeyFile, codes.Internal, msgInternal},
-	{chain.ErrInvalidPKI, codes.Internal, msgInternal},
-	{revocation.ErrInvalidList, codes.Internal, msgInternal},
-	{revocation.ErrMalformed, codes.Internal, msgInternal},
-	{revocation.ErrBadSignature, codes.Internal, msgInternal},
-	{revocation.ErrUntrusted, codes.Internal, msgInternal},
-	{revocation.ErrStale, codes.Internal, msgInternal},
-	{revocation.ErrRollback, codes.Internal, msgInternal},
-	{revocation.ErrRevoked, codes.Internal, msgInternal},
-	{bundle.ErrInvalidBundle, codes.Internal, msgInternal},
-	{bundle.ErrMalformed, codes.Internal, msgInternal},
-	{bundle.ErrBadSignature, codes.Internal, msgInternal},
-	{bundle.ErrUntrusted, codes.Internal, msgInternal},
-	{bundle.ErrDigestMismatch, codes.Internal, msgInternal},
-	{bundle.ErrMissingFile, codes.Internal, msgInternal},
-	{bundle.ErrUnexpectedFile, codes.Internal, msgInternal},
-	{bundle.ErrDowngrade, codes.Internal, msgInternal},
-	{bundle.ErrConflict, codes.Internal, msgInternal},
+	{[]error{statement.ErrInvalidStatement}, codes.InvalidArgument, "the request does not make a valid digest statement: check the app key, version, track, archive size and the 32-byte SHA-256 and 64-byte SHA-512"},
+	{[]error{statement.ErrDigestMismatch}, codes.InvalidArgument, "the archive does not match the digests in the request"},
+	{[]error{chain.ErrExpired, revocation.ErrExpired, bundle.ErrExpired}, codes.FailedPrecondition, "a CA or signer certificate this request needs is outside its validity period; nothing was issued: operators must renew it"},
+	{[]error{chain.ErrOutOfScope}, codes.PermissionDenied, "the app key is outside the certificate's scope"},
+	{[]error{
+		chain.ErrMalformed, chain.ErrBadSignature, chain.ErrUntrusted, chain.ErrInvalidKey,
+		chain.ErrInsecureKeyFile, chain.ErrInvalidPKI, revocation.ErrInvalidList, revocation.ErrMalformed,
+		revocation.ErrBadSignature, revocation.ErrUntrusted, revocation.ErrStale, revocation.ErrRollback,
+		revocation.ErrRevoked, bundle.ErrInvalidBundle, bundle.ErrMalformed, bundle.ErrBadSignature,
+		bundle.ErrUntrusted, bundle.ErrDigestMismatch, bundle.ErrMissingFile, bundle.ErrUnexpectedFile,
+		bundle.ErrDowngrade, bundle.ErrConflict,
+	}, codes.Internal, msgInternal},
 }

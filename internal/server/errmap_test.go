@@ -100,18 +100,20 @@ func ruleNames(t *testing.T) []string {
 		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "errorRules" {
 			return true
 		}
-		for _, elt := range vs.Values[0].(*ast.CompositeLit).Elts {
-			switch e := elt.(*ast.CompositeLit).Elts[0].(type) {
-			case *ast.SelectorExpr:
-				names = append(names, e.X.(*ast.Ident).Name+"."+e.Sel.Name)
-			case *ast.Ident:
-				names = append(names, e.Name)
+		for _, row := range vs.Values[0].(*ast.CompositeLit).Elts {
+			for _, elt := range row.(*ast.CompositeLit).Elts[0].(*ast.CompositeLit).Elts {
+				switch e := elt.(type) {
+				case *ast.SelectorExpr:
+					names = append(names, e.X.(*ast.Ident).Name+"."+e.Sel.Name)
+				case *ast.Ident:
+					names = append(names, e.Name)
+				}
 			}
 		}
 		return false
 	})
-	if len(names) != len(errorRules) {
-		t.Fatalf("read %d rules from errmap.go, errorRules has %d", len(names), len(errorRules))
+	if n := len(ruleSentinels()); len(names) != n {
+		t.Fatalf("read %d sentinels from errmap.go, errorRules has %d", len(names), n)
 	}
 	return names
 }
@@ -138,6 +140,23 @@ func TestErrorRulesCoverEverySentinel(t *testing.T) {
 			t.Errorf("%s has two rows in errorRules; the second is never used", name)
 		}
 	}
+}
+
+// sentinelRule is one sentinel of errorRules with its row's message.
+type sentinelRule struct {
+	err error
+	msg string
+}
+
+// ruleSentinels lists errorRules' sentinels, in order.
+func ruleSentinels() []sentinelRule {
+	var out []sentinelRule
+	for _, r := range errorRules {
+		for _, e := range r.errs {
+			out = append(out, sentinelRule{e, r.msg})
+		}
+	}
+	return out
 }
 
 // wantCodes is the code every sentinel must reach the client with,
@@ -210,11 +229,12 @@ var wantCodes = map[error]codes.Code{
 // the request id, nothing of the error's text; the log gets the cause,
 // the method and the request id.
 func TestErrorMapping(t *testing.T) {
-	if len(wantCodes) != len(errorRules) {
-		t.Errorf("wantCodes has %d sentinels, errorRules %d: keep them in step", len(wantCodes), len(errorRules))
+	rules := ruleSentinels()
+	if len(wantCodes) != len(rules) {
+		t.Errorf("wantCodes has %d sentinels, errorRules %d: keep them in step", len(wantCodes), len(rules))
 	}
 	const secret = "db.internal.example:5432 user=signer"
-	for _, r := range errorRules {
+	for _, r := range rules {
 		t.Run(r.err.Error(), func(t *testing.T) {
 			want, ok := wantCodes[r.err]
 			if !ok {

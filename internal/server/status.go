@@ -101,8 +101,10 @@ func classify(err error) (codes.Code, string) {
 		return codes.PermissionDenied, "permission denied: " + d.Reason
 	}
 	for _, r := range errorRules {
-		if errors.Is(err, r.err) {
-			return r.code, r.msg
+		for _, target := range r.errs {
+			if errors.Is(err, target) {
+				return r.code, r.msg
+			}
 		}
 	}
 	return codes.Internal, msgInternal
