@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms/softkms"
 )
 
@@ -95,13 +95,9 @@ Customers need no trust-store change: the chain ends at the marketplace root.`,
 			if err != nil {
 				return err
 			}
-			block, _ := pem.Decode([]byte(resp.GetCertificatePem()))
-			if block == nil {
-				return fmt.Errorf("server returned no certificate")
-			}
-			cert, err := x509.ParseCertificate(block.Bytes)
+			cert, err := chain.ParseCertificatePEM([]byte(resp.GetCertificatePem()))
 			if err != nil {
-				return err
+				return fmt.Errorf("server returned no usable certificate; nothing written: %w", err)
 			}
 			if pub, ok := cert.PublicKey.(ed25519.PublicKey); !ok || !pub.Equal(priv.Public()) {
 				return fmt.Errorf("server returned a certificate for another key; nothing written")

@@ -5,9 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 
+	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/kms"
 )
 
@@ -25,7 +25,7 @@ type SigningKey struct {
 
 // CertPEM returns the certificate in PEM form.
 func (k *SigningKey) CertPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw})
+	return chain.CertificatePEM(k.Cert)
 }
 
 // Check verifies that the certificate belongs to the signer's key.

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 
 	"github.com/appsign/signer/internal/chain"
@@ -24,7 +23,7 @@ type FileEncoder struct {
 
 // NewFileEncoder returns the encoder of cert's files.
 func NewFileEncoder(cert *x509.Certificate) *FileEncoder {
-	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	p := chain.CertificatePEM(cert)
 	return &FileEncoder{pem: p, pemB64: base64.StdEncoding.EncodeToString(p)}
 }
 
