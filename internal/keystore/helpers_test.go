@@ -197,6 +197,8 @@ type faultBackend struct {
 
 	mu         sync.Mutex
 	failCreate error
+	// failDestroy fails DestroyKey after recording the call.
+	failDestroy error
 	// failLoad and badSig apply to keys created after armedAt (keys
 	// created before stay healthy, as in a backend whose new key is bad).
 	failLoad   error
@@ -245,7 +247,11 @@ func (f *faultBackend) CreateKey(ctx context.Context, req kms.CreateKeyRequest) 
 func (f *faultBackend) DestroyKey(ctx context.Context, uri kms.URI) error {
 	f.mu.Lock()
 	f.destroyed = append(f.destroyed, uri)
+	fail := f.failDestroy
 	f.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
 	return f.Backend.(kms.KeyDestroyer).DestroyKey(ctx, uri)
 }
 
