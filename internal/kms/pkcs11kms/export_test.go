@@ -2,6 +2,7 @@ package pkcs11kms
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/miekg/pkcs11"
@@ -103,4 +104,26 @@ func PrivateKeyAttributes(ctx context.Context, b *Backend, uri kms.URI, types ..
 		return nil
 	})
 	return out, valueErr, err
+}
+
+// ForbidSigning sets CKA_SIGN to false on the private key uri names, as
+// a token administrator withdrawing the key's use would.
+func ForbidSigning(ctx context.Context, b *Backend, uri kms.URI) error {
+	ref, err := parseKeyURI(uri, b.opts.TokenLabel)
+	if err != nil {
+		return err
+	}
+	return b.p.do(ctx, func(c call) error {
+		h, err := ref.findOne(c, pkcs11.CKO_PRIVATE_KEY)
+		if err != nil {
+			return err
+		}
+		set, ok := c.api.(interface {
+			SetAttributeValue(pkcs11.SessionHandle, pkcs11.ObjectHandle, []*pkcs11.Attribute) error
+		})
+		if !ok {
+			return fmt.Errorf("%T cannot set attributes", c.api)
+		}
+		return set.SetAttributeValue(c.sh, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_SIGN, false)})
+	})
 }

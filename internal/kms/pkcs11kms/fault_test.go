@@ -148,3 +148,28 @@ func TestPrivateKeyAttributes(t *testing.T) {
 		t.Errorf("reading CKA_VALUE = %v, want CKR_ATTRIBUTE_SENSITIVE", valueErr)
 	}
 }
+
+// TestSigningForbiddenByTheToken: a token administrator sets CKA_SIGN to
+// false on a loaded key (SoftHSM2 then answers C_SignInit with
+// CKR_KEY_FUNCTION_NOT_PERMITTED). Signing fails with kms.ErrKeyDisabled,
+// which the server answers FailedPrecondition: retrying cannot help until
+// somebody acts, so it must not look like an outage (ErrUnavailable).
+func TestSigningForbiddenByTheToken(t *testing.T) {
+	tok := softhsmtest.New(t)
+	b := newBackend(t, tok.Options)
+	uri := newKey(t, b)
+	s := load(t, b, uri)
+	if _, err := s.SignMessage(t.Context(), []byte("before")); err != nil {
+		t.Fatalf("sign before: %v", err)
+	}
+	if err := pkcs11kms.ForbidSigning(t.Context(), b, uri); err != nil {
+		t.Fatalf("set CKA_SIGN false: %v", err)
+	}
+	_, err := s.SignMessage(t.Context(), []byte("after"))
+	if !errors.Is(err, kms.ErrKeyDisabled) || errors.Is(err, kms.ErrUnavailable) {
+		t.Fatalf("sign after CKA_SIGN=false = %v, want ErrKeyDisabled (and not ErrUnavailable)", err)
+	}
+	if !errors.Is(err, pkcs11.Error(pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED)) {
+		t.Errorf("error %v does not carry the module's CKR_KEY_FUNCTION_NOT_PERMITTED", err)
+	}
+}
