@@ -25,7 +25,7 @@ APT_NEEDS := /usr/lib/postgresql:postgresql curl:curl softhsm2-util:softhsm2 pkc
 
 TEST_FLAGS ?= -race -timeout 20m
 
-.PHONY: mutate seed-ledger all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench test-reliability clean
+.PHONY: drill mutate seed-ledger all build grpcurl lint vuln fuzz run test test-unit proto proto-check tools deps vet bench test-reliability clean
 
 all: build
 
@@ -175,6 +175,13 @@ seed-ledger:
 ## bench: benchmarks (streaming Ed25519, key backends, service memory, service under load); figures go to bench/results/, the report to docs/BENCHMARKS.md.
 bench: deps
 	bash bench/run.sh
+
+## drill: issue 16's incident drill at full size (INCIDENT_DRILL_N affected + as many unaffected
+## signatures, default 100,000; `make test` runs it at 300): its wall time and the offline bulk
+## verify rate go to bench/results/incident.txt.
+drill: deps-run
+	INCIDENT_DRILL_N=$${INCIDENT_DRILL_N:-100000} INCIDENT_DRILL_RESULTS=$(CURDIR)/bench/results/incident.txt \
+		$(GO) test -run 'TestIncidentKeyCompromiseDrill$$' -count 1 -timeout 60m -v ./integration/
 
 clean:
 	rm -rf $(BIN)

@@ -26,4 +26,5 @@ run bulkverify go test -run '^$' -bench BenchmarkVerifyDir -benchtime 1x -count 
 run ledger go run ./cmd/ledgerseed -n 1000000 -bench
 # The whole service under load (real signer, durable PostgreSQL); then the report.
 run load   bash bench/load.sh
+make --no-print-directory drill # issue 16's incident drill, 100k + 100k: bench/results/incident.txt
 bash bench/report.sh

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/pgtest"
 )
 
@@ -239,6 +241,19 @@ func TestIncidentKeyCompromiseDrill(t *testing.T) {
 			t.Fatalf("post-T original %s: valid %v cause %q, want revoked", l.Archive, l.Valid, l.Cause)
 		}
 	}
+	// A thief's signature made outside the service with the stolen key
+	// file, over a new archive, is refused offline whatever it claims.
+	stolen, err := softkms.ReadKeyFile(filepath.Join(srv.DataDir, "keys", "signing.key"))
+	must(t, err)
+	oldCertPEM, err := os.ReadFile(filepath.Join(srv.DataDir, "pki", "signing.crt"))
+	must(t, err)
+	thief := filepath.Join(work, "thief")
+	must(t, os.MkdirAll(thief, 0o755))
+	must(t, os.WriteFile(filepath.Join(thief, "evil.jar"), []byte("evil archive"), 0o644))
+	writeSignatureFile(t, filepath.Join(thief, "evil.jar"), stolen, oldCertPEM)
+	if code, vrep := verifyJSON(t, "--truststore", installed, filepath.Join(thief, "evil.jar")); code != 8 || vrep.Revoked == nil {
+		t.Fatalf("the thief's signature offline: exit %d %+v, want 8 (revoked)", code, vrep)
+	}
 	recordIncidentDrill(t, n, seedTook, wall, rep, sum.PerSec, vtook, 2*n)
 
 	// The second compromise, of the version the first incident rotated in,
@@ -340,10 +355,11 @@ func TestIncidentKeyCompromiseDrill(t *testing.T) {
 // $INCIDENT_DRILL_RESULTS (bench/results/incident.txt under make drill).
 func recordIncidentDrill(t *testing.T, n int, seed, wall time.Duration, rep incidentReportJSON, perSec float64, verify time.Duration, files int) {
 	t.Helper()
-	line := fmt.Sprintf("incident drill: N=%d affected + %d unaffected (seeded through SignBatch in %.1f s)\n"+
+	load, _ := os.ReadFile("/proc/loadavg")
+	line := fmt.Sprintf("incident drill: N=%d affected + %d unaffected (seeded through SignBatch in %.1f s); %d CPUs, load average %s\n"+
 		"  incident key-compromise wall time: %.1f s (re-sign phase %.1f s: %.0f signatures/s)\n"+
 		"  offline bulk verify: %d files in %.1f s, %.0f files/s (verify's own figure)\n",
-		n, n, seed.Seconds(), wall.Seconds(), rep.Resign.Seconds, float64(rep.Resign.Signed)/max(rep.Resign.Seconds, 1e-9),
+		n, n, seed.Seconds(), runtime.NumCPU(), strings.TrimSpace(string(load)), wall.Seconds(), rep.Resign.Seconds, float64(rep.Resign.Signed)/max(rep.Resign.Seconds, 1e-9),
 		files, verify.Seconds(), perSec)
 	t.Log(line)
 	if path := os.Getenv("INCIDENT_DRILL_RESULTS"); path != "" {
