@@ -58,7 +58,18 @@ has a single operator and waives this.`,
 				if resignDir == "" {
 					return nil
 				}
-				return resign(ctx, cmd, conn, resignDir, resp.GetRevocation().GetId(), resp.GetAffected(), resp.GetAffectedTotal())
+				affected := resp.GetAffected()
+				if int64(len(affected)) < resp.GetAffectedTotal() {
+					// The response lists a preview: page the ledger for all of them.
+					affected = nil
+					for e, err := range listEntries(ctx, signerv1.NewLedgerServiceClient(conn), &signerv1.ListEntriesRequest{RevocationId: resp.GetRevocation().GetId()}, 0) {
+						if err != nil {
+							return err
+						}
+						affected = append(affected, e)
+					}
+				}
+				return resign(ctx, cmd, conn, resignDir, resp.GetRevocation().GetId(), affected, resp.GetAffectedTotal())
 			})
 		},
 	}
