@@ -53,11 +53,12 @@ type incidentReportJSON struct {
 		Missing  int64   `json:"missing_archives"`
 		Seconds  float64 `json:"seconds"`
 	} `json:"resign"`
-	ResignedInLedger int64    `json:"resigned_in_ledger"`
-	RevocationList   uint64   `json:"revocation_list_version"`
-	CRLNumber        int64    `json:"crl_number"`
-	BundleDir        string   `json:"bundle_dir"`
-	LedgerCheck      []string `json:"ledger_check_problems"`
+	ResignedInLedger int64              `json:"resigned_in_ledger"`
+	RevocationList   uint64             `json:"revocation_list_version"`
+	CRLNumber        int64              `json:"crl_number"`
+	BundleDir        string             `json:"bundle_dir"`
+	LedgerCheck      []string           `json:"ledger_check_problems"`
+	PhaseSeconds     map[string]float64 `json:"phase_seconds"`
 }
 
 func readIncidentReport(t *testing.T, dir string) incidentReportJSON {
@@ -357,9 +358,9 @@ func recordIncidentDrill(t *testing.T, n int, seed, wall time.Duration, rep inci
 	t.Helper()
 	load, _ := os.ReadFile("/proc/loadavg")
 	line := fmt.Sprintf("incident drill: N=%d affected + %d unaffected (seeded through SignBatch in %.1f s); %d CPUs, load average %s\n"+
-		"  incident key-compromise wall time: %.1f s (re-sign phase %.1f s: %.0f signatures/s)\n"+
+		"  incident key-compromise wall time: %.1f s (re-sign phase %.1f s: %.0f signatures/s); phases (s): %v\n"+
 		"  offline bulk verify: %d files in %.1f s, %.0f files/s (verify's own figure)\n",
-		n, n, seed.Seconds(), runtime.NumCPU(), strings.TrimSpace(string(load)), wall.Seconds(), rep.Resign.Seconds, float64(rep.Resign.Signed)/max(rep.Resign.Seconds, 1e-9),
+		n, n, seed.Seconds(), runtime.NumCPU(), strings.TrimSpace(string(load)), wall.Seconds(), rep.Resign.Seconds, float64(rep.Resign.Signed)/max(rep.Resign.Seconds, 1e-9), rep.PhaseSeconds,
 		files, verify.Seconds(), perSec)
 	t.Log(line)
 	if path := os.Getenv("INCIDENT_DRILL_RESULTS"); path != "" {

@@ -210,10 +210,12 @@ func runIncident(cmd *cobra.Command, o incidentOptions) error {
 	}
 	for p := r.st.next(); p != ""; p = r.st.next() {
 		r.logf("phase %s", p)
+		began := time.Now()
 		if err := steps[p](); err != nil {
 			return err
 		}
 		r.st.Done[p] = true
+		r.st.PhaseSeconds[p] += time.Since(began).Seconds()
 		if err := r.save(); err != nil {
 			return err
 		}
@@ -290,7 +292,7 @@ func (r *incidentRun) identify() (*incidentState, *signerv1.KeyVersion, error) {
 		Key: r.o.key, KeyVersion: v.GetVersion(), From: r.from, Reason: r.o.reason,
 		Fingerprint: hex.EncodeToString(fp[:]), CertPEM: v.GetCertificatePem(),
 		CertIssuer: c.Issuer.String(), CertSerial: hex.EncodeToString(c.SerialNumber.Bytes()),
-		Done: map[string]bool{}, Approvals: map[string]string{}, Started: time.Now().UTC(),
+		Done: map[string]bool{}, Approvals: map[string]string{}, PhaseSeconds: map[string]float64{}, Started: time.Now().UTC(),
 	}, v, nil
 }
 

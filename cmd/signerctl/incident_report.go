@@ -28,26 +28,27 @@ type incidentReport struct {
 	From          time.Time `json:"from"`
 	Reason        string    `json:"reason"`
 
-	KeyRevocationID    int64             `json:"key_revocation_id"`
-	KeyAffected        int64             `json:"key_revocation_affected"`
-	CertRevocationID   int64             `json:"certificate_revocation_id"`
-	CertAffected       int64             `json:"certificate_revocation_affected"`
-	Approvals          map[string]string `json:"approvals,omitempty"`
-	AffectedByApp      []appTrackCount   `json:"affected_by_app_and_track"`
-	AffectedVersions   int64             `json:"affected_versions"`
-	Resign             resignCounts      `json:"resign"`
-	ResignedByApp      []appTrackCount   `json:"resigned_by_app_and_track"`
-	ResignedInLedger   int64             `json:"resigned_in_ledger"`
-	MissingFile        string            `json:"missing_archives_file"`
-	RevocationList     uint64            `json:"revocation_list_version"`
-	RevocationListFile string            `json:"revocation_list_file"`
-	CRLNumber          int64             `json:"crl_number"`
-	CRLFile            string            `json:"crl_file"`
-	BundleVersion      uint64            `json:"bundle_version"`
-	BundleDir          string            `json:"bundle_dir"`
-	LedgerCheck        []string          `json:"ledger_check_problems"`
-	Started            time.Time         `json:"started"`
-	Finished           time.Time         `json:"finished"`
+	KeyRevocationID    int64              `json:"key_revocation_id"`
+	KeyAffected        int64              `json:"key_revocation_affected"`
+	CertRevocationID   int64              `json:"certificate_revocation_id"`
+	CertAffected       int64              `json:"certificate_revocation_affected"`
+	Approvals          map[string]string  `json:"approvals,omitempty"`
+	AffectedByApp      []appTrackCount    `json:"affected_by_app_and_track"`
+	AffectedVersions   int64              `json:"affected_versions"`
+	Resign             resignCounts       `json:"resign"`
+	ResignedByApp      []appTrackCount    `json:"resigned_by_app_and_track"`
+	ResignedInLedger   int64              `json:"resigned_in_ledger"`
+	MissingFile        string             `json:"missing_archives_file"`
+	RevocationList     uint64             `json:"revocation_list_version"`
+	RevocationListFile string             `json:"revocation_list_file"`
+	CRLNumber          int64              `json:"crl_number"`
+	CRLFile            string             `json:"crl_file"`
+	BundleVersion      uint64             `json:"bundle_version"`
+	BundleDir          string             `json:"bundle_dir"`
+	LedgerCheck        []string           `json:"ledger_check_problems"`
+	PhaseSeconds       map[string]float64 `json:"phase_seconds"`
+	Started            time.Time          `json:"started"`
+	Finished           time.Time          `json:"finished"`
 }
 
 type appTrackCount struct {
@@ -109,7 +110,7 @@ func (r *incidentRun) checkAgainstLedger() (*incidentReport, error) {
 		KeyRevocationID: st.KeyRevocationID, KeyAffected: st.KeyAffectedTotal, CertRevocationID: st.CertRevocationID, CertAffected: st.CertAffectedTotal,
 		Approvals: st.Approvals, Resign: st.Resign, MissingFile: filepath.Join(r.o.out, "missing-archives.txt"),
 		RevocationList: st.ListVersion, RevocationListFile: st.ListFile, CRLNumber: st.CRLNumber, CRLFile: st.CRLFile,
-		BundleVersion: st.BundleVersion, BundleDir: st.BundleDir, Started: st.Started, Finished: time.Now().UTC(),
+		BundleVersion: st.BundleVersion, BundleDir: st.BundleDir, Started: st.Started, Finished: time.Now().UTC(), PhaseSeconds: st.PhaseSeconds,
 	}
 	problem := func(format string, args ...any) {
 		rep.LedgerCheck = append(rep.LedgerCheck, fmt.Sprintf(format, args...))
@@ -221,7 +222,13 @@ func writeReportText(w io.Writer, rep *incidentReport) {
 	} else {
 		fmt.Fprintf(w, "Ledger check FAILED:\n  %s\n", strings.Join(rep.LedgerCheck, "\n  "))
 	}
-	fmt.Fprintf(w, "Wall time: %.1f s\n", rep.Finished.Sub(rep.Started).Seconds())
+	fmt.Fprintf(w, "Wall time: %.1f s since the first run began; phases:", rep.Finished.Sub(rep.Started).Seconds())
+	for _, p := range incidentPhases {
+		if sec, ok := rep.PhaseSeconds[p]; ok {
+			fmt.Fprintf(w, " %s %.1f s,", p, sec)
+		}
+	}
+	fmt.Fprintln(w, " report (this one)")
 }
 
 // finish prints the report and fails when archives were missing.

@@ -57,7 +57,9 @@ type incidentState struct {
 	BundleDir         string       `json:"bundle_dir,omitempty"`
 	BundleVersion     uint64       `json:"bundle_version,omitempty"`
 	Resign            resignCounts `json:"resign"`
-	Started           time.Time    `json:"started"`
+	// PhaseSeconds is each phase's time, summed over runs.
+	PhaseSeconds map[string]float64 `json:"phase_seconds"`
+	Started      time.Time          `json:"started"`
 }
 
 func loadIncidentState(dir string) (*incidentState, error) {
@@ -77,6 +79,9 @@ func loadIncidentState(dir string) (*incidentState, error) {
 	}
 	if st.Approvals == nil {
 		st.Approvals = map[string]string{}
+	}
+	if st.PhaseSeconds == nil {
+		st.PhaseSeconds = map[string]float64{}
 	}
 	return &st, nil
 }

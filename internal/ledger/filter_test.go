@@ -81,6 +81,8 @@ func TestListFilters(t *testing.T) {
 		{"revocation id", ledger.Filter{RevocationID: revocationID}, []int{2}},
 		{"revocation id covering nothing", ledger.Filter{RevocationID: emptyRevocationID}, nil},
 		{"revocation id past the cursor", ledger.Filter{RevocationID: revocationID, AfterID: ids[2]}, nil},
+		{"revocation id with another filter", ledger.Filter{RevocationID: revocationID, AppKey: "com.example.app0"}, []int{2}},
+		{"revocation id with a filter it fails", ledger.Filter{RevocationID: revocationID, AppKey: "com.example.app1"}, nil},
 		{"idempotency key prefix", ledger.Filter{IdempotencyPrefix: "k-"}, []int{0, 1, 2, 3, 4, 5}},
 		{"idempotency key prefix, one", ledger.Filter{IdempotencyPrefix: "k-4"}, []int{4}},
 		{"idempotency key prefix is not a pattern", ledger.Filter{IdempotencyPrefix: "k-%"}, nil},
