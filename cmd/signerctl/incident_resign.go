@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/limits"
 )
 
 // SignBatch's limits: at most 1000 items and one 4 MiB message. Content is
@@ -171,7 +173,7 @@ func (r *incidentRun) signJob(ctx context.Context, job []resignItem, res *resign
 	if len(sent) == 0 {
 		return
 	}
-	resp, err := signerv1.NewBatchServiceClient(r.signConn).SignBatch(ctx, req)
+	resp, err := r.signBatch(ctx, req)
 	if err == nil && len(resp.GetResults()) != len(sent) {
 		err = fmt.Errorf("server returned %d results for %d items", len(resp.GetResults()), len(sent))
 	}
@@ -192,6 +194,29 @@ func (r *incidentRun) signJob(ctx context.Context, job []resignItem, res *resign
 		default:
 			a := out.GetArchive()
 			r.finishItem(it, a.GetSignatureFile(), a.GetEntryId(), a.GetReplayed(), res)
+		}
+	}
+}
+
+// signBatch calls SignBatch, retrying a call the server turned away for
+// now (rate or concurrency limit, a replica going away): the idempotency
+// keys make a retried batch replay what the first attempt recorded.
+func (r *incidentRun) signBatch(ctx context.Context, req *signerv1.SignBatchRequest) (*signerv1.SignBatchResponse, error) {
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		resp, err := signerv1.NewBatchServiceClient(r.signConn).SignBatch(ctx, req)
+		code := status.Code(err)
+		if err == nil || attempt == 5 || (code != codes.ResourceExhausted && code != codes.Unavailable) {
+			return resp, err
+		}
+		wait := backoff << (attempt - 1)
+		if d, ok := limits.RetryDelay(err); ok {
+			wait = d
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
 		}
 	}
 }
