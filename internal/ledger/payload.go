@@ -52,18 +52,7 @@ type signaturePayload struct {
 // row changed after the fact no longer encodes to its leaf's payload.
 func EncodeSignature(e Entry) []byte {
 	e = e.normalize()
-	p := signaturePayload{
-		V: PayloadVersion, EntryID: e.ID, AppKey: e.AppKey, Version: e.Version, Track: e.Track, Profile: e.Profile,
-		ArchiveSize: e.ArchiveSize, SHA256: hex.EncodeToString(e.SHA256), SHA512: hex.EncodeToString(e.SHA512),
-		KeyID: e.KeyID, KeyVersion: e.KeyVersion, CertSerial: e.CertSerial, Signature: hex.EncodeToString(e.Signature),
-		Statement: hex.EncodeToString(e.Statement), Caller: e.Caller, ReviewRef: e.ReviewRef,
-		IdempotencyKey: e.IdempotencyKey, SignedAt: e.SignedAt.Format(timeLayout),
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic("ledger: encode signature payload: " + err.Error()) // strings and numbers only
-	}
-	return b
+	return appendSignaturePayload(make([]byte, 0, 512+2*len(e.Statement)), e)
 }
 
 // DecodeSignature parses a payload made by EncodeSignature. It accepts
