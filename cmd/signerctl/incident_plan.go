@@ -20,7 +20,7 @@ type incidentPlan struct {
 	Rotate           bool            `json:"rotate"`
 	Fingerprint      string          `json:"revoke_key_fingerprint"`
 	CertIssuer       string          `json:"revoke_certificate_issuer"`
-	CertSerial       string          `json:"revoke_certificate_serial"`
+	CertSerial       string          `json:"revoke_cert_serial"`
 	From             time.Time       `json:"from"`
 	Reason           string          `json:"reason"`
 	Approvals        []string        `json:"approval_targets"`

@@ -24,7 +24,7 @@ type incidentReport struct {
 	Rotated       bool      `json:"rotated_by_this_command"`
 	Fingerprint   string    `json:"fingerprint"`
 	CertIssuer    string    `json:"certificate_issuer"`
-	CertSerial    string    `json:"certificate_serial"`
+	CertSerial    string    `json:"cert_serial"`
 	From          time.Time `json:"from"`
 	Reason        string    `json:"reason"`
 

@@ -39,7 +39,7 @@ type incidentState struct {
 	Fingerprint string    `json:"fingerprint"`
 	CertPEM     string    `json:"certificate_pem"`
 	CertIssuer  string    `json:"certificate_issuer"`
-	CertSerial  string    `json:"certificate_serial"`
+	CertSerial  string    `json:"cert_serial"`
 
 	Done      map[string]bool   `json:"done"`
 	Approvals map[string]string `json:"approvals,omitempty"` // action → approval id
