@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/appsign/signer/internal/ctxio"
 )
 
 // faults are the failures tests inject. Guarded by Server.mu.
@@ -98,14 +100,7 @@ func (s *Server) delay(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctxio.Sleep(ctx, d)
 }
 
 // takeFault consumes one injected failure, throttling first.

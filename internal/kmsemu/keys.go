@@ -136,14 +136,24 @@ func (s *Server) deleteKeyLocked(id string) {
 	s.dirty = true
 }
 
-// usableLocked resolves ref for a cryptographic operation op: the key must
-// be allowed for the caller and enabled.
-func (s *Server) usableLocked(ref, op string) (*key, *apiError) {
+// allowedLocked resolves ref for operation op and applies the DenyKey
+// fault, as KMS checks the key's existence before the caller's permission.
+func (s *Server) allowedLocked(ref, op string) (*key, *apiError) {
 	k, e := s.lookupLocked(ref)
 	if e != nil {
 		return nil, e
 	}
 	if e := s.accessLocked(k, op); e != nil {
+		return nil, e
+	}
+	return k, nil
+}
+
+// usableLocked resolves ref for a cryptographic operation op: the key must
+// be allowed for the caller and enabled.
+func (s *Server) usableLocked(ref, op string) (*key, *apiError) {
+	k, e := s.allowedLocked(ref, op)
+	if e != nil {
 		return nil, e
 	}
 	switch k.State {

@@ -24,11 +24,8 @@ func (s *Server) createAlias(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, e := s.lookupLocked(in.TargetKeyId)
+	k, e := s.allowedLocked(in.TargetKeyId, "CreateAlias")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.accessLocked(k, "CreateAlias"); e != nil {
 		return nil, e
 	}
 	if k.State == StatePendingDeletion {

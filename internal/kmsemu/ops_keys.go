@@ -131,11 +131,8 @@ func (s *Server) describeKey(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, e := s.lookupLocked(in.KeyId)
+	k, e := s.allowedLocked(in.KeyId, "DescribeKey")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.accessLocked(k, "DescribeKey"); e != nil {
 		return nil, e
 	}
 	return struct{ KeyMetadata keyMetadata }{s.metadataLocked(k)}, nil
@@ -149,11 +146,8 @@ func (s *Server) setEnabled(body []byte, enabled bool) (any, *apiError) {
 	op := map[bool]string{true: "EnableKey", false: "DisableKey"}[enabled]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, e := s.lookupLocked(in.KeyId)
+	k, e := s.allowedLocked(in.KeyId, op)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.accessLocked(k, op); e != nil {
 		return nil, e
 	}
 	if k.State == StatePendingDeletion {
@@ -180,11 +174,8 @@ func (s *Server) scheduleKeyDeletion(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, e := s.lookupLocked(in.KeyId)
+	k, e := s.allowedLocked(in.KeyId, "ScheduleKeyDeletion")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.accessLocked(k, "ScheduleKeyDeletion"); e != nil {
 		return nil, e
 	}
 	if k.State == StatePendingDeletion {
@@ -209,11 +200,8 @@ func (s *Server) cancelKeyDeletion(body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, e := s.lookupLocked(in.KeyId)
+	k, e := s.allowedLocked(in.KeyId, "CancelKeyDeletion")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.accessLocked(k, "CancelKeyDeletion"); e != nil {
 		return nil, e
 	}
 	if k.State != StatePendingDeletion {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/appsign/signer/internal/ctxio"
 	kmsapi "github.com/appsign/signer/internal/kms"
 )
 
@@ -132,7 +133,7 @@ func (p Policy) withDefaults() Policy {
 		p.Jitter = rand.Float64
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleep
+		p.Sleep = ctxio.Sleep
 	}
 	return p
 }
@@ -146,15 +147,4 @@ func (p Policy) delay(attempt int) time.Duration {
 		}
 	}
 	return time.Duration(p.Jitter() * float64(ceil))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
