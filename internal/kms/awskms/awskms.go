@@ -40,7 +40,7 @@ type Backend struct {
 
 	mu     sync.Mutex
 	loaded map[string]int // key ARN → open signers, for CheckHealth
-	closed bool
+	closed kmsapi.CloseFlag
 }
 
 var (
@@ -73,20 +73,11 @@ func (b *Backend) Scheme() string { return Scheme }
 // Close implements kms.Backend. The KMS client belongs to the caller; after
 // Close the backend loads, creates and destroys no more keys.
 func (b *Backend) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
+	b.closed.Close()
 	return nil
 }
 
-func (b *Backend) checkOpen() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return fmt.Errorf("awskms: backend: %w", kmsapi.ErrClosed)
-	}
-	return nil
-}
+func (b *Backend) checkOpen() error { return b.closed.Check(Scheme) }
 
 // keyRef is a parsed awskms URI.
 type keyRef struct {
@@ -162,4 +153,3 @@ func (b *Backend) track(keyARN string, delta int) {
 		delete(b.loaded, keyARN)
 	}
 }
-

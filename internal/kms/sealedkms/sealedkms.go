@@ -3,8 +3,8 @@ package sealedkms
 import (
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -61,7 +61,7 @@ type Backend struct {
 
 	mu      sync.Mutex
 	signers map[*Signer]struct{} // open signers, for CheckHealth
-	closed  bool
+	closed  kmsapi.CloseFlag
 }
 
 var (
@@ -103,20 +103,11 @@ func (b *Backend) Scheme() string { return Scheme }
 // Close implements kms.Backend. Open signers keep working until closed; the
 // KMS client belongs to the caller.
 func (b *Backend) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
+	b.closed.Close()
 	return nil
 }
 
-func (b *Backend) checkOpen() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return fmt.Errorf("sealedkms: backend: %w", kmsapi.ErrClosed)
-	}
-	return nil
-}
+func (b *Backend) checkOpen() error { return b.closed.Check(Scheme) }
 
 // keyRef is a parsed sealedkms URI.
 type keyRef struct {
