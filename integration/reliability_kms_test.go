@@ -46,6 +46,7 @@ type kmsSigner struct {
 	metrics *metrics.Metrics
 	url     string
 	addr    string
+	keyARN  string // the signing key in the emulator
 }
 
 // startKMSSigner serves the signer in-process with an AWS KMS key (in the
@@ -122,7 +123,7 @@ func startKMSSigner(t *testing.T) *kmsSigner {
 	go srv.GRPC.Serve(lis)
 	t.Cleanup(srv.GRPC.Stop)
 	conn := dialPlain(t, lis.Addr().String())
-	return &kmsSigner{emu: emu, client: signerv1.NewSignerServiceClient(conn), metrics: m, url: url, addr: lis.Addr().String()}
+	return &kmsSigner{emu: emu, client: signerv1.NewSignerServiceClient(conn), metrics: m, url: url, addr: lis.Addr().String(), keyARN: signer.URI().Get("key-id")}
 }
 
 // digest signs a digest statement for a small fixed archive.
@@ -181,6 +182,7 @@ func TestReliabilityKMSFaults(t *testing.T) {
 		deadline    time.Duration
 		wantCodes   []codes.Code // empty: the call succeeds
 		wantRetries float64      // retries the faulty call makes, exactly
+		undo        func()       // puts back what inject changed beyond the emulator's faults
 	}{
 		{name: "one throttled call is retried", inject: func() { k.emu.Throttle(1) }, wantRetries: 1},
 		{name: "two internal errors are retried", inject: func() { k.emu.FailInternal(2) }, wantRetries: 2},
@@ -188,6 +190,10 @@ func TestReliabilityKMSFaults(t *testing.T) {
 			wantCodes: []codes.Code{codes.Unavailable}, wantRetries: kmsAttempts - 1},
 		{name: "slower than the deadline", inject: func() { k.emu.SetLatency(2 * time.Second) }, deadline: 200 * time.Millisecond,
 			wantCodes: []codes.Code{codes.DeadlineExceeded, codes.Unavailable}},
+		// A key its owner disabled is not an outage: no retry, and the
+		// client is told to act (FailedPrecondition), not to retry.
+		{name: "key disabled by its owner", inject: func() { must(t, k.emu.SetKeyEnabled(k.keyARN, false)) },
+			wantCodes: []codes.Code{codes.FailedPrecondition}, undo: func() { must(t, k.emu.SetKeyEnabled(k.keyARN, true)) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,6 +209,9 @@ func TestReliabilityKMSFaults(t *testing.T) {
 			k.emu.Throttle(0)
 			k.emu.FailInternal(0)
 			k.emu.SetLatency(0)
+			if tc.undo != nil {
+				tc.undo()
+			}
 			if got := status.Code(err); len(tc.wantCodes) == 0 && err != nil || len(tc.wantCodes) > 0 && !containsCode(tc.wantCodes, got) {
 				t.Fatalf("sign under fault: %v, want codes %v", err, tc.wantCodes)
 			}
