@@ -10,8 +10,12 @@ import (
 // others and keep working. The zero value is open.
 type CloseFlag struct{ closed atomic.Bool }
 
-// Close marks the backend closed. Closing twice is not an error.
-func (f *CloseFlag) Close() { f.closed.Store(true) }
+// Close marks the backend closed and returns nil, as a backend's Close
+// does. Closing twice is not an error.
+func (f *CloseFlag) Close() error {
+	f.closed.Store(true)
+	return nil
+}
 
 // Check returns an error wrapping ErrClosed, prefixed with the backend's
 // scheme, once Close has been called.

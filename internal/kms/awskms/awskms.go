@@ -37,10 +37,10 @@ type Backend struct {
 	client *kms.Client
 	retry  awscall.Policy
 	opts   Options
+	closed kmsapi.CloseFlag // not guarded by mu
 
 	mu     sync.Mutex
 	loaded map[string]int // key ARN → open signers, for CheckHealth
-	closed kmsapi.CloseFlag
 }
 
 var (
@@ -72,10 +72,7 @@ func (b *Backend) Scheme() string { return Scheme }
 
 // Close implements kms.Backend. The KMS client belongs to the caller; after
 // Close the backend loads, creates and destroys no more keys.
-func (b *Backend) Close() error {
-	b.closed.Close()
-	return nil
-}
+func (b *Backend) Close() error { return b.closed.Close() }
 
 func (b *Backend) checkOpen() error { return b.closed.Check(Scheme) }
 

@@ -56,12 +56,12 @@ type Options struct {
 
 // Backend is the KMS-sealed software key backend.
 type Backend struct {
-	opts  Options
-	retry awscall.Policy
+	opts   Options
+	retry  awscall.Policy
+	closed kmsapi.CloseFlag // not guarded by mu
 
 	mu      sync.Mutex
 	signers map[*Signer]struct{} // open signers, for CheckHealth
-	closed  kmsapi.CloseFlag
 }
 
 var (
@@ -102,10 +102,7 @@ func (b *Backend) Scheme() string { return Scheme }
 
 // Close implements kms.Backend. Open signers keep working until closed; the
 // KMS client belongs to the caller.
-func (b *Backend) Close() error {
-	b.closed.Close()
-	return nil
-}
+func (b *Backend) Close() error { return b.closed.Close() }
 
 func (b *Backend) checkOpen() error { return b.closed.Check(Scheme) }
 
