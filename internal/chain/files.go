@@ -10,6 +10,19 @@ import (
 // is about 120 bytes.
 const maxKeyFileSize = 16 << 10
 
+// ReadKeyFile returns the content of a private-key file (for
+// ParsePrivateKeyPEM, or a key backend's own format), refusing one that
+// group or others may read or write (ErrInsecureKeyFile), one that is not a
+// regular file, and one over 16 KiB (ErrInvalidKey). A missing file gives
+// an error wrapping fs.ErrNotExist. Error texts never include the content.
+func ReadKeyFile(path string) ([]byte, error) {
+	b, err := readKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("chain: read key file: %w", err)
+	}
+	return b, nil
+}
+
 // readKeyFile reads a private-key file, refusing one that group or others
 // may read or write. The mode is taken from the opened file, not the path,
 // so a swap between check and read is not possible.

@@ -31,23 +31,22 @@ func ReadKeyFile(path string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-// readKeyFile returns the content of a key file that only its owner can read.
+// readKeyFile returns the content of a key file that only its owner can
+// read, through chain.ReadKeyFile (the mode is checked on the opened file,
+// so it cannot be swapped after the check), in this backend's sentinels.
 func readKeyFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("softkms: key file %s: %w", path, kms.ErrKeyNotFound)
-		}
-		return nil, fmt.Errorf("softkms: key file %s: %w", path, err)
+	data, err := chain.ReadKeyFile(path)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("softkms: key file %s: %w", path, kms.ErrKeyNotFound)
+	case errors.Is(err, chain.ErrInsecureKeyFile):
+		return nil, fmt.Errorf("softkms: %w: %w: make it readable by its owner only (chmod 600)", kms.ErrPermission, err)
+	case errors.Is(err, chain.ErrInvalidKey):
+		return nil, fmt.Errorf("softkms: %w", invalidKeyError{err})
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("softkms: key file %s has mode %04o: %w: make it readable by its owner only (chmod 600)", path, fi.Mode().Perm(), kms.ErrPermission)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("softkms: read key file %s: %w", path, err)
-	}
-	return data, nil
+	return nil, fmt.Errorf("softkms: read key file %s: %w", path, err)
 }
 
 // parsePEM parses a plain key file with chain's strict PEM parser: one

@@ -41,6 +41,7 @@ func TestKeyFileIsParsedStrictly(t *testing.T) {
 		{"text after the key", append(bytes.Clone(good), "# comment\n"...)},
 		{"a second key", append(bytes.Clone(good), otherPEM...)},
 		{"a certificate block", bytes.Replace(good, []byte("PRIVATE KEY"), []byte("CERTIFICATE"), 2)},
+		{"larger than any key file", append(bytes.Clone(good), bytes.Repeat([]byte(" "), 16<<10)...)},
 	}
 	dir := t.TempDir()
 	b := softkms.New(softkms.Options{Dir: dir})
