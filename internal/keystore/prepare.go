@@ -40,15 +40,15 @@ type candidate struct {
 // cannot be destroyed, that is logged).
 func (s *Store) newBackendKey(ctx context.Context, name string, role Role, spec BackendSpec) (*candidate, error) {
 	if role == RoleArchiveSigning && s.issuer == nil {
-		return nil, fmt.Errorf("%w: key %s: archive-signing keys need a certificate issuer and none is configured", ErrInvalidRequest, name)
+		return nil, invalidRequest(nil, "key %s: archive-signing keys need a certificate issuer and this server has none configured", name)
 	}
 	backend, err := s.reg.Backend(spec.Scheme)
 	if err != nil {
-		return nil, fmt.Errorf("keystore: key %s: %w: %w", name, ErrInvalidRequest, err)
+		return nil, invalidRequest(err, "key %s: backend %q is not one this server serves", name, spec.Scheme)
 	}
 	creator, ok := backend.(kms.KeyCreator)
 	if !ok {
-		return nil, fmt.Errorf("keystore: key %s: %w: backend %s cannot create keys: %w", name, ErrInvalidRequest, spec.Scheme, kms.ErrUnsupported)
+		return nil, invalidRequest(kms.ErrUnsupported, "key %s: backend %s cannot create keys; choose a backend that can", name, spec.Scheme)
 	}
 	backendName, err := s.backendKeyName(name)
 	if err != nil {

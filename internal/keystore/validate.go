@@ -13,14 +13,14 @@ const maxActor = 256
 
 func checkName(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%w: key name %q: want lowercase letters, digits and '-', starting with a letter, 2 to 63 long", ErrInvalidRequest, name)
+		return invalidRequest(nil, "key name %q: want lowercase letters, digits and '-', starting with a letter, 2 to 63 long", name)
 	}
 	return nil
 }
 
 func checkVersion(v int32) error {
 	if v < 1 {
-		return fmt.Errorf("%w: version %d: versions start at 1", ErrInvalidRequest, v)
+		return invalidRequest(nil, "version %d: versions start at 1", v)
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ func checkActor(actor string) error {
 
 func checkRole(role Role) error {
 	if !role.valid() {
-		return fmt.Errorf("%w: role %q: want %s, %s or %s", ErrInvalidRequest, role, RoleArchiveSigning, RoleCA, RoleLedger)
+		return invalidRequest(nil, "role %q: want %s, %s or %s", role, RoleArchiveSigning, RoleCA, RoleLedger)
 	}
 	return nil
 }

@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -12,7 +16,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
+	"github.com/appsign/signer/internal/chain"
+	"github.com/appsign/signer/internal/keystore"
+	"github.com/appsign/signer/internal/kms"
 	"github.com/appsign/signer/internal/kms/awskms"
+	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/kmsemu"
 	"github.com/appsign/signer/internal/kmsemu/emutest"
 	"github.com/appsign/signer/internal/ledger"
@@ -110,4 +118,79 @@ func logLine(t *testing.T, logs, msg, id string) map[string]any {
 	}
 	t.Fatalf("no %q log line with request id %s in:\n%s", msg, id, logs)
 	return nil
+}
+
+// TestKeyServiceErrorsThroughTheMapping: KeyService's refusals, which used
+// to reach the admin as the key store's own error text with its prefix
+// cut off, now come through the one mapping. A field the request got
+// wrong is named (keystore.RequestError); a state the admin must change
+// gets the sentinel's fixed message with the request id; none carries
+// the store's internal text.
+func TestKeyServiceErrorsThroughTheMapping(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	store, pki := newLedgerAndPKI(t, dir)
+	caKey, err := softkms.ReadKeyFile(filepath.Join(dir, "keys", "marketplace-ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kms.NewRegistry(softkms.New(softkms.Options{Dir: filepath.Join(dir, "more-keys")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := keystore.New(store.Pool(), reg, chain.Issuer{CA: pki.Intermediate, Key: caKey, Validity: time.Hour, Rand: rand.Reader}, keystore.Options{})
+	t.Cleanup(func() { keys.Close() })
+	if _, err := keys.Import(ctx, "signing", keystore.RoleArchiveSigning, kms.NewURI(softkms.Scheme, map[string]string{"path": pki.SigningKeyPath}), pki.Signing, "test"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Config{
+		Ledger: store, Keys: server.StoreKeys{Store: keys, Name: "signing"},
+		Trust: server.Trust{Roots: []*x509Cert{pki.Root}, Intermediates: []*x509Cert{pki.Intermediate}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := signerv1.NewKeyServiceClient(dial(t, srv))
+	soft := &signerv1.BackendSpec{Scheme: softkms.Scheme}
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+		code codes.Code
+		msg  string // the whole message, before any request id
+	}{
+		{"bad name", func(ctx context.Context) error {
+			_, err := client.CreateKey(ctx, &signerv1.CreateKeyRequest{Name: "Bad Name", Role: "ca", Backend: soft})
+			return err
+		}, codes.InvalidArgument, `key name "Bad Name": want lowercase letters, digits and '-', starting with a letter, 2 to 63 long`},
+		{"unknown backend", func(ctx context.Context) error {
+			_, err := client.CreateKey(ctx, &signerv1.CreateKeyRequest{Name: "new-ca", Role: "ca", Backend: &signerv1.BackendSpec{Scheme: "nokms"}})
+			return err
+		}, codes.InvalidArgument, `key new-ca: backend "nokms" is not one this server serves`},
+		{"name taken", func(ctx context.Context) error {
+			_, err := client.CreateKey(ctx, &signerv1.CreateKeyRequest{Name: "signing", Role: "ca", Backend: soft})
+			return err
+		}, codes.AlreadyExists, "a key with this name exists (or the backend key is already one of its versions): choose another name, or rotate the existing key"},
+		{"no such key", func(ctx context.Context) error {
+			_, err := client.RotateKey(ctx, &signerv1.RotateKeyRequest{Name: "missing", Backend: soft})
+			return err
+		}, codes.NotFound, "no such key or key version: list them with signerctl key list"},
+		{"retire the active version", func(ctx context.Context) error {
+			_, err := client.RetireKey(ctx, &signerv1.RetireKeyRequest{Name: "signing", Version: 1})
+			return err
+		}, codes.FailedPrecondition, "that version is the key's active version; nothing was changed: rotate the key first (signerctl key rotate), then retire or revoke the old version"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const id = "errmap-keys-0001"
+			err := tc.call(metadata.AppendToOutgoingContext(ctx, server.RequestIDHeader, id))
+			st := status.Convert(err)
+			got, _ := strings.CutSuffix(st.Message(), " (request id "+id+")")
+			if st.Code() != tc.code || got != tc.msg {
+				t.Errorf("%v %q, want %v %q", st.Code(), st.Message(), tc.code, tc.msg)
+			}
+			if strings.Contains(st.Message(), "keystore:") {
+				t.Errorf("message carries the key store's error text: %q", st.Message())
+			}
+		})
+	}
 }

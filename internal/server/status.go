@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -99,14 +100,21 @@ func classify(err error) (codes.Code, string) {
 		// Denial reasons are fixed texts written for the caller.
 		return codes.PermissionDenied, "permission denied: " + d.Reason
 	}
+	code, msg := codes.Internal, msgInternal
 	for _, r := range errorRules {
-		for _, target := range r.errs {
-			if errors.Is(err, target) {
-				return r.code, r.msg
-			}
+		if slices.ContainsFunc(r.errs, func(target error) bool { return errors.Is(err, target) }) {
+			code, msg = r.code, r.msg
+			break
 		}
 	}
-	return codes.Internal, msgInternal
+	// A refusal of the request's own fields (keystore.RequestError) says
+	// which field and what is allowed: more use to the caller than the
+	// sentinel's message, and written for the caller by its package.
+	var rm interface{ ClientMessage() string }
+	if code == codes.InvalidArgument && errors.As(err, &rm) {
+		msg = rm.ClientMessage()
+	}
+	return code, msg
 }
 
 func levelFor(c codes.Code) slog.Level {
