@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -95,13 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("StreamSign", func(t *testing.T) {
 		b := h.NewBackend(t)
 		s := load(t, b, h.NewKey(t, b))
-		ss, ok := s.(kms.StreamSigner)
-		if s.Limits().Streams != ok {
-			t.Fatalf("Limits().Streams = %v but StreamSigner implemented = %v", s.Limits().Streams, ok)
-		}
-		if !ok {
-			t.Skip("backend does not stream")
-		}
+		ss := optional[kms.StreamSigner](t, s, s.Limits().Streams, "Streams")
 		for _, n := range []int{0, 1, 1 << 20, 3<<20 + 17} {
 			msg := randomBytes(n)
 			sig, err := ss.SignStream(ctx, bytes.NewReader(msg), int64(n))
@@ -169,13 +164,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Prehash", func(t *testing.T) {
 		b := h.NewBackend(t)
 		s := load(t, b, h.NewKey(t, b))
-		ps, ok := s.(kms.PrehashSigner)
-		if s.Limits().Prehash != ok {
-			t.Fatalf("Limits().Prehash = %v but PrehashSigner implemented = %v", s.Limits().Prehash, ok)
-		}
-		if !ok {
-			t.Skip("backend has no prehash profile")
-		}
+		ps := optional[kms.PrehashSigner](t, s, s.Limits().Prehash, "Prehash")
 		d := sha512.Sum512(randomBytes(1000))
 		sig, err := ps.SignPrehashed(ctx, d[:])
 		if seen.add(err) != nil {
@@ -292,4 +281,19 @@ func randomBytes(n int) []byte {
 		b[i] = byte(rand.Uint32())
 	}
 	return b
+}
+
+// optional returns s as the optional capability T, failing the test when
+// the Limits field named limit (advertised) disagrees with whether s
+// implements T, and skipping it when the backend offers neither.
+func optional[T kms.Signer](t *testing.T, s kms.Signer, advertised bool, limit string) T {
+	t.Helper()
+	c, ok := s.(T)
+	if advertised != ok {
+		t.Fatalf("Limits().%s = %v but %s implemented = %v", limit, advertised, reflect.TypeFor[T](), ok)
+	}
+	if !ok {
+		t.Skipf("backend does not offer %s", reflect.TypeFor[T]())
+	}
+	return c
 }
