@@ -21,9 +21,9 @@ import (
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/keystore"
 	"github.com/appsign/signer/internal/kms"
-	"github.com/appsign/signer/internal/limits"
 	"github.com/appsign/signer/internal/kms/softkms"
 	"github.com/appsign/signer/internal/ledger"
+	"github.com/appsign/signer/internal/limits"
 	"github.com/appsign/signer/internal/revocationstore"
 	"github.com/appsign/signer/internal/server"
 )
