@@ -221,17 +221,18 @@ runs leave no idle time, so each rate is 2 cores divided by the CPU that one sig
 three processes together; figures move by about ±10 % between runs. That cost, measured by hand
 for issue 13 (2026-12-06, from `/proc/<pid>/stat` of the signer, every PostgreSQL process of its
 cluster and signerload, over fixed-size runs on `signer dev`: 15,000 single signatures at 32
-callers, 30,000 in batches of 100 at 8 callers; two runs each, the machine shared, so CPU time
-and not wall time), at the commit before the issue-13 changes below (68d6526) and after them:
+callers, 30,000 in batches of 100 at 8 callers; the machine shared, so CPU time and not wall
+time), at the commit before the issue-13 changes below (68d6526, two runs) and after them (four
+runs over the last two builds of this work; runs vary by ±15 %):
 
 | workload | signer µs/sig | PostgreSQL µs/sig | signerload µs/sig | all three | 2 cores allow |
 |---|---|---|---|---|---|
 | SignDigest, before | 335–352 | 136 | 72–80 | ≈ 560 | ≈ 3,600/s |
-| SignDigest, after | 222–291 | 87–100 | 60–65 | ≈ 410 | ≈ 4,900/s |
+| SignDigest, after | 222–291 | 87–100 | 60–68 | ≈ 415 | ≈ 4,800/s |
 | 1 KB SignArchive, before | 276–295 | 96–97 | 76–80 | ≈ 460 | ≈ 4,300/s |
-| 1 KB SignArchive, after | 223–286 | 81–86 | 64–78 | ≈ 410 | ≈ 4,900/s |
+| 1 KB SignArchive, after | 223–286 | 80–92 | 64–78 | ≈ 410 | ≈ 4,900/s |
 | SignBatch of 100 digests, before | 116–135 | 78–91 | 10–12 | ≈ 220 | ≈ 9,100/s |
-| SignBatch of 100 digests, after | 89–93 | 54–60 | 9 | ≈ 157 | ≈ 12,700/s |
+| SignBatch of 100 digests, after | 88–93 | 54–65 | 9–10 | ≈ 160 | ≈ 12,500/s |
 
 **Why SignDigest was slower than a 1 KB SignArchive** (issue 13): not the signing (one Ed25519
 signature of a ≈ 350-byte statement costs what one of a 1 KiB archive does), but (1) PostgreSQL:
@@ -240,7 +241,7 @@ in the leaf bytes), ≈ 3.2 KB a row, over the 2 KB toast threshold, so every di
 compress the row and then moved the leaf to the toast table (one more heap and index insert per
 signature; `pg_stat_all_tables` showed one toast insert per digest entry). Migration 00100 sets
 `toast_tuple_target = 8160` on `log_leaves`: rows stay in their page, 136 → ≈ 95 µs of PostgreSQL
-CPU per digest signature, and ≈ 85 → ≈ 57 µs per batch signature (batch items are digests).
+CPU per digest signature, and ≈ 85 → ≈ 60 µs per batch signature (batch items are digests).
 (2) The response: `statement.File.Marshal` parsed the key's certificate from PEM again and
 re-checked the statement for every response, and the certificate was PEM-encoded and
 base64-encoded per response; in a batch that was 18 % of the signer's CPU
@@ -254,23 +255,29 @@ while it waits for PostgreSQL, which made earlier counts swing by ±10 % with th
 difference of two runs, `-benchtime=5x` and `15x` batches, `101x` and `401x` single calls, so
 that start-up cancels out; in-process gRPC, real PostgreSQL 15 with fsync on, its work not counted):
 
-| `go test -bench` in `internal/server` | before (68d6526) | typed batch arrays, `MarshalFor` | `FileEncoder` (now) |
-|---|---|---|---|
-| `BenchmarkSignBatch/batch` (100 digest items) | 0.931 M | 0.850 M | 0.796 M |
-| `BenchmarkSignSmall/digest` (one SignDigest per call) | 1.969 M | 1.909 M | 1.777 M |
-| `BenchmarkSignSmall/archive-1KiB` | 1.841 M | 1.874 M | 1.723 M |
+| `go test -bench` in `internal/server` | before (68d6526) | typed batch arrays, `MarshalFor` | `FileEncoder` | payload encoder, leaf header (now) |
+|---|---|---|---|---|
+| `BenchmarkSignBatch/batch` (100 digest items) | 0.931 M | 0.850 M | 0.796 M | 0.750 M |
+| `BenchmarkSignSmall/digest` (one SignDigest per call) | 1.969 M | 1.909 M | 1.777 M | 1.850 M |
+| `BenchmarkSignSmall/archive-1KiB` | 1.841 M | 1.874 M | 1.723 M | 1.831 M |
 
-The batch rows now go to PostgreSQL as typed arrays (`[]string`, `[]int64`, `[][]byte`, …) instead
-of slices of `any`, which pgx encoded through reflection (≈ 6 % of the batch path's CPU). Where a
-batch signature's ≈ 0.8 M instructions go now: Ed25519 signing (crypto/ed25519's curve
+Single-call counts move by about ±5 % between runs with the garbage collections that fall inside
+the measured calls: the last column's rise is the collector's scan functions (+ ≈ 70 k), while the
+payload encoder took 22 k off. The batch rows now go to PostgreSQL as typed arrays (`[]string`, `[]int64`, `[][]byte`, …) instead
+of slices of `any`, which pgx encoded through reflection (≈ 6 % of the batch path's CPU); the log
+payload is appended by hand (`ledger.EncodeSignature`: 24 k instructions for a digest entry, was
+55 k through encoding/json; `TestEncodeSignatureMatchesJSON` holds it to encoding/json's bytes),
+which also serves `ledger verify`, which encodes every row; and a batch sends each leaf's header
+and lets the INSERT store header || payload (the payload went twice). Where a batch signature's
+≈ 0.8 M instructions went before the last two (percentages of 0.796 M): Ed25519 signing (crypto/ed25519's curve
 arithmetic) 34 %, the batch verification (filippo.io/edwards25519 multi-scalar multiplication)
 15 %, garbage collection 13 %, SHA-256 of the log's leaves and tree 7 %, SHA-512 (signing) 5 %,
 allocation 4 %, the leaf payload's JSON 3 %, base64 of the responses 1 % (was 3 %).
 
 **Against the goals.** With every signature committed (fsync) with its Merkle leaf before the
 caller sees it, verified before it leaves, and the database on the same 2 cores, the table above
-is the ceiling: ≈ 4,900 single signatures/s against the ≈ 6,500 (1 KB) and ≈ 5,600 (digest)
-goals, and ≈ 12,700/s in batches against ≈ 35,000. A batch of 100 needs ≈ 40 µs of Ed25519 work per
+is the ceiling: ≈ 4,800–4,900 single signatures/s against the ≈ 6,500 (1 KB) and ≈ 5,600 (digest)
+goals, and ≈ 12,500/s in batches against ≈ 35,000. A batch of 100 needs ≈ 40 µs of Ed25519 work per
 signature (sign ≈ 27 µs, batch verification ≈ 13 µs) on its own; 35,000/s on 2 cores leaves ≈ 57
 µs per signature for everything, PostgreSQL's index maintenance (10 B-tree indexes on
 `signatures`, one per auditor filter; docs/ledger.md "Indexes and scale" shows each one serving its
@@ -283,8 +290,12 @@ the statement's fields in hex).
 **Large archives (goal ≥ 250 MB/s for 100 MB).** Every byte is hashed with SHA-512 five times and
 SHA-256 once: on upload (the recorded digests), the nonce pass of pure Ed25519 and its check that
 the file did not change, the challenge pass, and verify-after-sign. Computing the nonce hash during
-upload (one pass fewer) needs a capability in the key-backend contract that hands the upload the
-key's nonce prefix; it is not built (issue 13 item 3 is open).
+upload was considered and not built: it moves a SHA-512 pass into the upload rather than removing
+it (the second pass must still re-hash the nonce input to prove the file did not change, or a
+changed file would sign two messages with one nonce and give the key away), so the CPU per archive
+stays at five SHA-512 passes and one SHA-256, and only one read of the spool file from the page
+cache would go, while the key's nonce prefix would have to leave the key backend for the upload.
+On 2 shared cores the figure is CPU-bound; more cores run different requests' passes in parallel.
 
 **Peak RSS while signing a 1 GiB archive (target ≤ 128 MiB).** The archive is spooled to an
 unlinked file and signed in streaming passes, so memory stays flat with size (`memory.txt`).
