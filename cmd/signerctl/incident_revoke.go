@@ -88,10 +88,11 @@ func (r *incidentRun) awaitApproval(cause error) error {
 // revokeKey revokes the key from T, or adopts the revocation a previous,
 // interrupted run (or an operator) already recorded from T or earlier.
 func (r *incidentRun) revokeKey() error {
-	if rv, err := r.existingRevocation(func(v *signerv1.Revocation) bool {
+	rv, adopt, err := r.existingRevocation(func(v *signerv1.Revocation) bool {
 		return v.GetKind() == signerv1.RevocationKind_REVOCATION_KIND_KEY && strings.EqualFold(v.GetKeyFingerprint(), r.st.Fingerprint)
-	}); err != nil || rv != nil {
-		if rv != nil {
+	})
+	if err != nil || adopt {
+		if adopt {
 			r.st.KeyRevocationID = rv.GetId()
 			r.st.KeyAffectedTotal, err = r.countAffected(rv.GetId())
 			r.logf("key already revoked from %s: revocation %d", rv.GetEffectiveFrom().AsTime().Format("2006-01-02T15:04:05.999999Z07:00"), rv.GetId())
@@ -108,6 +109,13 @@ func (r *incidentRun) revokeKey() error {
 		return rpcError("revoke key", err)
 	}
 	r.st.KeyRevocationID, r.st.KeyAffectedTotal = resp.GetRevocation().GetId(), resp.GetAffectedTotal()
+	if rv != nil {
+		// Moved earlier: the response counts this change; the report
+		// checks the revocation's whole set.
+		if r.st.KeyAffectedTotal, err = r.countAffected(r.st.KeyRevocationID); err != nil {
+			return err
+		}
+	}
 	r.logf("revoked key %s from %s: revocation %d, %d signature(s)", r.st.Fingerprint, r.st.From.Format("2006-01-02T15:04:05.999999Z07:00"), r.st.KeyRevocationID, r.st.KeyAffectedTotal)
 	return nil
 }
@@ -116,11 +124,12 @@ func (r *incidentRun) revokeKey() error {
 // X.509-only verifiers see it in the CA's CRL).
 func (r *incidentRun) revokeCert() error {
 	serial, _ := new(big.Int).SetString(r.st.CertSerial, 16)
-	if rv, err := r.existingRevocation(func(v *signerv1.Revocation) bool {
+	rv, adopt, err := r.existingRevocation(func(v *signerv1.Revocation) bool {
 		n, ok := new(big.Int).SetString(v.GetSerial(), 16)
 		return v.GetKind() == signerv1.RevocationKind_REVOCATION_KIND_CERTIFICATE && v.GetIssuer() == r.st.CertIssuer && ok && n.Cmp(serial) == 0
-	}); err != nil || rv != nil {
-		if rv != nil {
+	})
+	if err != nil || adopt {
+		if adopt {
 			r.st.CertRevocationID = rv.GetId()
 			r.st.CertAffectedTotal, err = r.countAffected(rv.GetId())
 			r.logf("certificate already revoked: revocation %d", rv.GetId())
@@ -137,22 +146,28 @@ func (r *incidentRun) revokeCert() error {
 		return rpcError("revoke certificate", err)
 	}
 	r.st.CertRevocationID, r.st.CertAffectedTotal = resp.GetRevocation().GetId(), resp.GetAffectedTotal()
+	if rv != nil {
+		if r.st.CertAffectedTotal, err = r.countAffected(r.st.CertRevocationID); err != nil {
+			return err
+		}
+	}
 	r.logf("revoked certificate %s serial %s: revocation %d, %d signature(s)", r.st.CertIssuer, r.st.CertSerial, r.st.CertRevocationID, r.st.CertAffectedTotal)
 	return nil
 }
 
-// existingRevocation finds a recorded revocation matching is whose
-// effective time is T or earlier: revoking again would change nothing (and
-// would need another approval after an interruption that lost the answer).
-func (r *incidentRun) existingRevocation(is func(*signerv1.Revocation) bool) (*signerv1.Revocation, error) {
+// existingRevocation finds a recorded revocation matching is. adopt says
+// its effective time is T or earlier: revoking again would change nothing
+// (and would need another approval after an interruption that lost the
+// answer). A later one is moved earlier by revoking again.
+func (r *incidentRun) existingRevocation(is func(*signerv1.Revocation) bool) (*signerv1.Revocation, bool, error) {
 	resp, err := signerv1.NewTrustServiceClient(r.conn).ListRevocations(r.cmd.Context(), &signerv1.ListRevocationsRequest{})
 	if err != nil {
-		return nil, rpcError("list revocations", err)
+		return nil, false, rpcError("list revocations", err)
 	}
 	for _, v := range resp.GetRevocations() {
-		if is(v) && v.GetEffectiveFrom() != nil && !v.GetEffectiveFrom().AsTime().After(r.st.From) {
-			return v, nil
+		if is(v) && v.GetEffectiveFrom() != nil {
+			return v, !v.GetEffectiveFrom().AsTime().After(r.st.From), nil
 		}
 	}
-	return nil, nil
+	return nil, false, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	signerv1 "github.com/appsign/signer/gen/signer/v1"
 	"github.com/appsign/signer/internal/auth"
@@ -277,15 +278,8 @@ func TestIncidentTwoPersonRule(t *testing.T) {
 	}
 	noRevocation("rerun before approval")
 
-	bob := metadata.AppendToOutgoingContext(ctx, "x-test-admin", "bob")
 	for _, id := range st.Approvals {
-		a, err := approvals.GetApproval(bob, &signerv1.GetApprovalRequest{Id: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := approvals.Approve(bob, &signerv1.ApproveRequest{Id: id, ParamsSha256: a.GetApproval().GetParamsSha256()}); err != nil {
-			t.Fatal(err)
-		}
+		approveAsBob(t, approvals, id)
 	}
 	moved := append([]string(nil), args...)
 	moved[7] = from.Add(time.Minute).Format(time.RFC3339Nano)
@@ -319,5 +313,80 @@ func TestIncidentTwoPersonRule(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "resigned", "com.example.incident", fmt.Sprintf("2.0.%d", i), fmt.Sprintf("%x.sig", sum))); err != nil {
 			t.Errorf("digest re-signature file: %v", err)
 		}
+	}
+}
+
+// approveAsBob has admin bob approve the approval id exactly as shown.
+func approveAsBob(t *testing.T, approvals signerv1.ApprovalServiceClient, id string) {
+	t.Helper()
+	bob := metadata.AppendToOutgoingContext(t.Context(), "x-test-admin", "bob")
+	a, err := approvals.GetApproval(bob, &signerv1.GetApprovalRequest{Id: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := approvals.Approve(bob, &signerv1.ApproveRequest{Id: id, ParamsSha256: a.GetApproval().GetParamsSha256()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIncidentAdoptsRecordedRevocation: an operator who already rotated
+// and revoked the key from T by hand (or a run whose answer was lost)
+// is not asked for a second key approval: the command adopts the recorded
+// revocation, asks only for the certificate's, and re-signs exactly that
+// revocation's entries.
+func TestIncidentAdoptsRecordedRevocation(t *testing.T) {
+	s := startIncidentServer(t)
+	ctx := t.Context()
+	from := time.Now().UTC().Add(-time.Second)
+	time.Sleep(20 * time.Millisecond)
+	s.signDigests(t, "3.0", 4)
+	keysC, trust, approvals := signerv1.NewKeyServiceClient(s.conn), signerv1.NewTrustServiceClient(s.conn), signerv1.NewApprovalServiceClient(s.conn)
+	if _, err := keysC.RotateKey(ctx, &signerv1.RotateKeyRequest{Name: "signing"}); err != nil {
+		t.Fatal(err)
+	}
+	fp := sha256.Sum256(s.pki.Signing.RawSubjectPublicKeyInfo)
+	target := ledger.RevokeKeyApprovalTarget(fmt.Sprintf("%x", fp), from, "key-compromise")
+	req, err := approvals.RequestApproval(ctx, &signerv1.RequestApprovalRequest{Action: ledger.ActionRevokeKey, Target: target, Reason: "by hand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approveAsBob(t, approvals, req.GetApproval().GetId())
+	byHand, err := trust.RevokeKey(ctx, &signerv1.RevokeKeyRequest{Fingerprint: fmt.Sprintf("%x", fp), EffectiveFrom: timestamppb.New(from), Reason: "key-compromise", ApprovalId: req.GetApproval().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(t.TempDir(), "incident")
+	args := []string{"incident", "key-compromise", "--server", s.addr, "--key", "signing", "--key-version", "1", "--from", from.Format(time.RFC3339Nano), "--out", out,
+		"--bundle-key", filepath.Join(s.dir, "keys", "bundle-signer.key"), "--bundle-signer-cert", filepath.Join(s.dir, "pki", "bundle-signer.crt"), "--bundle-version", "7"}
+	code, stdout, stderr := runCtl(t, args...)
+	if code != exitError || strings.Contains(stdout, ledger.ActionRevokeKey+" ") || !strings.Contains(stdout, ledger.ActionRevokeSigningCrt) {
+		t.Fatalf("first run: exit %d\n%s%s\nwant a request for the certificate's approval only", code, stdout, stderr)
+	}
+	var st incidentState
+	b, err := os.ReadFile(filepath.Join(out, incidentStateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.KeyRevocationID != byHand.GetRevocation().GetId() || st.Rotated || st.Approvals[ledger.ActionRevokeKey] != "" {
+		t.Fatalf("state: key revocation %d (want the one by hand, %d), rotated %v, approvals %v", st.KeyRevocationID, byHand.GetRevocation().GetId(), st.Rotated, st.Approvals)
+	}
+	approveAsBob(t, approvals, st.Approvals[ledger.ActionRevokeSigningCrt])
+	if code, stdout, stderr = runCtl(t, args...); code != exitOK {
+		t.Fatalf("rerun: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var rep incidentReport
+	b, err = os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.KeyRevocationID != byHand.GetRevocation().GetId() || rep.KeyAffected != 4 || rep.ResignedInLedger != 4 || len(rep.LedgerCheck) != 0 {
+		t.Fatalf("report %+v: want the revocation by hand with its 4 entries re-signed", rep)
 	}
 }
