@@ -93,7 +93,7 @@ func (r *incidentRun) revokeKey() error {
 	})
 	if err != nil || adopt {
 		if adopt {
-			r.st.KeyRevocationID = rv.GetId()
+			r.st.KeyRevocationID, r.st.KeyRevokedAt = rv.GetId(), rv.GetRevokedAt().AsTime()
 			r.st.KeyAffectedTotal, err = r.countAffected(rv.GetId())
 			r.logf("key already revoked from %s: revocation %d", rv.GetEffectiveFrom().AsTime().Format("2006-01-02T15:04:05.999999Z07:00"), rv.GetId())
 		}
@@ -109,6 +109,7 @@ func (r *incidentRun) revokeKey() error {
 		return rpcError("revoke key", err)
 	}
 	r.st.KeyRevocationID, r.st.KeyAffectedTotal = resp.GetRevocation().GetId(), resp.GetAffectedTotal()
+	r.st.KeyRevokedAt = resp.GetRevocation().GetRevokedAt().AsTime()
 	if rv != nil {
 		// Moved earlier: the response counts this change; the report
 		// checks the revocation's whole set.

@@ -47,6 +47,7 @@ type incidentState struct {
 	NewKeyVersion     int32        `json:"new_key_version,omitempty"`
 	Rotated           bool         `json:"rotated,omitempty"` // this command rotated (not the operator before it)
 	KeyRevocationID   int64        `json:"key_revocation_id,omitempty"`
+	KeyRevokedAt      time.Time    `json:"key_revoked_at"`
 	KeyAffectedTotal  int64        `json:"key_affected_total,omitempty"`
 	CertRevocationID  int64        `json:"certificate_revocation_id,omitempty"`
 	CertAffectedTotal int64        `json:"certificate_affected_total,omitempty"`

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -67,7 +66,13 @@ func (s *trustService) keyMatcher(fp string) revocationstore.Matcher {
 // certMatcher selects signatures made under the certificate issuer/serial
 // (hex), as leaf or as a CA on the path.
 func (s *trustService) certMatcher(issuer, serial string) revocationstore.Matcher {
+	// Compare serials as numbers: the revocation records a serial as its
+	// bytes in hex ("0a1b…" for one whose first byte is below 0x10), and a
+	// string comparison with leading zeros trimmed on one side only missed
+	// every such certificate (one in 16 random serials): the revocation
+	// then listed none of its signatures.
+	want := serialNumber(serial)
 	return s.pathMatcher(func(c *x509.Certificate) bool {
-		return c.Issuer.String() == issuer && strings.EqualFold(hex.EncodeToString(c.SerialNumber.Bytes()), strings.TrimLeft(serial, "0"))
+		return c.Issuer.String() == issuer && c.SerialNumber.Cmp(want) == 0
 	})
 }
