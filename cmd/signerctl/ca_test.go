@@ -221,7 +221,7 @@ func TestCARefusals(t *testing.T) {
 		{"parent's own key", inter(fresh, "--key", k["root"]), exitError, "parent's own key"},
 		{"existing out", inter(root), exitError, "already exists"},
 		{"show without files", []string{"ca", "show"}, exitUsage, "at least one"},
-		{"show a non-certificate", []string{"ca", "show", c.config}, exitMalformed, "no PEM certificate"},
+		{"show a non-certificate", []string{"ca", "show", c.config}, exitMalformed, "not a PEM certificate"},
 		{"keygen: existing name", []string{"ca", "keygen", "--config", c.config, "--backend", "softkms", "--name", "root"}, exitError, "exists"},
 		{"keygen: unconfigured backend", []string{"ca", "keygen", "--config", c.config, "--backend", "pkcs11", "--name", "x"}, exitUsage, "no backends.pkcs11 section"},
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -76,12 +74,9 @@ func loadTrustBundle(path string) (*chain.TrustStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust-bundle: %w", err)
 	}
-	certs, err := pemCertificates(b)
+	certs, err := chain.ParseCertificatesPEM(b)
 	if err != nil {
 		return nil, fmt.Errorf("--trust-bundle %s: %w", path, err)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("--trust-bundle %s: no PEM certificate in it", path)
 	}
 	return chain.NewTrustStore(certs...), nil
 }
@@ -149,24 +144,4 @@ func readManifest(path string, into map[string]string) error {
 		return fmt.Errorf("--archive-manifest %s: %w", path, err)
 	}
 	return nil
-}
-
-// pemCertificates parses every CERTIFICATE block of b.
-func pemCertificates(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			return out, nil
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"slices"
@@ -191,30 +190,16 @@ func loadPEMTrust(path string) (*chain.TrustStore, error) {
 	return chain.NewTrustStore(certs...), nil
 }
 
-// readPEMCertificates reads every CERTIFICATE block of a PEM file.
+// readPEMCertificates reads a file of PEM certificates and nothing else
+// (chain's strict parser: no other block types, no text around them).
 func readPEMCertificates(path string) ([]*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, withCode(exitError, err)
 	}
-	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, withCode(exitMalformed, fmt.Errorf("%s: %w", path, err))
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, withCode(exitMalformed, fmt.Errorf("%s holds no PEM certificate", path))
+	certs, err := chain.ParseCertificatesPEM(b)
+	if err != nil {
+		return nil, withCode(exitMalformed, fmt.Errorf("%s: %w", path, err))
 	}
 	return certs, nil
 }
