@@ -35,6 +35,7 @@ type options struct {
 	tlsCA       string // mutual TLS to `signer serve`: the server's CA,
 	tlsCert     string // the client certificate
 	tlsKey      string // and its key; all empty: plaintext (`signer dev`)
+	transit     transitOptions
 }
 
 func parse(args []string) (options, error) {
@@ -54,6 +55,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.tlsCA, "tls-ca", "", "CA file of the server's certificate: mutual TLS, as `signer serve` requires (with --tls-cert and --tls-key)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "client certificate file for mutual TLS")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "client key file for mutual TLS")
+	o.transit.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -72,13 +74,16 @@ func parse(args []string) (options, error) {
 	if ok, err := transport.IsLoopback(o.server); err != nil || !ok {
 		return o, fmt.Errorf("--server %q: signerload only talks to loopback addresses", o.server)
 	}
-	return o, nil
+	return o, o.transit.check()
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := parse(args)
 	if err != nil {
 		return err
+	}
+	if o.transit.target == targetTransit {
+		return runTransit(ctx, o, stdout)
 	}
 	creds, err := transportCredentials(o)
 	if err != nil {
@@ -101,9 +106,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	// The run's end stops callers from starting calls; it does not cut the
-	// calls in flight (their deadline would reach the server and skew the
-	// error count). Ctrl-C cancels everything.
+	st, elapsed := drive(ctx, o, func(stop context.Context, i int, b *budget, st *stats) {
+		w.loop(stop, ctx, conns[i%len(conns)], i, b, st)
+	})
+	return report(stdout, o, st, elapsed)
+}
+
+// drive runs o.concurrency callers until the run ends and merges their
+// results. The run's end (stop) keeps callers from starting calls; it does
+// not cut the calls in flight (their deadline would reach the server and
+// skew the error count). Ctrl-C (ctx) cancels everything.
+func drive(ctx context.Context, o options, caller func(stop context.Context, i int, b *budget, st *stats)) (*stats, time.Duration) {
 	stop, cancel := context.WithCancel(ctx)
 	if o.duration > 0 {
 		stop, cancel = context.WithTimeout(ctx, o.duration)
@@ -115,11 +128,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	start := time.Now()
 	for i := range o.concurrency {
 		results[i] = &stats{}
-		wg.Go(func() { w.loop(stop, ctx, conns[i%len(conns)], i, budget, results[i]) })
+		wg.Go(func() { caller(stop, i, budget, results[i]) })
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	return report(stdout, o, merge(results), elapsed)
+	return merge(results), time.Since(start)
 }
 
 // budget hands out at most n request slots to the callers (n 0: unlimited).
