@@ -26,5 +26,6 @@ run bulkverify go test -run '^$' -bench BenchmarkVerifyDir -benchtime 1x -count 
 run ledger go run ./cmd/ledgerseed -n 1000000 -bench
 # The whole service under load (real signer, durable PostgreSQL); then the report.
 run load   bash bench/load.sh
+bash bench/peer.sh # issue 13's peer (OpenBao Transit) beside signer dev, if PEER_BAO names a bao binary: bench/results/peer.txt
 make --no-print-directory drill # issue 16's incident drill, 100k + 100k: bench/results/incident.txt
 bash bench/report.sh
