@@ -165,28 +165,19 @@ func (c *transitClient) do(ctx context.Context, method, path string, in, out any
 	return nil
 }
 
-// httpCode is the gRPC code for an HTTP status, as grpc-gateway and
+// httpCodes are the gRPC codes for HTTP statuses, as grpc-gateway and
 // Google's APIs map them.
+var httpCodes = map[int]codes.Code{
+	http.StatusBadRequest: codes.InvalidArgument, http.StatusUnauthorized: codes.Unauthenticated,
+	http.StatusForbidden: codes.PermissionDenied, http.StatusNotFound: codes.NotFound,
+	http.StatusConflict: codes.Aborted, http.StatusTooManyRequests: codes.ResourceExhausted,
+	http.StatusNotImplemented: codes.Unimplemented, http.StatusServiceUnavailable: codes.Unavailable,
+	http.StatusGatewayTimeout: codes.DeadlineExceeded,
+}
+
 func httpCode(s int) codes.Code {
-	switch s {
-	case http.StatusBadRequest:
-		return codes.InvalidArgument
-	case http.StatusUnauthorized:
-		return codes.Unauthenticated
-	case http.StatusForbidden:
-		return codes.PermissionDenied
-	case http.StatusNotFound:
-		return codes.NotFound
-	case http.StatusConflict:
-		return codes.Aborted
-	case http.StatusTooManyRequests:
-		return codes.ResourceExhausted
-	case http.StatusNotImplemented:
-		return codes.Unimplemented
-	case http.StatusServiceUnavailable:
-		return codes.Unavailable
-	case http.StatusGatewayTimeout:
-		return codes.DeadlineExceeded
+	if c, ok := httpCodes[s]; ok {
+		return c
 	}
 	if s >= 500 {
 		return codes.Internal

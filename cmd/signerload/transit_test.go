@@ -239,12 +239,12 @@ func TestTransitParse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(tc.args)
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("parse(%q): %v", tc.args, err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("parse(%q) = %v, want an error with %q", tc.args, err, tc.wantErr)
+			got := ""
+			if _, err := parse(tc.args); err != nil {
+				got = err.Error()
+			}
+			if (got == "") != (tc.wantErr == "") || !strings.Contains(got, tc.wantErr) {
+				t.Fatalf("parse(%q): error %q, want one with %q", tc.args, got, tc.wantErr)
 			}
 		})
 	}
