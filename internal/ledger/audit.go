@@ -87,9 +87,9 @@ type Audit struct {
 	wg      sync.WaitGroup
 	checked atomic.Int64
 
-	next    func() (Entry, error, bool)
+	next    func() (auditRow, error, bool)
 	stop    func()
-	row     *Entry
+	row     *auditRow
 	rowErr  error
 	lastID  int64
 	pending []Entry // rows past Size
@@ -99,7 +99,7 @@ type Audit struct {
 // order. Call Finish to release it.
 func NewAudit(rows iter.Seq2[Entry, error]) *Audit {
 	a := &Audit{}
-	a.next, a.stop = pullAhead(rows)
+	a.next, a.stop = pullAhead(encodeRows(rows))
 	return a
 }
 
@@ -112,7 +112,11 @@ func pullAhead[K, V any](seq iter.Seq2[K, V]) (next func() (K, V, bool), stop fu
 		v V
 	}
 	const batch = 256
-	ch := make(chan []pair, 8)
+	// Room for a whole List page and more: the rows arrive a page at a
+	// time, and a producer blocked on a full channel is not fetching the
+	// next page, so with less the database and the checks take turns
+	// instead of running at the same time.
+	ch := make(chan []pair, MaxListLimit/batch+8)
 	done := make(chan struct{})
 	// send hands b over unless stop was called, which wins over a free slot.
 	send := func(b []pair) bool {
@@ -191,7 +195,7 @@ func (a *Audit) add(index, id int64, format string, args ...any) {
 }
 
 // peek returns the current row, reading one if needed; nil at the end.
-func (a *Audit) peek() *Entry {
+func (a *Audit) peek() *auditRow {
 	if a.row == nil && a.rowErr == nil && a.next != nil {
 		e, err, ok := a.next()
 		switch {
@@ -223,10 +227,11 @@ func (a *Audit) Leaf(index int64, raw []byte) {
 	// canonical and covers every field but log_index). One encode is
 	// several times cheaper than decoding the payload and checking that it
 	// is canonical; anything else takes the path that names the problem.
-	if r := a.peek(); r != nil && r.ID > a.lastID && bytes.Equal(EncodeSignature(*r), leaf.Payload) {
+	if ar := a.peek(); ar != nil && ar.e.ID > a.lastID && bytes.Equal(ar.enc, leaf.Payload) {
+		r := ar.e
 		a.row = nil
 		a.lastID = r.ID
-		a.checkSignature(index, *r)
+		a.checkSignature(index, r)
 		if r.LogIndex != index {
 			a.add(index, r.ID, "the entry names leaf %d, not this one", r.LogIndex)
 		}
@@ -243,17 +248,18 @@ func (a *Audit) Leaf(index int64, raw []byte) {
 	}
 	a.lastID = logged.ID
 	a.checkSignature(index, logged)
-	for r := a.peek(); r != nil && r.ID < logged.ID; r = a.peek() {
-		a.unlogged(*r)
+	for r := a.peek(); r != nil && r.e.ID < logged.ID; r = a.peek() {
+		a.unlogged(r.e)
 		a.row = nil
 	}
-	r := a.peek()
-	if r == nil || r.ID != logged.ID {
+	ar := a.peek()
+	if ar == nil || ar.e.ID != logged.ID {
 		a.add(index, logged.ID, "the ledger has no entry %d (deleted)", logged.ID)
 		return
 	}
 	a.row = nil
-	if d := Differences(*r, logged); len(d) > 0 {
+	r := ar.e
+	if d := Differences(r, logged); len(d) > 0 {
 		a.add(index, r.ID, "%s differ from the logged record", strings.Join(d, ", "))
 	}
 	if r.LogIndex != index {
@@ -311,7 +317,7 @@ func (a *Audit) verify(index int64, e Entry) {
 // the checkpoint names a leaf below it, a forged one may not.
 func (a *Audit) Finish(logSize int64) error {
 	for r := a.peek(); r != nil; r = a.peek() {
-		a.unlogged(*r)
+		a.unlogged(r.e)
 		a.row = nil
 	}
 	for _, r := range a.pending {

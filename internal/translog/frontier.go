@@ -2,6 +2,7 @@ package translog
 
 import (
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -80,6 +81,11 @@ func (f *frontier) append(h tlog.Hash) ([]tlog.Hash, error) {
 	f.hashes = append(f.hashes[:keep], stored[len(stored)-1])
 	f.n++
 	return stored, nil
+}
+
+// clone returns a copy of f that grows apart from it.
+func (f *frontier) clone() *frontier {
+	return &frontier{n: f.n, indexes: slices.Clone(f.indexes), hashes: slices.Clone(f.hashes)}
 }
 
 // root returns the hash of the tree of f.n records.

@@ -37,10 +37,15 @@ type VerifyOptions struct {
 // streams, in memory logarithmic in the log's size (plus the problems it
 // reports). See the package documentation for what it can tell apart.
 func Verify(entries iter.Seq2[Entry, error], opts VerifyOptions) Report {
+	// The two trees start as one frontier: while every leaf hashes to its
+	// stored hash (the common case), they are one tree, and it is hashed
+	// once. The first entry that tells them apart gives the stored hashes
+	// their own copy (see entry).
+	f := &frontier{}
 	v := &verification{
 		max:       cmp.Or(opts.MaxProblems, DefaultMaxProblems),
-		leaves:    &frontier{},
-		hashes:    &frontier{},
+		leaves:    f,
+		hashes:    f,
 		leavesOK:  true,
 		hashesOK:  true,
 		leafBadAt: -1,
@@ -155,6 +160,19 @@ func (v *verification) entry(e Entry) {
 		v.add(ProblemMissing, e.Index, e.Index+1, "")
 	}
 
+	if v.hashes == v.leaves {
+		if e.Hash != nil && (e.Leaf == nil || leafHash == *e.Hash) {
+			// Both trees take the same hash, as they have all along: extend
+			// the one frontier they share, once.
+			v.hashesServed = true
+			v.extend(v.leaves, &v.leavesOK, *e.Hash)
+			v.hashesOK = v.leavesOK
+			v.boundAt()
+			return
+		}
+		v.hashes = v.leaves.clone()
+	}
+
 	if e.Hash == nil {
 		v.hashesOK = false
 	} else {
@@ -172,7 +190,11 @@ func (v *verification) entry(e Entry) {
 	default:
 		v.leavesOK = false
 	}
+	v.boundAt()
+}
 
+// boundAt checks the trees when the entries have reached the next bound.
+func (v *verification) boundAt() {
 	if v.next < len(v.bounds) && v.bounds[v.next].N == v.expected {
 		v.bound()
 	}
