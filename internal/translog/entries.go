@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -93,15 +94,26 @@ func (l *Log) leafPage(ctx context.Context, from, to int64) ([]Entry, error) {
 	if err != nil {
 		return nil, wrap("read leaves", err)
 	}
+	// The payload is read in place (DriverBytes: valid until the next row)
+	// and each leaf encoded into a slab shared by many: one allocation per
+	// slab rather than two per leaf.
+	const slabSize = 256 << 10
 	var (
 		e       Entry
 		kind    string
-		payload []byte
+		payload pgtype.DriverBytes
 		at      time.Time
+		slab    []byte
 		out     = make([]Entry, 0, entriesPage)
 	)
 	_, err = pgx.ForEachRow(rows, []any{&e.Index, &kind, &payload, &at}, func() error {
-		out = append(out, Entry{Index: e.Index, Leaf: EncodeLeaf(kind, payload, at)})
+		need := leafHeader + len(kind) + len(payload)
+		if cap(slab)-len(slab) < need {
+			slab = make([]byte, 0, max(slabSize, need))
+		}
+		start := len(slab)
+		slab = appendLeaf(slab, kind, payload, at)
+		out = append(out, Entry{Index: e.Index, Leaf: slab[start:len(slab):len(slab)]})
 		return nil
 	})
 	if err != nil {

@@ -21,6 +21,17 @@ const (
 // log_leaves.kind holds the same list.
 var kinds = []string{KindSignature, KindRevocation, KindKey, KindCertificate, KindAdmin}
 
+// kindString returns b as a string, without allocating for the known
+// kinds: DecodeLeaf runs a few times per leaf when a log is verified.
+func kindString(b []byte) string {
+	for _, k := range kinds {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
 // ValidKind reports whether kind is one of the Kind constants.
 func ValidKind(kind string) bool { return slices.Contains(kinds, kind) }
 
@@ -54,10 +65,14 @@ type Leaf struct {
 // (kind, payload, at) has exactly one encoding and DecodeLeaf accepts no
 // other. EncodeLeaf panics if kind or payload is 4 GiB or longer.
 func EncodeLeaf(kind string, payload []byte, at time.Time) []byte {
+	return appendLeaf(make([]byte, 0, leafHeader+len(kind)+len(payload)), kind, payload, at)
+}
+
+// appendLeaf appends EncodeLeaf(kind, payload, at) to b.
+func appendLeaf(b []byte, kind string, payload []byte, at time.Time) []byte {
 	if uint64(len(kind)) > math.MaxUint32 || uint64(len(payload)) > math.MaxUint32 {
 		panic("translog: leaf field longer than 4 GiB")
 	}
-	b := make([]byte, 0, leafHeader+len(kind)+len(payload))
 	b = append(b, LeafVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(kind)))
 	b = append(b, kind...)
@@ -86,7 +101,7 @@ func DecodeLeaf(b []byte) (Leaf, error) {
 	if kindLen > uint64(len(rest))-8-4 {
 		return bad("kind runs past the end")
 	}
-	kind := string(rest[:kindLen])
+	kind := kindString(rest[:kindLen])
 	rest = rest[kindLen:]
 	micros := int64(binary.BigEndian.Uint64(rest))
 	payloadLen := uint64(binary.BigEndian.Uint32(rest[8:]))
