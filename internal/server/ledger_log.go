@@ -26,10 +26,6 @@ func (s *ledgerService) log() (*translog.Log, error) {
 
 // GetCheckpoint implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetCheckpoint(ctx context.Context, _ *signerv1.GetCheckpointRequest) (*signerv1.GetCheckpointResponse, error) {
-	return s.getCheckpoint(ctx)
-}
-
-func (s *ledgerService) getCheckpoint(ctx context.Context) (*signerv1.GetCheckpointResponse, error) {
 	l, err := s.log()
 	if err != nil {
 		return nil, err
@@ -52,10 +48,6 @@ func (s *ledgerService) getCheckpoint(ctx context.Context) (*signerv1.GetCheckpo
 
 // ListCheckpoints implements signerv1.LedgerServiceServer.
 func (s *ledgerService) ListCheckpoints(ctx context.Context, req *signerv1.ListCheckpointsRequest) (*signerv1.ListCheckpointsResponse, error) {
-	return s.listCheckpoints(ctx, req)
-}
-
-func (s *ledgerService) listCheckpoints(ctx context.Context, req *signerv1.ListCheckpointsRequest) (*signerv1.ListCheckpointsResponse, error) {
 	l, err := s.log()
 	if err != nil {
 		return nil, err
@@ -77,10 +69,6 @@ func (s *ledgerService) listCheckpoints(ctx context.Context, req *signerv1.ListC
 
 // GetInclusionProof implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetInclusionProof(ctx context.Context, req *signerv1.GetInclusionProofRequest) (*signerv1.GetInclusionProofResponse, error) {
-	return s.inclusionProof(ctx, req)
-}
-
-func (s *ledgerService) inclusionProof(ctx context.Context, req *signerv1.GetInclusionProofRequest) (*signerv1.GetInclusionProofResponse, error) {
 	l, err := s.log()
 	if err != nil {
 		return nil, err
@@ -109,10 +97,6 @@ func (s *ledgerService) inclusionProof(ctx context.Context, req *signerv1.GetInc
 
 // GetConsistencyProof implements signerv1.LedgerServiceServer.
 func (s *ledgerService) GetConsistencyProof(ctx context.Context, req *signerv1.GetConsistencyProofRequest) (*signerv1.GetConsistencyProofResponse, error) {
-	return s.consistencyProof(ctx, req)
-}
-
-func (s *ledgerService) consistencyProof(ctx context.Context, req *signerv1.GetConsistencyProofRequest) (*signerv1.GetConsistencyProofResponse, error) {
 	l, err := s.log()
 	if err != nil {
 		return nil, err
@@ -201,10 +185,6 @@ func (s *ledgerService) streamLogEntries(ctx context.Context, req *signerv1.Stre
 
 // ListSigningCertificates implements signerv1.LedgerServiceServer.
 func (s *ledgerService) ListSigningCertificates(ctx context.Context, _ *signerv1.ListSigningCertificatesRequest) (*signerv1.ListSigningCertificatesResponse, error) {
-	return s.signingCertificates(ctx)
-}
-
-func (s *ledgerService) signingCertificates(ctx context.Context) (*signerv1.ListSigningCertificatesResponse, error) {
 	resp := &signerv1.ListSigningCertificatesResponse{}
 	if s.cfg.keyStore == nil {
 		k, err := s.cfg.Keys.Active(ctx)

@@ -23,10 +23,6 @@ const maxVendorAppKeys = 32
 
 // IssueVendorCertificate implements signerv1.TrustServiceServer.
 func (s *trustService) IssueVendorCertificate(ctx context.Context, req *signerv1.IssueVendorCertificateRequest) (*signerv1.IssueVendorCertificateResponse, error) {
-	return s.issueVendorCertificate(ctx, req)
-}
-
-func (s *trustService) issueVendorCertificate(ctx context.Context, req *signerv1.IssueVendorCertificateRequest) (*signerv1.IssueVendorCertificateResponse, error) {
 	ca, ok := s.admin.ca(chain.OriginPrivateBuild)
 	if !ok {
 		return nil, clientErrorf(codes.FailedPrecondition, "this signer has no private-build CA")
