@@ -149,11 +149,13 @@ for pkg in "${pkgs[@]}"; do
   # Tests that take seconds per run and check interoperability (a JVM's
   # PKIX validation of our chains) rather than a decision of ours: run by
   # `make test`, skipped here, where they would run once per mutant.
-  # internal/ledger's replication and outage tests (a standby, a stopped
-  # server: 30 s of its run) check availability, not what the log says.
+  # The replication and outage tests of internal/ledger and
+  # internal/translog (a standby, a server of their own that they stop:
+  # half of ledger's run) check availability, not what the log says.
   case $pkg in
     internal/chain) export MUTATE_GO_SKIP='^TestJavaPKIXValidatesChain$' ;;
     internal/ledger) export MUTATE_GO_SKIP='^(TestReplicationProblems|TestStoppedServerIsUnavailable|TestTerminatedSessionsAreUnavailable)$' ;;
+    internal/translog) export MUTATE_GO_SKIP='^TestStoppedDatabaseIsUnavailable$' ;;
     *) unset MUTATE_GO_SKIP ;;
   esac
   # A package on internal/pgtest gets its databases from one server for the
