@@ -23,7 +23,8 @@
 # names: mutate only those files of the packages named, e.g. to rerun the
 # file a change touched), SIGNER_TEST_DATABASE_URL (a PostgreSQL server for
 # internal/pgtest; without it the script starts one for the packages that
-# need it, see start_pg).
+# need it, see start_pg), MUTATE_GO_LOG (a file: every go command gremlins
+# runs, its exit status and the end of its output, to see why mutants die).
 set -euo pipefail
 # Everything is in main, which bash reads whole before running it: the
 # script may be edited (or checked out anew) while a long run goes on.
@@ -105,6 +106,7 @@ stop_pg() {
 shim=$(mktemp -d)
 trap 'stop_pg; rm -rf "$shim"' EXIT
 realgo=$(command -v go)
+module=$("$realgo" list -m)
 "$realgo" build -o "$shim/coverfix" ./scripts/coverfix
 cat >"$shim/go" <<WRAPPER
 #!/usr/bin/env bash
@@ -112,6 +114,13 @@ args=("\$@") profile=""
 for ((i = 0; i < \${#args[@]} - 1; i++)); do
   [[ \${args[i]} == -coverprofile ]] && profile=\${args[i+1]}
 done
+# gremlins names a mutant's package by walking up from its folder to one
+# whose name is the package name; a main package (cmd/signerctl) never
+# finds one and gets the module root, which has no Go files: every mutant
+# would "die" of that. Its test runs start in the package's folder.
+if [[ \${args[0]} == test && \${args[-1]} == "$module" ]]; then
+  args[-1]=.
+fi
 if [[ \${args[0]} == test && -n \${MUTATE_GO_SKIP:-} ]]; then
   args=(test -skip "\$MUTATE_GO_SKIP" "\${args[@]:1}")
 fi
@@ -119,6 +128,12 @@ if [[ \${args[0]} == test && -n \$profile ]]; then
   args[-1]=\${args[-1]%/...}
   "$realgo" "\${args[@]}" || exit
   exec "$shim/coverfix" "\$profile"
+fi
+if [[ -n \${MUTATE_GO_LOG:-} ]]; then
+  out=\$("$realgo" "\${args[@]}" 2>&1); rc=\$?
+  { echo "\$(date +%T) \$PWD: go \${args[*]} -> \$rc"; tail -5 <<<"\$out"; } >>"\$MUTATE_GO_LOG"
+  printf '%s\n' "\$out"
+  exit \$rc
 fi
 exec "$realgo" "\${args[@]}"
 WRAPPER
