@@ -129,13 +129,16 @@ if [[ \${args[0]} == test && -n \$profile ]]; then
   "$realgo" "\${args[@]}" || exit
   exec "$shim/coverfix" "\$profile"
 fi
+[[ \${args[0]} == test ]] || exec "$realgo" "\${args[@]}"
+# A mutant that does not compile (+ to - on strings) fails go test with
+# status 1, which gremlins counts as KILLED; status 2 makes it NOT VIABLE.
+out=\$("$realgo" "\${args[@]}" 2>&1); rc=\$?
+[[ \$rc -eq 1 && \$out == *"[build failed]"* ]] && rc=2
 if [[ -n \${MUTATE_GO_LOG:-} ]]; then
-  out=\$("$realgo" "\${args[@]}" 2>&1); rc=\$?
   { echo "\$(date +%T) \$PWD: go \${args[*]} -> \$rc"; tail -5 <<<"\$out"; } >>"\$MUTATE_GO_LOG"
-  printf '%s\n' "\$out"
-  exit \$rc
 fi
-exec "$realgo" "\${args[@]}"
+printf '%s\n' "\$out"
+exit \$rc
 WRAPPER
 chmod +x "$shim/go"
 export PATH="$shim:$PATH"
