@@ -42,6 +42,22 @@ type Cluster struct {
 // ErrNoBinaries when the server binaries are missing, and an error holding
 // the tail of the server log when the server does not come up.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	c, err := newCluster(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.start(ctx); err != nil {
+		if c.removeDir {
+			_ = os.RemoveAll(c.dir)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// newCluster finds the server binaries and the user to run them as, and
+// prepares the data directory of a cluster that is not started yet.
+func newCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	binDir, err := FindBinDir(ctx, opts.BinDir)
 	if err != nil {
 		return nil, err
@@ -52,12 +68,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, binDir: binDir, runAs: runAs}
 	if err := c.prepareDir(); err != nil {
-		return nil, err
-	}
-	if err := c.start(ctx); err != nil {
-		if c.removeDir {
-			_ = os.RemoveAll(c.dir)
-		}
 		return nil, err
 	}
 	return c, nil

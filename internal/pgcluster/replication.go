@@ -23,16 +23,8 @@ func (c *Cluster) StartStandby(ctx context.Context, name string, opts Options) (
 	if name == "" || strings.ContainsAny(name, " '\\=") {
 		return nil, fmt.Errorf("pgcluster: standby name %q: use letters, digits, '-' and '_'", name)
 	}
-	binDir, err := FindBinDir(ctx, opts.BinDir)
+	s, err := newCluster(ctx, opts)
 	if err != nil {
-		return nil, err
-	}
-	runAs, err := lookupServerUser()
-	if err != nil {
-		return nil, err
-	}
-	s := &Cluster{opts: opts, binDir: binDir, runAs: runAs}
-	if err := s.prepareDir(); err != nil {
 		return nil, err
 	}
 	// -R writes standby.signal and primary_conninfo (with the

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -101,12 +100,9 @@ func (s *signerService) digestEntry(ctx context.Context, req *signerv1.SignDiges
 }
 
 func (s *signerService) digestResponse(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignDigestResponse, error) {
-	if replayed && e.Revoked {
-		return nil, s.revokedReplay(ctx, e)
-	}
-	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
+	key, err := s.entryKey(ctx, e, replayed)
 	if err != nil {
-		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)
+		return nil, err
 	}
 	enc := s.encoders.of(key.Cert)
 	file, err := enc.Marshal(e.Statement, e.Signature)

@@ -181,15 +181,26 @@ func signSpool(ctx context.Context, signer kms.Signer, sp *spool) ([]byte, error
 	return signer.SignMessage(ctx, buf)
 }
 
-// response builds the answer for a ledger entry, with the certificate of
-// the key version that made the signature.
-func (s *signerService) response(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignArchiveResponse, error) {
+// entryKey is the key version that made a ledger entry's signature, for
+// its response. A replay of a revoked entry is refused instead: the caller
+// must never get a revoked signature back.
+func (s *signerService) entryKey(ctx context.Context, e ledger.Entry, replayed bool) (*SigningKey, error) {
 	if replayed && e.Revoked {
 		return nil, s.revokedReplay(ctx, e)
 	}
 	key, err := s.cfg.Keys.Lookup(ctx, e.KeyID, e.KeyVersion)
 	if err != nil {
 		return nil, fmt.Errorf("certificate for ledger entry %d: %w", e.ID, err)
+	}
+	return key, nil
+}
+
+// response builds the answer for a ledger entry, with the certificate of
+// the key version that made the signature.
+func (s *signerService) response(ctx context.Context, e ledger.Entry, replayed bool) (*signerv1.SignArchiveResponse, error) {
+	key, err := s.entryKey(ctx, e, replayed)
+	if err != nil {
+		return nil, err
 	}
 	certPEM := key.CertPEM()
 	file, err := chain.SignatureFile{Signature: e.Signature, Certificate: certPEM}.Marshal()
