@@ -74,3 +74,34 @@ func TestDiffWarnsDaysBeforeExpiry(t *testing.T) {
 	}
 	t.Errorf("warnings %q: none says the short-lived CA expires in 10 days", p.Warnings)
 }
+
+// TestDiffWarnsOncePerExpiringCA: a CA that is both in the store and in
+// the new bundle is warned about once (by the bundle's check), not again
+// as a store file.
+func TestDiffWarnsOncePerExpiringCA(t *testing.T) {
+	f := newFixture(t, testNow)
+	short := f.intermediate(t, "test short-lived CA", testNow, 60*day)
+	b := f.bundle(1)
+	b.Intermediates = append(b.Intermediates, short)
+	store := storeDir(t)
+	opts := bundle.InstallOptions{BootstrapFingerprint: bundle.Fingerprint(f.root)}
+	if _, err := bundle.Install(t.Context(), f.export(t, b, testNow), store, testNow, opts); err != nil {
+		t.Fatal(err)
+	}
+	now := short.NotAfter.Add(-10 * day)
+	b2 := f.bundle(2)
+	b2.Intermediates = append(b2.Intermediates, short)
+	p, err := bundle.Diff(f.export(t, b2, testNow.Add(day)), store, now, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "test short-lived CA") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warnings about the short-lived CA, want 1: %q", n, p.Warnings)
+	}
+}
