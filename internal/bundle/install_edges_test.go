@@ -55,3 +55,25 @@ func TestInstallPlanEdges(t *testing.T) {
 		t.Errorf("revocation list of the same version, other content, not replaced: add %+v, warnings %q", p.Add, p.Warnings)
 	}
 }
+
+// TestInstallRemovesWithdrawnRoot: a root that bundle version 1 installed
+// and version 2 no longer ships is removed as withdrawn, like an
+// intermediate.
+func TestInstallRemovesWithdrawnRoot(t *testing.T) {
+	f := newFixture(t, testNow)
+	other := newFixture(t, testNow)
+	store := storeDir(t)
+	opts := bundle.InstallOptions{BootstrapFingerprint: bundle.Fingerprint(f.root)}
+	b := f.bundle(1)
+	b.Roots = append(b.Roots, other.root)
+	if _, err := bundle.Install(t.Context(), f.export(t, b, testNow), store, testNow, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := bundle.Diff(f.export(t, f.bundle(2), testNow), store, testNow, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(p.Remove, func(c bundle.Change) bool { return c.Role == bundle.RoleRoot && c.Subject == other.root.Subject.String() }) {
+		t.Errorf("withdrawn root not removed: remove %+v, warnings %q", p.Remove, p.Warnings)
+	}
+}
