@@ -11,7 +11,7 @@ type auditRow struct {
 	enc []byte // appendSignature of e
 }
 
-// encodeRows pairs each row with its encoding. The encodings of many rows
+// encodeRows pairs each row with its encoding, up to the first error. The encodings of many rows
 // share one slab: one allocation per slab rather than one per row, which
 // the garbage collector would otherwise scan and sweep a million times.
 func encodeRows(rows iter.Seq2[Entry, error]) iter.Seq2[auditRow, error] {
@@ -20,10 +20,9 @@ func encodeRows(rows iter.Seq2[Entry, error]) iter.Seq2[auditRow, error] {
 		var slab []byte
 		for e, err := range rows {
 			if err != nil {
-				if !yield(auditRow{}, err) {
-					return
-				}
-				continue
+				// The audit reads no row past an error: neither does this.
+				yield(auditRow{}, err)
+				return
 			}
 			if need := encodedBound(e); cap(slab)-len(slab) < need {
 				slab = make([]byte, 0, max(slabSize, need))
