@@ -331,8 +331,11 @@ func TestVerifyUsageAndInputs(t *testing.T) {
 	if o, code := verifyJSONOutcome(t, "--truststore", f.truststore, "--signature", big, f.archive); code != exitMalformed || o.Cause != "malformed" {
 		t.Errorf("signature file of %d bytes: exit %d cause %q, want %d malformed", maxSignatureFile+1, code, o.Cause, exitMalformed)
 	}
-	// The limit itself is allowed: JSON whitespace pads the file to it.
-	must(t, os.WriteFile(big, append(b, bytes.Repeat([]byte(" "), maxSignatureFile-len(b))...), 0o644))
+	// The limit itself is allowed: JSON whitespace before the closing brace
+	// pads the file to it, so the brace is its very last byte.
+	obj := bytes.TrimRight(b, "\n")
+	padded := append(append(bytes.Clone(obj[:len(obj)-1]), bytes.Repeat([]byte(" "), maxSignatureFile-len(obj))...), '}')
+	must(t, os.WriteFile(big, padded, 0o644))
 	if _, code := verifyJSONOutcome(t, "--truststore", f.truststore, "--signature", big, f.archive); code != exitOK {
 		t.Errorf("signature file of exactly %d bytes: exit %d, want 0", maxSignatureFile, code)
 	}
