@@ -40,16 +40,6 @@ func (r *incidentRun) countAffected(id int64) (int64, error) {
 // appTrack keys the report's breakdown.
 type appTrack struct{ App, Track string }
 
-func trackLabel(t signerv1.Track) string {
-	switch t {
-	case signerv1.Track_TRACK_MARKETPLACE:
-		return "marketplace"
-	case signerv1.Track_TRACK_PRIVATE_BUILD:
-		return "private-build"
-	}
-	return t.String()
-}
-
 // resignItem is one affected app version to sign again: the first affected
 // entry of its (app, version, track, archive, profile), whose id names the
 // re-sign idempotency key.
@@ -80,7 +70,7 @@ func (r *incidentRun) affected(req *signerv1.ListEntriesRequest) (*affectedSet, 
 	seen := map[string]bool{}
 	err = pageEntries(ctx, signerv1.NewLedgerServiceClient(r.conn), req, func(e *signerv1.LedgerEntry) error {
 		set.entries++
-		set.byApp[appTrack{e.GetAppKey(), trackLabel(e.GetTrack())}]++
+		set.byApp[appTrack{e.GetAppKey(), trackText(e.GetTrack())}]++
 		k := strings.Join([]string{e.GetAppKey(), e.GetVersion(), e.GetTrack().String(), hex.EncodeToString(e.GetSha256()), e.GetProfile()}, "\x00")
 		if seen[k] {
 			return nil

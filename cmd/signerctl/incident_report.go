@@ -167,7 +167,7 @@ func (r *incidentRun) checkAgainstLedger() (*incidentReport, error) {
 			problem("ledger entry %d re-signs entry %d but names another app version or archive", e.GetId(), id)
 		}
 		got[id] = true
-		byApp[appTrack{e.GetAppKey(), trackLabel(e.GetTrack())}]++
+		byApp[appTrack{e.GetAppKey(), trackText(e.GetTrack())}]++
 		return nil
 	})
 	if err != nil {

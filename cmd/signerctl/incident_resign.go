@@ -261,7 +261,7 @@ func (r *incidentRun) recordResign(set *affectedSet, res *resignResult, took tim
 		case o.failed != "":
 			failed = append(failed, fmt.Sprintf("entry %d %s %s: %s", e.GetId(), e.GetAppKey(), e.GetVersion(), o.failed))
 		case o.missing != "":
-			missing = append(missing, fmt.Sprintf("entry %d\t%s\t%s\t%s\t%x\t%s", e.GetId(), e.GetAppKey(), e.GetVersion(), trackLabel(e.GetTrack()), e.GetSha256(), o.missing))
+			missing = append(missing, fmt.Sprintf("entry %d\t%s\t%s\t%s\t%x\t%s", e.GetId(), e.GetAppKey(), e.GetVersion(), trackText(e.GetTrack()), e.GetSha256(), o.missing))
 		case o.replayed:
 			replayed++
 		default:
