@@ -68,7 +68,46 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Entry, error) {
 	if err != nil {
 		return nil, wrap("list", err)
 	}
+	if s.revocations && !revokedByFilter(f) && len(entries) > 0 {
+		if err := s.markRevoked(ctx, entries); err != nil {
+			return nil, err
+		}
+	}
 	return entries, nil
+}
+
+// revokedByFilter reports whether every entry f selects is revoked.
+func revokedByFilter(f Filter) bool {
+	return f.RevocationID != 0 || (f.Revoked != nil && *f.Revoked)
+}
+
+// markRevoked sets the revocation status of a page of entries in one
+// query: every event's array read once and hash-joined with the page
+// (about 30 ms for 200,000 revoked ids). Not filtered by the arrays'
+// overlap with the page: the overlap operator compares every pair,
+// 100,000 × 1,000 per event, half a second per page.
+func (s *Store) markRevoked(ctx context.Context, entries []Entry) error {
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT p.id FROM unnest($1::bigint[]) p(id)
+		JOIN (SELECT unnest(r.affected_entry_ids) x FROM revocation_events r) a ON a.x = p.id`, ids)
+	if err != nil {
+		return wrap("list: revocation status", err)
+	}
+	revoked, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return wrap("list: revocation status", err)
+	}
+	set := make(map[int64]bool, len(revoked))
+	for _, id := range revoked {
+		set[id] = true
+	}
+	for i := range entries {
+		entries[i].Revoked = set[entries[i].ID]
+	}
+	return nil
 }
 
 // listQuery builds List's SQL. Only the conditions in use go into the
@@ -175,13 +214,16 @@ func (s *Store) listQuery(f Filter) (string, []any, error) {
 			where = append(where, "NOT "+revokedExpr)
 		}
 	}
-	sel := s.selectEntries()
-	if f.RevocationID != 0 || (f.Revoked != nil && *f.Revoked) {
-		// Every entry selected is revoked: say so rather than probe each
-		// one's status, a GIN probe whose recheck reads the matching
-		// event's whole affected_entry_ids array (100,000 ids) per row.
-		sel = `SELECT ` + entryColumns + `, true FROM signatures s`
+	// The revocation status is not probed row by row here: each probe
+	// reads the matching events' whole affected_entry_ids arrays (100,000
+	// ids after a big revocation), for every row of every page. Either the
+	// filter says it (every entry it selects is revoked), or List reads it
+	// for the whole page at once (markRevoked).
+	revoked := "false"
+	if revokedByFilter(f) {
+		revoked = "true"
 	}
+	sel := `SELECT ` + entryColumns + `, ` + revoked + ` FROM signatures s`
 	args = append(args, f.Limit)
 	query := sel + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY s.id LIMIT $` + strconv.Itoa(len(args))
