@@ -73,7 +73,9 @@ func TestInstallRemovesWithdrawnRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(p.Remove, func(c bundle.Change) bool { return c.Role == bundle.RoleRoot && c.Subject == other.root.Subject.String() }) {
+	if !slices.ContainsFunc(p.Remove, func(c bundle.Change) bool {
+		return c.Role == bundle.RoleRoot && c.Subject == other.root.Subject.String()
+	}) {
 		t.Errorf("withdrawn root not removed: remove %+v, warnings %q", p.Remove, p.Warnings)
 	}
 }
