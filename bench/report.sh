@@ -124,9 +124,10 @@ w("\n".join(cmds) if cmds else "(no load runs)")
 w("go test -run '^$' -bench BenchmarkArchiveMemory -benchtime 1x -timeout 30m ./integration/   # peak RSS")
 w("```\n")
 w("## Against issue 13's goals and its peer\n")
-w("The peer is the figure issue 13 measured on a machine of this kind (OpenBao Transit, `ed25519` key, file")
-w("audit device on, without fsync); it is not installable here, so its figures are the issue's, not this run's.")
-w("Ratios are this run over each peer run. `signer serve` is the production path, set up by")
+w("The peer figures in this table are the ones issue 13 measured on a machine of this kind (OpenBao")
+w("Transit, `ed25519` key, file audit device on, without fsync); ratios are this run over each of them.")
+w("`make bench PEER_BAO=<bao binary>` also measures the peer in the same run, alternating with `signer dev`")
+w("(bench/peer.sh; the table after this one). `signer serve` is the production path, set up by")
 w("`deploy/quickstart.sh` (its CA ceremony, mutual TLS with its certificates and policy, 16 pooled")
 w("connections, its own durable PostgreSQL) with the default limits except the load identity's rate, burst")
 w("and calls in flight (`limits: {rate: 1000000, burst: 1000000, max_concurrent_per_identity: 64}`):")
@@ -138,6 +139,17 @@ for label, name in [("single 1 KB archives, 32 callers", "archive-1k-c32"),
                     ("SignBatch, 100 digest items, 8 callers", "batch-100-c8")]:
     w(goal_row(label, "dev", name))
     w(goal_row(label, "serve", name))
+try:
+    peer = open(f"{res}/peer.txt").read().strip()
+except OSError:
+    peer = ""
+if "| workload |" in peer:
+    w("\n### The peer measured in the same run\n")
+    w("From bench/results/peer.txt (bench/peer.sh): OpenBao and `signer dev` alternate on this machine,")
+    w("the same load generator and callers for both; the peer's signatures are checked on a sample.\n")
+    for line in peer.splitlines():
+        w("- " + line[2:] if line.startswith("# ") else line)
+    w("")
 r100 = load("archive-100m-c2")
 lf = ledger_figures(f"{res}/ledger.txt")
 def ge(v, goal, unit, nd=0):
