@@ -139,12 +139,14 @@ func (r *incidentRun) checkAgainstLedger() (*incidentReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every affected version may hold one re-signature; those with an
+	// archive must. A version whose archive is missing now may still hold
+	// one from an earlier, interrupted run made while its archive was there.
 	want := map[int64]*signerv1.LedgerEntry{}
 	for _, it := range set.versions {
-		if !missing[it.entry.GetId()] {
-			want[it.entry.GetId()] = it.entry
-		}
+		want[it.entry.GetId()] = it.entry
 	}
+	var resignedMissing int64
 	prefix := fmt.Sprintf("resign:r%d:e", st.KeyRevocationID)
 	got := map[int64]bool{}
 	byApp := map[appTrack]int64{}
@@ -158,13 +160,16 @@ func (r *incidentRun) checkAgainstLedger() (*incidentReport, error) {
 		orig, ok := want[id]
 		switch {
 		case perr != nil || !ok:
-			problem("ledger entry %d (%s) re-signs no affected version with an archive", e.GetId(), e.GetIdempotencyKey())
+			problem("ledger entry %d (%s) re-signs no affected version", e.GetId(), e.GetIdempotencyKey())
 		case got[id]:
 			problem("affected entry %d is re-signed twice (ledger entry %d)", id, e.GetId())
 		case e.GetKeyId() == st.Key && e.GetKeyVersion() == st.KeyVersion, e.GetRevoked():
 			problem("ledger entry %d re-signs entry %d with the compromised key or is itself revoked", e.GetId(), id)
 		case e.GetAppKey() != orig.GetAppKey() || e.GetVersion() != orig.GetVersion() || string(e.GetSha256()) != string(orig.GetSha256()):
 			problem("ledger entry %d re-signs entry %d but names another app version or archive", e.GetId(), id)
+		}
+		if ok && missing[id] && !got[id] {
+			resignedMissing++
 		}
 		got[id] = true
 		byApp[appTrack{e.GetAppKey(), trackText(e.GetTrack())}]++
@@ -175,12 +180,13 @@ func (r *incidentRun) checkAgainstLedger() (*incidentReport, error) {
 	}
 	rep.ResignedByApp = sortedCounts(byApp)
 	for id := range want {
-		if !got[id] {
+		if !got[id] && !missing[id] {
 			problem("affected entry %d has an archive but no re-signature in the ledger", id)
 		}
 	}
-	if done := st.Resign.Signed + st.Resign.Replayed; rep.ResignedInLedger != done || int64(len(missing)) != st.Resign.Missing {
-		problem("the ledger holds %d re-signatures and %d versions lack an archive; the re-sign phase reported %d and %d", rep.ResignedInLedger, len(missing), done, st.Resign.Missing)
+	if done := st.Resign.Signed + st.Resign.Replayed; rep.ResignedInLedger != done+resignedMissing || int64(len(missing)) != st.Resign.Missing {
+		problem("the ledger holds %d re-signatures (%d of versions whose archive is now missing) and %d versions lack an archive; the re-sign phase reported %d and %d",
+			rep.ResignedInLedger, resignedMissing, len(missing), done, st.Resign.Missing)
 	}
 	sort.Strings(rep.LedgerCheck)
 	return rep, nil
