@@ -237,3 +237,21 @@ func TestDevConfigRefusesBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRunStoppedBeforeServing: a SIGTERM that lands as the service starts
+// (its context already ended when Run begins) is the shutdown asked for:
+// Run returns nil, not grpc's "server has been stopped", so `signer serve`
+// exits 0 (it exited 1 when the signal beat Serve).
+func TestRunStoppedBeforeServing(t *testing.T) {
+	for range 5 {
+		svc, err := service.Build(t.Context(), devConfig(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := svc.Run(ctx); err != nil {
+			t.Fatalf("Run with its context already ended: %v, want nil", err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/appsign/signer/internal/server"
+	"google.golang.org/grpc"
 )
 
 // Service is a built service: listening, not yet serving (Run serves).
@@ -44,7 +46,13 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.Shutdown()
-	return <-served
+	// A signal that lands before the goroutine above reaches Serve stops
+	// the server first; Serve then returns ErrServerStopped. That is the
+	// shutdown asked for, not a failure to serve.
+	if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
 }
 
 // Shutdown drains the service within File.ShutdownGrace
