@@ -307,13 +307,25 @@ func TestIncidentKeyCompromiseDrill(t *testing.T) {
 	var gone []string
 	away := filepath.Join(work, "away")
 	must(t, os.MkdirAll(away, 0o755))
-	// One of them may be one the killed run already re-signed: the rerun
-	// counts it missing, and the report's ledger check accepts the
-	// re-signature the earlier run recorded for it.
-	for p := range origSigs {
-		if len(gone) == 3 {
+	// The first to go is one the killed run already re-signed (its .sig
+	// changed): the rerun counts it missing, and the report's ledger check
+	// accepts the re-signature the earlier run recorded for it. Then any two.
+	var picks []string
+	for p, orig := range origSigs {
+		if b, err := os.ReadFile(p); err == nil && string(b) != orig {
+			picks = append(picks, p)
 			break
 		}
+	}
+	for p := range origSigs {
+		if len(picks) == 3 {
+			break
+		}
+		if len(picks) == 0 || p != picks[0] {
+			picks = append(picks, p)
+		}
+	}
+	for _, p := range picks {
 		a := strings.TrimSuffix(p, ".sig")
 		must(t, os.Rename(a, filepath.Join(away, strconv.Itoa(len(gone)))))
 		gone = append(gone, a)
