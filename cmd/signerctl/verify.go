@@ -255,10 +255,7 @@ func runVerify(cmd *cobra.Command, o verifyOptions, pol verifypolicy.Policy, gra
 		Origin: chain.OriginUnknown, HasSignatureFile: true, Policy: pol,
 		RequireRevocation: o.requireRevocation, Now: now, GraceUntil: grace,
 	}
-	if _, err := os.Stat(o.sigPath); errors.Is(err, fs.ErrNotExist) {
-		in.HasSignatureFile = false
-		in.Failure = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s", o.sigPath))
-	} else {
+	if !noSignatureFile(&in, o.sigPath) {
 		rep.res, in.Failure = verifyArchive(cmd, o.truststore, o.sigPath, archive)
 		if in.Failure == nil {
 			var pv postVerified
@@ -267,6 +264,17 @@ func runVerify(cmd *cobra.Command, o verifyOptions, pol verifypolicy.Policy, gra
 		}
 	}
 	return rep.decide(in)
+}
+
+// noSignatureFile reports whether sigPath does not exist and, if so, marks
+// in unsigned: the policy for unsigned archives and the grace period decide.
+func noSignatureFile(in *verifypolicy.Input, sigPath string) bool {
+	if _, err := os.Stat(sigPath); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	in.HasSignatureFile = false
+	in.Failure = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s", sigPath))
+	return true
 }
 
 // decide applies the policy to in and completes the report with the
@@ -416,7 +424,17 @@ var causes = map[int]string{
 	exitExpired: "expired", exitMalformed: "malformed", exitUnavailable: "unavailable", exitRevoked: "revoked",
 }
 
+// printVerifyJSON writes rep as JSON and returns verify's result (or the
+// write error).
 func printVerifyJSON(w io.Writer, archive string, rep *verifyReport) error {
+	if err := writeVerifyJSON(w, archive, rep); err != nil {
+		return err
+	}
+	return rep.result()
+}
+
+// writeVerifyJSON writes rep as one JSON line; the error is the write's.
+func writeVerifyJSON(w io.Writer, archive string, rep *verifyReport) error {
 	out := verifyJSON{Archive: archive, Valid: rep.err == nil, Accepted: rep.err == nil || rep.accepted,
 		Origin: rep.origin, Policy: rep.mode, Note: rep.note, Warnings: rep.warnings}
 	if rep.err != nil {
@@ -445,8 +463,5 @@ func printVerifyJSON(w io.Writer, archive string, rep *verifyReport) error {
 			out.AppKey, out.Version = res.Statement.AppKey, res.Statement.Version
 		}
 	}
-	if err := json.NewEncoder(w).Encode(out); err != nil {
-		return err
-	}
-	return rep.result()
+	return json.NewEncoder(w).Encode(out)
 }

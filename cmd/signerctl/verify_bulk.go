@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,7 +49,8 @@ func verifyArgs(o *verifyOptions) cobra.PositionalArgs {
 	}
 }
 
-// bulkItem is one archive to verify.
+// bulkItem is one archive to verify; a signature file that does not exist
+// makes it unsigned.
 type bulkItem struct {
 	archive, signature, appKey string
 }
@@ -159,7 +161,7 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 	} else {
 		sum.List, sum.Version = env.revs.from, env.revs.list.Version
 	}
-	codes := map[int]int{}
+	codes := map[int]bool{} // the failures' exit statuses
 	w := bufio.NewWriter(cmd.OutOrStdout())
 	emit := func(it bulkItem, rep *verifyReport) error {
 		switch {
@@ -170,14 +172,11 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 		default:
 			sum.Failed++
 			code := errExitCode(rep.err)
-			codes[code]++
+			codes[code] = true
 			sum.ByCause[causeOf(rep.err, code)]++
 		}
 		if o.output == "json" {
-			if err := printVerifyJSON(w, it.archive, rep); err != nil && rep.err == nil {
-				return err
-			}
-			return nil
+			return writeVerifyJSON(w, it.archive, rep)
 		}
 		switch {
 		case rep.err != nil && rep.accepted:
@@ -190,13 +189,12 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 		_, err := fmt.Fprintf(w, "OK %s: %s signature by %q, sha256 %s\n", it.archive, rep.origin, rep.res.Subject, rep.res.SHA256)
 		return err
 	}
-	if err := verifyInOrder(cmd.Context(), env, items, o.bulk.workers, emit); err != nil {
+	verify := func(ctx context.Context, it bulkItem) *verifyReport { return verifyBulkItem(ctx, env, it) }
+	if err := verifyInOrder(cmd.Context(), items, o.bulk.workers, verify, emit); err != nil {
 		return err
 	}
 	sum.Seconds = time.Since(start).Seconds()
-	if sum.Seconds > 0 {
-		sum.PerSec = float64(sum.Files) / sum.Seconds
-	}
+	sum.PerSec = perSecond(sum.Files, sum.Seconds)
 	if err := printBulkSummary(w, cmd.ErrOrStderr(), o.output, sum); err != nil {
 		return err
 	}
@@ -215,24 +213,38 @@ func runBulkVerify(cmd *cobra.Command, o verifyOptions) error {
 	return withCode(code, fmt.Errorf("%d of %d archive(s) failed verification", sum.Failed, sum.Files))
 }
 
-// verifyInOrder verifies items with n workers and calls emit for each, in
-// input order, from one goroutine. At most a window of items is in flight
-// or waiting for an earlier one, so memory stays flat behind a slow file.
-func verifyInOrder(ctx context.Context, env *bulkEnv, items []bulkItem, n int, emit func(bulkItem, *verifyReport) error) error {
+// perSecond is the summary's rate: n files in seconds, 0 for no time.
+func perSecond(n int, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(n) / seconds
+}
+
+// bulkWindow is how many items per worker may be verified ahead of the
+// next one to print (at most bulkWindow*n reports wait in memory).
+const bulkWindow = 64
+
+// verifyInOrder verifies items with n workers (verify, concurrently) and
+// calls emit for each, in input order, from one goroutine. At most a window
+// of items (bulkWindow*n) is in flight or waiting for an earlier one, so
+// memory stays flat behind a slow file. After emit fails it is not called
+// again; a run cut short by ctx is an error.
+func verifyInOrder(ctx context.Context, items []bulkItem, n int, verify func(context.Context, bulkItem) *verifyReport, emit func(bulkItem, *verifyReport) error) error {
 	type done struct {
 		i   int
 		rep *verifyReport
 	}
 	work := make(chan int)
 	results := make(chan done, n)
-	window := make(chan struct{}, 64*n)
+	window := make(chan struct{}, bulkWindow*n)
 	var wg sync.WaitGroup
 	for range min(n, max(len(items), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results <- done{i, verifyBulkItem(ctx, env, items[i])}
+				results <- done{i, verify(ctx, items[i])}
 			}
 		}()
 	}
@@ -284,10 +296,7 @@ func verifyBulkItem(ctx context.Context, env *bulkEnv, it bulkItem) *verifyRepor
 		Origin: chain.OriginUnknown, HasSignatureFile: true, Policy: env.pol,
 		RequireRevocation: env.requireRevocation, Now: env.now, GraceUntil: env.grace,
 	}
-	if it.signature == "" {
-		in.HasSignatureFile = false
-		in.Failure = withCode(exitMalformed, fmt.Errorf("unsigned: no signature file %s.sig", it.archive))
-	} else {
+	if !noSignatureFile(&in, it.signature) {
 		rep.res, in.Failure = verifyWithStore(ctx, env.ts, it.signature, it.archive)
 		if in.Failure == nil {
 			appKey := it.appKey
@@ -341,14 +350,15 @@ func printBulkSummary(w, ew io.Writer, output string, sum bulkSummary) error {
 	if len(causes) > 0 {
 		detail = " (" + strings.Join(causes, ", ") + ")"
 	}
-	_, err := fmt.Fprintf(w, "%d archive(s): %d valid, %d failed%s in %.1fs (%.0f/s)\n",
-		sum.Files, sum.Valid, sum.Failed, detail, sum.Seconds, sum.PerSec)
+	_, err := fmt.Fprintf(w, "%d archive(s): %d valid, %d accepted by policy, %d failed%s in %.1fs (%.0f/s)\n",
+		sum.Files, sum.Valid, sum.Accepted, sum.Failed, detail, sum.Seconds, sum.PerSec)
 	return err
 }
 
 // bulkDirItems lists the archives under dir: every regular file (or
 // symbolic link to one) whose name does not end in .sig, with ARCHIVE.sig
-// as its signature file when present. A signature file without its
+// as its signature file (if there is none, the archive is unsigned, decided
+// as verify decides an archive without one). A signature file without its
 // archive is reported as an item whose archive is missing. Nothing is
 // skipped silently: anything else that is not a directory is an error.
 func bulkDirItems(dir string) ([]bulkItem, error) {
@@ -383,17 +393,13 @@ func bulkDirItems(dir string) ([]bulkItem, error) {
 				items = append(items, bulkItem{archive: archive, signature: path})
 			}
 		default:
-			it := bulkItem{archive: path}
-			if files[path+".sig"] {
-				it.signature = path + ".sig"
-			}
-			items = append(items, it)
+			items = append(items, bulkItem{archive: path, signature: path + ".sig"})
 		}
 	}
 	if len(items) == 0 {
 		return nil, usagef("--dir %s: no archives found", dir)
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].archive < items[j].archive })
+	slices.SortFunc(items, func(a, b bulkItem) int { return strings.Compare(a.archive, b.archive) })
 	return items, nil
 }
 
@@ -423,7 +429,7 @@ func bulkManifestItems(manifest string) ([]bulkItem, error) {
 		}
 		fields := strings.Split(line, "\t")
 		if len(fields) > 3 || fields[0] == "" {
-			return nil, usagef("--manifest %s line %d: want ARCHIVE[<TAB>SIGNATURE[<TAB>APP-KEY]]", manifest, n)
+			return nil, withCode(exitUsage, &manifestLineError{manifest: manifest, line: n})
 		}
 		it := bulkItem{archive: rel(fields[0]), signature: rel(fields[0]) + ".sig"}
 		if len(fields) > 1 && fields[1] != "" {
@@ -441,4 +447,15 @@ func bulkManifestItems(manifest string) ([]bulkItem, error) {
 		return nil, usagef("--manifest %s: no archives listed", manifest)
 	}
 	return items, nil
+}
+
+// manifestLineError is a manifest line that is not
+// ARCHIVE[<TAB>SIGNATURE[<TAB>APP-KEY]] (line counts from 1).
+type manifestLineError struct {
+	manifest string
+	line     int
+}
+
+func (e *manifestLineError) Error() string {
+	return fmt.Sprintf("--manifest %s line %d: want ARCHIVE[<TAB>SIGNATURE[<TAB>APP-KEY]]", e.manifest, e.line)
 }

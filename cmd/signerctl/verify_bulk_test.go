@@ -270,3 +270,135 @@ func TestBulkVerifyRefusesOddFiles(t *testing.T) {
 		t.Errorf("folder with a FIFO: exit %d, output %q; want exit %d before any result", code, out, exitError)
 	}
 }
+
+// TestBulkVerifyManifestFields: a manifest line's signature file and app
+// key are the ones used (the line's app key over --app-key, --app-key
+// for lines without one), a line with only ARCHIVE or an empty SIGNATURE
+// field takes ARCHIVE.sig, and one worker verifies in order too.
+func TestBulkVerifyManifestFields(t *testing.T) {
+	f := newVerifyFixture(t)
+	lines := []struct {
+		line, cause string // cause "" is valid
+	}{
+		{"app.jar\tprivate-build.sig", ""},                             // --app-key com.acme.app
+		{"app.jar\tprivate-build.sig\tcom.globex.app", "out-of-scope"}, // the line's key wins
+		{"app.jar\tmarketplace.sig\tcom.globex.app", ""},               // not scoped to app keys
+		{"app.jar\tmarketplace-tampered.sig", "bad-signature"},
+		{"app.jar", "malformed"},                 // app.jar.sig: none
+		{"app.jar\t\tcom.acme.app", "malformed"}, // likewise
+	}
+	var m strings.Builder
+	for _, l := range lines {
+		m.WriteString(l.line + "\n")
+	}
+	manifest := filepath.Join(filepath.Dir(f.archive), "manifest.txt")
+	must(t, os.WriteFile(manifest, []byte(m.String()), 0o644))
+	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest, "--app-key", "com.acme.app", "--workers", "1", "--output", "json")
+	results, sum := parseBulk(t, out)
+	if len(results) != len(lines) {
+		t.Fatalf("%d results for %d lines:\n%s", len(results), len(lines), out)
+	}
+	for i, l := range lines {
+		if r := results[i]; r.Archive != f.archive || r.Cause != l.cause || r.Valid != (l.cause == "") {
+			t.Errorf("line %q: %s valid %v cause %q; want %s cause %q", l.line, r.Archive, r.Valid, r.Cause, f.archive, l.cause)
+		}
+	}
+	if code != exitError || sum.Valid != 2 || sum.Failed != 4 || sum.ByCause["malformed"] != 2 {
+		t.Errorf("exit %d, summary %+v; want exit %d (mixed failures), 2 valid, 4 failed", code, sum, exitError)
+	}
+	if sum.PerSec != perSecond(sum.Files, sum.Seconds) || sum.PerSec <= 0 {
+		t.Errorf("files per second %v, want %d files / %vs", sum.PerSec, sum.Files, sum.Seconds)
+	}
+
+	// Unsigned (no ARCHIVE.sig) is decided as single-file verify decides
+	// it: accepted within the grace period.
+	must(t, os.WriteFile(manifest, []byte("app.jar\n"), 0o644))
+	out, code = runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest, "--output", "json",
+		"--grace-until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if _, sum := parseBulk(t, out); code != exitOK || sum.Accepted != 1 {
+		t.Errorf("unsigned within the grace period: exit %d, summary %+v; want exit 0, accepted by policy", code, sum)
+	}
+}
+
+func TestPerSecond(t *testing.T) {
+	for _, tt := range []struct {
+		n       int
+		seconds float64
+		want    float64
+	}{{10, 2, 5}, {3, 0, 0}, {0, 0, 0}} {
+		if got := perSecond(tt.n, tt.seconds); got != tt.want {
+			t.Errorf("perSecond(%d, %v) = %v, want %v", tt.n, tt.seconds, got, tt.want)
+		}
+	}
+}
+
+// TestBulkManifestLineNumbers: a malformed manifest line is refused by its
+// number, counting comments and blank lines.
+func TestBulkManifestLineNumbers(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		manifest string
+		line     int
+	}{
+		{"a.jar\n\tb.sig\n", 2},                    // no archive
+		{"# apps\n\na.jar\na.jar\tx\ty\tz\n", 4},   // four fields
+		{"a.jar\tb.sig\tkey\n\n\n# x\n\t\tk\n", 5}, // an app key, no archive
+		{"a.jar\r\n\r\nb.jar\t\t\t\r\nc.jar\n", 3}, // CRLF
+	} {
+		p := filepath.Join(dir, "manifest.txt")
+		must(t, os.WriteFile(p, []byte(tt.manifest), 0o644))
+		_, err := bulkManifestItems(p)
+		var le *manifestLineError
+		if !errors.As(err, &le) || le.line != tt.line || errExitCode(err) != exitUsage {
+			t.Errorf("manifest %q: %v; want a usage error for line %d", tt.manifest, err, tt.line)
+		}
+	}
+}
+
+// TestBulkVerifyStaleList: a stale installed list is used with a warning
+// in the summary (--stale warn, the default) or refused before any
+// archive is checked (--stale fail), as for one archive.
+func TestBulkVerifyStaleList(t *testing.T) {
+	f := newRevocationFixture(t)
+	f.install(t, f.list(t, 3, true, revocation.Input{}))
+	manifest := filepath.Join(f.dir, "manifest.txt")
+	must(t, os.WriteFile(manifest, []byte("app.jar\n"), 0o644))
+	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest, "--output", "json")
+	if _, sum := parseBulk(t, out); code != exitOK || sum.Valid != 1 || sum.Version != 3 || len(sum.Warnings) != 1 {
+		t.Errorf("--stale warn: exit %d, summary %+v; want exit 0, 1 valid against list version 3, one warning", code, sum)
+	}
+	out, code = runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest, "--output", "json", "--stale", "fail")
+	if code != exitRevoked || out != "" {
+		t.Errorf("--stale fail: exit %d, output %q; want exit %d before any result", code, out, exitRevoked)
+	}
+}
+
+// TestBulkVerifyText is the one test of bulk verify's text output: each
+// archive's line starts with its decision, and the summary line counts
+// them, naming the causes of failure only when there are some.
+func TestBulkVerifyText(t *testing.T) {
+	f := newBulkFixture(t, 2, 0) // app-00000.jar kept by the list, app-00001.jar revoked
+	must(t, os.WriteFile(filepath.Join(f.dir, "unsigned.jar"), []byte("no signature"), 0o644))
+	out, code := runVerifyCommand(t, "--truststore", f.truststore, "--dir", f.dir, "--policy", "marketplace=warn")
+	want := []string{
+		"OK " + f.pre[0] + ":",
+		"ACCEPTED " + f.post[0] + " ",
+		"FAIL " + filepath.Join(f.dir, "unsigned.jar") + ":",
+		"3 archive(s): 1 valid, 1 accepted by policy, 1 failed (malformed 1) in ",
+	}
+	got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != exitMalformed || len(got) != len(want) {
+		t.Fatalf("exit %d, %d lines; want exit %d, %d lines:\n%s", code, len(got), exitMalformed, len(want), out)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d: %q, want it to start %q", i+1, got[i], want[i])
+		}
+	}
+	manifest := filepath.Join(t.TempDir(), "manifest.txt")
+	must(t, os.WriteFile(manifest, []byte(f.pre[0]+"\n"), 0o644))
+	out, code = runVerifyCommand(t, "--truststore", f.truststore, "--manifest", manifest)
+	if got := strings.Split(out, "\n"); code != exitOK || len(got) != 3 || !strings.HasPrefix(got[1], "1 archive(s): 1 valid, 0 accepted by policy, 0 failed in ") {
+		t.Errorf("exit %d, output %q; want exit 0, one OK line and a summary naming no causes", code, out)
+	}
+}
