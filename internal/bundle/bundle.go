@@ -95,13 +95,11 @@ func Fingerprint(c *x509.Certificate) string {
 // copy it: with or without colons, any case, optionally prefixed with
 // "sha256:" or openssl's "SHA256 Fingerprint=".
 func ParseFingerprint(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = strings.ToLower(strings.TrimSpace(s))
 	for _, prefix := range []string{"sha256 fingerprint=", "sha256:"} {
-		if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-			s = s[len(prefix):]
-		}
+		s = strings.TrimPrefix(s, prefix)
 	}
-	s = strings.ToLower(strings.ReplaceAll(s, ":", ""))
+	s = strings.ReplaceAll(s, ":", "")
 	if b, err := hex.DecodeString(s); err != nil || len(b) != sha256.Size {
 		return "", fmt.Errorf("bundle: fingerprint: %w: want 64 hex digits (SHA-256 of the certificate)", ErrInvalidBundle)
 	}

@@ -15,10 +15,24 @@ import (
 // every signature a revoked key made before its revocation.
 const maxFileSize = 16 << 20
 
+// fileLimit is the size limit of a bundle or trust store file called name.
+func fileLimit(name string) int64 {
+	if name == RevocationListFile {
+		return revocation.MaxSize
+	}
+	return maxFileSize
+}
+
 // readRegular reads dir/name, refusing anything but a regular file (a
-// symlink could point anywhere) and files over maxFileSize. The file is
-// checked after it is opened, so it cannot be swapped in between.
+// symlink could point anywhere) and files over fileLimit(name). The file
+// is checked after it is opened, so it cannot be swapped in between.
 func readRegular(dir, name string) ([]byte, error) {
+	return readRegularUpTo(dir, name, fileLimit(name))
+}
+
+// readRegularUpTo is readRegular with the limit given: a file of limit
+// bytes is read, one byte more is refused.
+func readRegularUpTo(dir, name string, limit int64) ([]byte, error) {
 	path := filepath.Join(dir, name)
 	before, err := os.Lstat(path)
 	if err != nil {
@@ -38,10 +52,6 @@ func readRegular(dir, name string) ([]byte, error) {
 	}
 	if !os.SameFile(before, after) {
 		return nil, errors.New("file changed while being opened")
-	}
-	limit := int64(maxFileSize)
-	if name == RevocationListFile {
-		limit = revocation.MaxSize
 	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {

@@ -307,6 +307,8 @@ func TestParseFingerprint(t *testing.T) {
 		{fp[:62], true},
 		{fp + "00", true},
 		{"zz" + fp[2:], true},
+		{"sha256:", true},
+		{"Sha256 fingerprint=" + fp, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
