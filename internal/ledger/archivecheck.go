@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/appsign/signer/internal/chain"
 	"github.com/appsign/signer/internal/keystore"
@@ -87,10 +89,7 @@ func (k *LogKeys) CompareServerKeys(served map[KeyRef]ed25519.PublicKey) []Findi
 		refs = append(refs, r)
 	}
 	slices.SortFunc(refs, func(a, b KeyRef) int {
-		if a.ID != b.ID {
-			return cmpString(a.ID, b.ID)
-		}
-		return int(a.Version - b.Version)
+		return cmp.Or(strings.Compare(a.ID, b.ID), cmp.Compare(a.Version, b.Version))
 	})
 	var out []Finding
 	for _, r := range refs {
@@ -103,16 +102,6 @@ func (k *LogKeys) CompareServerKeys(served map[KeyRef]ed25519.PublicKey) []Findi
 		}
 	}
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ArchiveCheck re-verifies default-profile (UPM) signatures over the

@@ -162,4 +162,25 @@ func TestLogKeysAgainstServer(t *testing.T) {
 		!strings.Contains(f[1].String(), "the server presents signing key signing v2, which no key leaf records") {
 		t.Fatalf("findings %v", f)
 	}
+	// Named in key order, versions by number, whatever order the server
+	// listed them in.
+	f = keys.CompareServerKeys(map[KeyRef]ed25519.PublicKey{{"zeta", 1}: pub, {"signing", 1}: other, {"alpha", 10}: pub, {"alpha", 2}: pub})
+	var got []string
+	for _, x := range f {
+		got = append(got, x.String())
+	}
+	want := []string{
+		"the server presents signing key alpha v2, which no key leaf records",
+		"the server presents signing key alpha v10, which no key leaf records",
+		"leaf 0: the server presents another public key for signing v1 than the log records",
+		"the server presents signing key zeta v1, which no key leaf records",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("findings %q; want %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasSuffix(got[i], want[i]) {
+			t.Errorf("finding %d: %q; want %q", i, got[i], want[i])
+		}
+	}
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,23 +34,9 @@ func TestTwoPersonAuditCatchesRowEdits(t *testing.T) {
 	alice, bob := admin("alice"), admin("bob")
 	from := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 	none := func(revocationstore.SignedCert) bool { return false }
-	// superuser runs SQL with every trigger off, as a DBA can.
 	superuser := func(sql string, args ...any) {
 		t.Helper()
-		tx, err := s.Pool().Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
+		dba(t, s, sql, args...)
 	}
 	request := func(fp string) (auth.Approval, string) {
 		t.Helper()
@@ -156,46 +143,13 @@ func TestTwoPersonAuditCatchesRowEdits(t *testing.T) {
 // key's approval does not count, and an approval counts once.
 func TestTwoPersonAuditCARotation(t *testing.T) {
 	t.Parallel()
-	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-	leaf := func(ev ledger.Event) []byte {
-		t.Helper()
-		p, err := ledger.EncodeEvent(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return translog.EncodeLeaf(ev.Kind, p, at)
-	}
+	at := auditAt
+	leaf := func(ev ledger.Event) []byte { return eventLeaf(t, ev) }
 	rotated := func(name string, v int32, role string) []byte {
 		return leaf(ledger.KeyEvent(keystore.Event{Name: name, Version: v, Kind: keystore.EventRotated, Actor: "admin", At: at,
 			Detail: keystore.EventDetail{Role: keystore.Role(role), BackendURI: "softkms:path=/k"}}))
 	}
-	approval := auth.Approval{ID: strings.Repeat("ab", 16), ApprovalRequest: auth.ApprovalRequest{Action: ledger.ActionRotateCAKey,
-		Target: ledger.RotateCAKeyApprovalTarget("ledger-ca", "", nil)}, RequestedBy: "spiffe://appsign/security-admin/alice",
-		RequestedAt: at, ExpiresAt: at.Add(time.Hour)}
-	approval.ParamsSHA256 = auth.ApprovalParamsSHA256(approval.Action, approval.Target)
-	approvedA := approval
-	approvedA.ApprovedBy, approvedA.ApprovedAt = "spiffe://appsign/security-admin/bob", at
-	usedA := approvedA
-	usedA.ConsumedAt = at
-	steps := func(a auth.Approval, actions ...string) [][]byte {
-		var out [][]byte
-		for _, act := range actions {
-			ev := ledger.ApprovalEvent(a)
-			ev.Action, ev.At = act, at
-			switch act {
-			case ledger.ApprovalRequested:
-				ev.Actor = a.RequestedBy
-			case ledger.ApprovalApproved:
-				ev.Actor = a.ApprovedBy
-			}
-			out = append(out, leaf(ev))
-		}
-		return out
-	}
-	var leaves [][]byte
-	leaves = append(leaves, steps(approval, ledger.ApprovalRequested)...)
-	leaves = append(leaves, steps(approvedA, ledger.ApprovalApproved)...)
-	leaves = append(leaves, steps(usedA, ledger.ApprovalUsed)...)
+	leaves := approvalLeaves(t, strings.Repeat("ab", 16), ledger.ActionRotateCAKey, ledger.RotateCAKeyApprovalTarget("ledger-ca", "", nil), "")
 	leaves = append(leaves,
 		rotated("ledger-ca", 2, "ca"),                        // approved
 		rotated("ledger-ca", 3, "ca"),                        // the approval is used up
@@ -204,6 +158,61 @@ func TestTwoPersonAuditCARotation(t *testing.T) {
 		leaf(ledger.WaivedApprovalEvent(ledger.ActionRotateCAKey, ledger.RotateCAKeyApprovalTarget("dev-ca", "softkms", nil), "dev", at)),
 		rotated("dev-ca", 2, "ca"), // waived in signer dev
 	)
+	checkTwoPersonFindings(t, leaves,
+		"leaf 4: CA key ledger-ca was rotated without a used rotate-ca-key approval for it",
+		"leaf 5: CA key other-ca was rotated without a used rotate-ca-key approval for it",
+	)
+}
+
+var auditAt = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+
+// eventLeaf is the log leaf of ev, appended at auditAt.
+func eventLeaf(t *testing.T, ev ledger.Event) []byte {
+	t.Helper()
+	p, err := ledger.EncodeEvent(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return translog.EncodeLeaf(ev.Kind, p, auditAt)
+}
+
+// approvalLeaves are the leaves of approval id of action on target:
+// requested by alice, approved by bob, then used naming usedApprover as
+// its approver ("": bob).
+func approvalLeaves(t *testing.T, id, action, target, usedApprover string) [][]byte {
+	t.Helper()
+	a := auth.Approval{ID: id, ApprovalRequest: auth.ApprovalRequest{Action: action, Target: target},
+		RequestedBy: "spiffe://appsign/security-admin/alice", RequestedAt: auditAt, ExpiresAt: auditAt.Add(time.Hour)}
+	a.ParamsSHA256 = auth.ApprovalParamsSHA256(action, target)
+	var out [][]byte
+	for _, act := range []string{ledger.ApprovalRequested, ledger.ApprovalApproved, ledger.ApprovalUsed} {
+		step := a
+		switch act {
+		case ledger.ApprovalApproved:
+			step.ApprovedBy, step.ApprovedAt = "spiffe://appsign/security-admin/bob", auditAt
+		case ledger.ApprovalUsed:
+			step.ApprovedBy, step.ApprovedAt, step.ConsumedAt = "spiffe://appsign/security-admin/bob", auditAt, auditAt
+			if usedApprover != "" {
+				step.ApprovedBy = usedApprover
+			}
+		}
+		ev := ledger.ApprovalEvent(step)
+		ev.Action, ev.At = act, auditAt
+		switch act {
+		case ledger.ApprovalRequested:
+			ev.Actor = step.RequestedBy
+		case ledger.ApprovalApproved:
+			ev.Actor = step.ApprovedBy
+		}
+		out = append(out, eventLeaf(t, ev))
+	}
+	return out
+}
+
+// checkTwoPersonFindings runs the two-person audit over leaves (indexed
+// from 0) and wants exactly the findings want, in order.
+func checkTwoPersonFindings(t *testing.T, leaves [][]byte, want ...string) {
+	t.Helper()
 	a := ledger.NewTwoPersonAudit()
 	for i, l := range leaves {
 		a.Leaf(int64(i), l)
@@ -212,11 +221,62 @@ func TestTwoPersonAuditCARotation(t *testing.T) {
 	for _, f := range a.Finish() {
 		got = append(got, f.String())
 	}
-	want := []string{
-		"leaf 4: CA key ledger-ca was rotated without a used rotate-ca-key approval for it",
-		"leaf 5: CA key other-ca was rotated without a used rotate-ca-key approval for it",
-	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestTwoPersonAuditCertificateRevocations: the revocation of a
+// certificate that a key version signs under (serials compared as
+// numbers) must follow a used approval for exactly its issuer, serial,
+// effective time and reason; moving it earlier needs another. A use that
+// names another approver than the logged approval is named and authorizes
+// nothing. A CA certificate's revocation needs no approval in the log.
+func TestTwoPersonAuditCertificateRevocations(t *testing.T) {
+	t.Parallel()
+	eff := auditAt.Add(-time.Hour)
+	signing := func(v int32, serial string) []byte {
+		return eventLeaf(t, ledger.KeyEvent(keystore.Event{Name: "app-signing", Version: v, Kind: keystore.EventCreated, Actor: "alice", At: auditAt,
+			Detail: keystore.EventDetail{Role: keystore.RoleArchiveSigning, BackendURI: "softkms:path=/k", CertSerial: serial}}))
+	}
+	revoked := func(id int64, action, issuer, serial string, from time.Time) []byte {
+		r := revocationstore.Revocation{ID: id, Kind: revocationstore.KindCertificate, Issuer: issuer, Serial: serial,
+			Reason: revocation.ReasonKeyCompromise, EffectiveFrom: from, RevokedAt: auditAt, RevokedBy: "alice"}
+		return eventLeaf(t, ledger.RevocationEvent(revocationstore.Event{ID: id, RevocationID: id, Action: action, Reason: r.Reason,
+			EffectiveFrom: from, Actor: "alice", At: auditAt, Revocation: r}))
+	}
+	bent := strings.Repeat("cd", 16)
+	var leaves [][]byte
+	leaves = append(leaves, signing(1, "0a1b"), signing(2, "c0ffee")) // 0, 1
+	leaves = append(leaves, approvalLeaves(t, strings.Repeat("ab", 16), ledger.ActionRevokeSigningCrt,
+		ledger.RevokeCertificateApprovalTarget("CN=ca", "A1B", eff, "key-compromise"), "")...) // 2-4
+	leaves = append(leaves,
+		revoked(1, "revoked", "CN=ca", "0A1B", eff),                       // 5: approved
+		revoked(1, "moved-earlier", "CN=ca", "0A1B", eff.Add(-time.Hour)), // 6: the approval is used up
+		revoked(2, "revoked", "CN=root", "ca01", eff),                     // 7: a CA certificate, no key signs under it
+	)
+	leaves = append(leaves, approvalLeaves(t, bent, ledger.ActionRevokeSigningCrt,
+		ledger.RevokeCertificateApprovalTarget("CN=ca", "c0ffee", eff, "key-compromise"), "spiffe://appsign/security-admin/carol")...) // 8-10
+	leaves = append(leaves, revoked(3, "revoked", "CN=ca", "c0ffee", eff)) // 11
+	// One approval, used twice (a replayed leaf), authorizes one revocation.
+	twice := strings.Repeat("ef", 16)
+	earlier := eff.Add(-2 * time.Hour)
+	steps := approvalLeaves(t, twice, ledger.ActionRevokeSigningCrt, ledger.RevokeCertificateApprovalTarget("CN=ca", "0a1b", earlier, "key-compromise"), "")
+	leaves = append(leaves, append(steps, steps[2])...) // 12-15
+	leaves = append(leaves,
+		revoked(1, "moved-earlier", "CN=ca", "0A1B", earlier), // 16: approved
+		revoked(4, "revoked", "CN=ca", "0A1B", earlier),       // 17: the approval is used up
+	)
+
+	missing := func(leaf, id int, serial string, from time.Time) string {
+		return fmt.Sprintf("leaf %d: revocation %d of certificate %s (effective from %s, reason key-compromise) has no used approval for exactly these parameters (revoke-signing-certificate or revoke-ca-certificate)",
+			leaf, id, serial, from.Format(time.RFC3339Nano))
+	}
+	checkTwoPersonFindings(t, leaves,
+		missing(6, 1, "0A1B", eff.Add(-time.Hour)),
+		fmt.Sprintf(`leaf 10: approval %s is used as approved by "spiffe://appsign/security-admin/carol", but "spiffe://appsign/security-admin/bob" approved it (leaf 9)`, bent),
+		missing(11, 3, "c0ffee", eff),
+		fmt.Sprintf("leaf 15: approval %s is used twice", twice),
+		missing(17, 4, "0A1B", earlier),
+	)
 }

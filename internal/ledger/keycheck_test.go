@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,5 +104,34 @@ func TestRecordRefusesRevokedKeyVersion(t *testing.T) {
 	}
 	if after := logSize(t, s); after != before+int64(ok) {
 		t.Errorf("log has %d leaves, want %d", after, before+int64(ok))
+	}
+}
+
+// TestRecordFailsWhenKeyStatesAreUnreadable: when the key versions' states
+// cannot be read (here the table is gone, as after a botched restore),
+// Record fails naming the cause and records nothing: an unreadable state
+// is not an unknown key, which has no state to check.
+func TestRecordFailsWhenKeyStatesAreUnreadable(t *testing.T) {
+	t.Parallel()
+	s, url := newStore(t)
+	addKeyVersion(t, url, "marketplace-signing", 3, "active")
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	if _, err := conn.Exec(t.Context(), `ALTER TABLE key_versions RENAME TO key_versions_lost`); err != nil {
+		t.Fatal(err)
+	}
+	before := logSize(t, s)
+	_, _, err = s.Record(t.Context(), entry("com.example.app", "1.0.0", "req-unreadable"))
+	if err == nil || !strings.Contains(err.Error(), `"key_versions" does not exist`) || errors.Is(err, ledger.ErrKeyVersionRevoked) {
+		t.Fatalf("Record with the key states unreadable: %v; want the failure to read key_versions", err)
+	}
+	if n := countRows(t, url); n != 0 {
+		t.Errorf("%d signatures rows after the failure, want 0", n)
+	}
+	if after := logSize(t, s); after != before {
+		t.Errorf("log grew from %d to %d leaves on a failed Record", before, after)
 	}
 }
