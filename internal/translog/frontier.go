@@ -94,9 +94,9 @@ func (f *frontier) root() (tlog.Hash, error) { return tlog.TreeHash(f.n, f) }
 // bytes returns the frontier hashes concatenated, as log_head.frontier
 // keeps them.
 func (f *frontier) bytes() []byte {
-	b := make([]byte, 0, len(f.hashes)*tlog.HashSize)
-	for _, h := range f.hashes {
-		b = append(b, h[:]...)
+	b := make([]byte, len(f.hashes)*tlog.HashSize)
+	for i, h := range f.hashes {
+		copy(b[i*tlog.HashSize:], h[:])
 	}
 	return b
 }

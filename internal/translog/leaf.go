@@ -3,7 +3,6 @@ package translog
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 )
@@ -70,7 +69,7 @@ func EncodeLeaf(kind string, payload []byte, at time.Time) []byte {
 
 // appendLeaf appends EncodeLeaf(kind, payload, at) to b.
 func appendLeaf(b []byte, kind string, payload []byte, at time.Time) []byte {
-	if uint64(len(kind)) > math.MaxUint32 || uint64(len(payload)) > math.MaxUint32 {
+	if uint64(len(kind))>>32 != 0 || uint64(len(payload))>>32 != 0 {
 		panic("translog: leaf field longer than 4 GiB")
 	}
 	b = append(b, LeafVersion)

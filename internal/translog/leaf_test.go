@@ -2,8 +2,10 @@ package translog_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,46 @@ func TestDecodeLeafRejects(t *testing.T) {
 				t.Errorf("DecodeLeaf = %v, want ErrMalformedLeaf", err)
 			}
 		})
+	}
+}
+
+// TestDecodeLeafSmallest: a leaf with an empty kind and an empty payload is
+// the header alone, and it decodes.
+func TestDecodeLeafSmallest(t *testing.T) {
+	b := translog.EncodeLeaf("", nil, time.UnixMicro(7))
+	if len(b) != 1+4+8+4 {
+		t.Fatalf("%d bytes, want the 17-byte header", len(b))
+	}
+	got, err := translog.DecodeLeaf(b)
+	if err != nil || got.Kind != "" || len(got.Payload) != 0 || got.At.UnixMicro() != 7 {
+		t.Fatalf("DecodeLeaf = %+v, %v; want the empty leaf at 7 µs", got, err)
+	}
+}
+
+// TestDecodeLeafEveryKindLength: whatever kind length a forged leaf
+// claims, DecodeLeaf refuses it with ErrMalformedLeaf, never reading past
+// the end (a panic fails the test), unless it is the true length.
+func TestDecodeLeafEveryKindLength(t *testing.T) {
+	good := translog.EncodeLeaf("admin", []byte("payload"), time.Unix(1700000000, 0))
+	for n := range uint32(len(good) + 16) {
+		b := append([]byte(nil), good...)
+		binary.BigEndian.PutUint32(b[1:], n)
+		leaf, err := translog.DecodeLeaf(b)
+		switch {
+		case n == 5 && (err != nil || leaf.Kind != "admin" || string(leaf.Payload) != "payload"):
+			t.Errorf("true kind length: %+v, %v", leaf, err)
+		case n != 5 && !errors.Is(err, translog.ErrMalformedLeaf):
+			t.Errorf("kind length %d: DecodeLeaf = %+v, %v; want ErrMalformedLeaf", n, leaf, err)
+		}
+	}
+}
+
+// TestDecodeLeafSaysHowManyTrailingBytes: the error names the count, for
+// whoever has to find where the stored leaf was appended to.
+func TestDecodeLeafSaysHowManyTrailingBytes(t *testing.T) {
+	b := append(translog.EncodeLeaf("admin", []byte("p"), time.Unix(0, 0)), 0, 0, 0)
+	_, err := translog.DecodeLeaf(b)
+	if !errors.Is(err, translog.ErrMalformedLeaf) || !strings.Contains(err.Error(), ": 3 bytes after the payload") {
+		t.Fatalf("DecodeLeaf = %v; want ErrMalformedLeaf naming 3 bytes after the payload", err)
 	}
 }
