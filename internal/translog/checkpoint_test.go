@@ -223,6 +223,7 @@ func TestParseCheckpoint(t *testing.T) {
 		{"no final newline", "o\n5\n" + hash, 0, true},
 		{"two lines", "o\n5\n", 0, true},
 		{"empty origin", "\n5\n" + hash + "\n", 0, true},
+		{"empty tree", "o\n0\n" + hash + "\n", 0, false},
 		{"negative size", "o\n-5\n" + hash + "\n", 0, true},
 		{"leading zero", "o\n05\n" + hash + "\n", 0, true},
 		{"plus sign", "o\n+5\n" + hash + "\n", 0, true},
