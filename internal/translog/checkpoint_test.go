@@ -268,3 +268,26 @@ func TestPublish(t *testing.T) {
 		t.Errorf("Publish = %v after Close, want nil", err)
 	}
 }
+
+// TestCheckpointRewriteAtTheSignedSize: history rewritten without growing
+// the log (the same size as the signed checkpoint, another root) is
+// reported as a tree that does not extend the signed one, and nothing is
+// signed.
+func TestCheckpointRewriteAtTheSignedSize(t *testing.T) {
+	t.Parallel()
+	key := newMemSigner("ledger")
+	l, conn := newLog(t, translog.Options{Signer: key})
+	appendN(t, l, 6)
+	if _, err := l.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	(&tamperer{conn: conn}).rewriteTree(t, 2, []byte("forged"))
+	calls := key.calls.Load()
+	_, err := l.Checkpoint(t.Context())
+	if !errors.Is(err, translog.ErrCorrupt) || !strings.Contains(err.Error(), "does not extend signed checkpoint 6") {
+		t.Errorf("Checkpoint = %v; want ErrCorrupt: the stored tree does not extend signed checkpoint 6", err)
+	}
+	if key.calls.Load() != calls {
+		t.Error("the rewritten tree was signed")
+	}
+}
