@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/appsign/signer/internal/anchor"
 	"github.com/appsign/signer/internal/translog"
@@ -149,5 +150,47 @@ func TestCheckpointWithoutItsAnchor(t *testing.T) {
 	}
 	if !errors.Is(l.CheckpointRefusal(), translog.ErrPublish) {
 		t.Errorf("CheckpointRefusal = %v", l.CheckpointRefusal())
+	}
+}
+
+// racingAnchor lets another replica sign and store the same checkpoint
+// just before this one publishes it, the race between replicas that
+// log_checkpoints' ON CONFLICT settles.
+type racingAnchor struct {
+	translog.Anchor
+	first func()
+	once  sync.Once
+}
+
+func (r *racingAnchor) Publish(ctx context.Context, cp translog.Checkpoint) error {
+	r.once.Do(r.first)
+	return r.Anchor.Publish(ctx, cp)
+}
+
+// TestCheckpointRaceKeepsTheStoredRow: when another replica stored the
+// checkpoint of the same tree first, Checkpoint returns that stored row
+// (its time), so every replica reports the same checkpoint.
+func TestCheckpointRaceKeepsTheStoredRow(t *testing.T) {
+	t.Parallel()
+	key := newMemSigner("ledger")
+	dir, err := anchor.NewDir(filepath.Join(t.TempDir(), "published"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := newDB(t)
+	tA := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tB := tA.Add(time.Hour)
+	b := openLog(t, newPool(t, url), translog.Options{Signer: key, Now: func() time.Time { return tB }})
+	var cb translog.Checkpoint
+	var errB error
+	race := &racingAnchor{Anchor: anchor.New(dir, testOrigin, key.verifiers(t)), first: func() { cb, errB = b.Checkpoint(t.Context()) }}
+	a := openLog(t, newPool(t, url), translog.Options{Signer: key, Anchor: race, Now: func() time.Time { return tA }})
+	appendN(t, a, 5)
+	ca, err := a.Checkpoint(t.Context())
+	if err != nil || errB != nil {
+		t.Fatalf("Checkpoint: %v; the other replica's: %v", err, errB)
+	}
+	if !cb.CreatedAt.Equal(tB) || !ca.CreatedAt.Equal(tB) || string(ca.Note) != string(cb.Note) || ca.Tree != cb.Tree {
+		t.Errorf("replicas returned %v at %v and %v at %v; want both the row stored first, at %v", ca.Tree, ca.CreatedAt, cb.Tree, cb.CreatedAt, tB)
 	}
 }
