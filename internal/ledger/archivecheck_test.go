@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,8 +138,12 @@ func TestArchiveCheck(t *testing.T) {
 				}
 				return
 			}
-			if len(f) != 1 || !strings.Contains(f[0].String(), tt.want) || c.Checked != 0 && tt.archives == nil {
-				t.Fatalf("findings %v (%d checked); want one containing %q", f, c.Checked, tt.want)
+			index := int64(2) // the signature leaf; an archive no leaf signs has none
+			if tt.archives != nil {
+				index = -1
+			}
+			if len(f) != 1 || !strings.Contains(f[0].String(), tt.want) || f[0].Index != index || c.Checked != 0 && tt.archives == nil {
+				t.Fatalf("findings %v (%d checked); want one containing %q at index %d", f, c.Checked, tt.want, index)
 			}
 		})
 	}
@@ -169,18 +174,56 @@ func TestLogKeysAgainstServer(t *testing.T) {
 	for _, x := range f {
 		got = append(got, x.String())
 	}
-	want := []string{
+	want := []string{ // no leaf records an unknown key: no leaf is named
 		"the server presents signing key alpha v2, which no key leaf records",
 		"the server presents signing key alpha v10, which no key leaf records",
 		"leaf 0: the server presents another public key for signing v1 than the log records",
 		"the server presents signing key zeta v1, which no key leaf records",
 	}
-	if len(got) != len(want) {
-		t.Fatalf("findings %q; want %q", got, want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("findings\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	for i := range want {
-		if !strings.HasSuffix(got[i], want[i]) {
-			t.Errorf("finding %d: %q; want %q", i, got[i], want[i])
+}
+
+// TestArchiveCheckCertSerial: the entry's certificate serial must be the
+// logged certificate's, written as the ledger writes serials (hex of the
+// bytes, with a leading zero) or without the leading zero; any other
+// serial is named.
+func TestArchiveCheckCertSerial(t *testing.T) {
+	w := newArchiveWorld(t)
+	for len(w.cert.SerialNumber.Text(16))%2 == 0 { // a serial whose two spellings differ
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		root, err := chain.NewRootCA(rand.Reader, priv, "audit root", w.at.Add(-time.Hour), 24*time.Hour*365)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := chain.NewSigningCertificate(rand.Reader, root, priv, w.key.Public().(ed25519.PublicKey), "signing v1", w.at.Add(-time.Hour), 24*time.Hour*30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.root, w.cert = root, cert
+	}
+	short, padded := w.cert.SerialNumber.Text(16), hex.EncodeToString(w.cert.SerialNumber.Bytes())
+	for _, tt := range []struct {
+		serial string
+		want   string // "" for none
+	}{
+		{short, ""},
+		{padded, ""},
+		{"1" + short, "the entry names certificate serial 1" + short},
+		{"", "the entry names certificate serial ,"},
+	} {
+		e := w.entry(ed25519.Sign(w.key, w.archive))
+		e.CertSerial = tt.serial
+		keys := NewLogKeys()
+		c := &ArchiveCheck{Archives: map[string]string{hex.EncodeToString(e.SHA256): w.path}, Trust: chain.NewTrustStore(w.root), Keys: keys}
+		for i, l := range w.leaves(t, w.key.Public().(ed25519.PublicKey), e) {
+			keys.Leaf(int64(i), l)
+			c.Leaf(int64(i), l)
+		}
+		f := c.Finish(t.Context())
+		if c.Checked != 1 || (tt.want == "") != (len(f) == 0) || len(f) > 1 || len(f) == 1 && !strings.Contains(f[0].String(), tt.want) {
+			t.Errorf("serial %q: findings %v, %d checked; want %q, 1 checked", tt.serial, f, c.Checked, tt.want)
 		}
 	}
 }

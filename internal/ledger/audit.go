@@ -146,9 +146,7 @@ func pullAhead[K, V any](seq iter.Seq2[K, V]) (next func() (K, V, bool), stop fu
 			}
 			b = make([]pair, 0, batch)
 		}
-		if len(b) > 0 {
-			send(b)
-		}
+		send(b) // the rest, maybe none: next skips an empty batch
 	})
 	var cur []pair
 	next = func() (K, V, bool) {

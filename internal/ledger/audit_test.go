@@ -34,14 +34,19 @@ func auditFixture(t *testing.T, n int) (rows []Entry, leaves [][]byte, key ed255
 	return rows, leaves, key
 }
 
-func runAudit(rows []Entry, leaves [][]byte, keys map[KeyRef]ed25519.PublicKey) *Audit {
-	a := NewAudit(func(yield func(Entry, error) bool) {
+// rowSeq serves rows as the signatures table would, without errors.
+func rowSeq(rows []Entry) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
 		for _, r := range rows {
 			if !yield(r, nil) {
 				return
 			}
 		}
-	})
+	}
+}
+
+func runAudit(rows []Entry, leaves [][]byte, keys map[KeyRef]ed25519.PublicKey) *Audit {
+	a := NewAudit(rowSeq(rows))
 	a.Keys = keys
 	a.Size = int64(len(leaves))
 	for i, l := range leaves {
@@ -84,6 +89,11 @@ func TestAuditFindsEveryChange(t *testing.T) {
 			x.ID, x.LogIndex = 1000, NotLogged
 			return append(r, x)
 		}), []string{"entry 1000: no log leaf records it"}},
+		{"row inserted naming another entry's leaf", edit(func(r []Entry) []Entry {
+			x := r[3]
+			x.ID, x.LogIndex = 1000, 1
+			return append(r, x)
+		}), []string{"leaf 1 (entry 1000): names leaf 1, which does not record it"}},
 		{"row names another leaf", edit(func(r []Entry) []Entry { r[2].LogIndex = 99; return r }),
 			[]string{"leaf 5 (entry 12): the entry names leaf 99, not this one"}},
 		{"signature replaced in row and leaf", nil, []string{"leaf 41 (entry 30): the Ed25519 signature does not verify"}},

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"testing"
@@ -49,6 +50,54 @@ func TestEntryValidate(t *testing.T) {
 			err := e.validate()
 			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidEntry)) {
 				t.Fatalf("validate = %v, want ok %v (else ErrInvalidEntry)", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestSameRequest: a retry under one idempotency key is the same request
+// when it names the same app, version, track and profile (empty meaning
+// upm, on either side) and archive: for upm the archive's SHA-256 alone
+// (the server asks before it has read the archive), for digest-v1, whose
+// client states every digest, also its size and SHA-512.
+func TestSameRequest(t *testing.T) {
+	base := func(profile string) Entry {
+		e := Entry{AppKey: "com.example.app", Version: "1.0.0", Track: TrackMarketplace, Profile: profile, ArchiveSize: 1024,
+			SHA256: make([]byte, 32), SHA512: make([]byte, 64)}
+		if profile == ProfileDigestV1 {
+			e.Statement = []byte("s")
+		}
+		return e
+	}
+	tests := []struct {
+		name    string
+		first   string // profile of the recorded entry
+		retry   func(*Entry)
+		samereq bool
+	}{
+		{"upm, identical", ProfileUPM, func(*Entry) {}, true},
+		{"upm recorded, profile left empty", ProfileUPM, func(e *Entry) { e.Profile = "" }, true},
+		{"empty profile recorded, upm retried", "", func(e *Entry) { e.Profile = ProfileUPM }, true},
+		{"upm, other size and SHA-512", ProfileUPM, func(e *Entry) { e.ArchiveSize, e.SHA512 = 0, nil }, true},
+		{"upm, other archive", ProfileUPM, func(e *Entry) { e.SHA256 = make([]byte, 31) }, false},
+		{"upm recorded, digest retried", ProfileUPM, func(e *Entry) { e.Profile = ProfileDigestV1 }, false},
+		{"empty profile recorded, digest retried", "", func(e *Entry) { e.Profile = ProfileDigestV1 }, false},
+		{"digest recorded, empty profile retried", ProfileDigestV1, func(e *Entry) { e.Profile = "" }, false},
+		{"digest, identical", ProfileDigestV1, func(*Entry) {}, true},
+		{"digest, another statement", ProfileDigestV1, func(e *Entry) { e.Statement = []byte("t") }, true},
+		{"digest, other size", ProfileDigestV1, func(e *Entry) { e.ArchiveSize++ }, false},
+		{"digest, other SHA-512", ProfileDigestV1, func(e *Entry) { e.SHA512 = bytes.Repeat([]byte{1}, 64) }, false},
+		{"digest, other SHA-256", ProfileDigestV1, func(e *Entry) { e.SHA256 = bytes.Repeat([]byte{1}, 32) }, false},
+		{"other app", ProfileUPM, func(e *Entry) { e.AppKey = "com.example.other" }, false},
+		{"other version", ProfileUPM, func(e *Entry) { e.Version = "1.0.1" }, false},
+		{"other track", ProfileUPM, func(e *Entry) { e.Track = TrackPrivateBuild }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first, retry := base(tt.first), base(tt.first)
+			tt.retry(&retry)
+			if got := first.SameRequest(retry); got != tt.samereq {
+				t.Errorf("SameRequest = %v, want %v", got, tt.samereq)
 			}
 		})
 	}

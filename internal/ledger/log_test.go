@@ -205,6 +205,9 @@ func TestAppendEvents(t *testing.T) {
 		{Kind: translog.KindSignature, Action: "x", Subject: "y", Actor: "z", At: at},
 		{Kind: "forged", Action: "x", Subject: "y", Actor: "z", At: at},
 		{Kind: translog.KindAdmin, Subject: "y", Actor: "z", At: at},
+		{Kind: translog.KindAdmin, Action: "x", Actor: "z", At: at},
+		{Kind: translog.KindAdmin, Action: "x", Subject: "y", At: at},
+		{Kind: translog.KindAdmin, Action: "x", Subject: "y", Actor: "z", At: at, Detail: map[string]any{"not json": func() {}}},
 		{Kind: translog.KindAdmin, Action: "x", Subject: "y", Actor: "z"},
 	}
 	for i, ev := range bad {

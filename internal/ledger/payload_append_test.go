@@ -31,7 +31,7 @@ func encodeSignatureJSON(t testing.TB, e Entry) []byte {
 // what encoding/json writes, for every text field the caller or a
 // database row controls (quotes, backslashes, HTML characters, control
 // characters, DEL, non-ASCII, U+2028, invalid UTF-8), for negative and
-// extreme numbers, and with and without a statement; and on random
+// extreme numbers, and with and without a statement, short or long; and on random
 // strings.
 func TestEncodeSignatureMatchesJSON(t *testing.T) {
 	base := Entry{
@@ -47,6 +47,9 @@ func TestEncodeSignatureMatchesJSON(t *testing.T) {
 	digest := base
 	digest.Profile, digest.Statement = ProfileDigestV1, []byte("appsign.dev/digest-statement/v1\napp-key x\n")
 	cases["digest statement"] = digest
+	long := digest // statements run to kilobytes (the buffer is sized by them)
+	long.Statement = bytes.Repeat([]byte("appsign.dev/digest-statement/v1\n"), 128)
+	cases["4 KiB statement"] = long
 	extreme := base
 	extreme.ID, extreme.ArchiveSize, extreme.KeyVersion = -1, 1<<62, -2147483648
 	cases["extreme numbers"] = extreme
