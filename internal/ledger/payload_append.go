@@ -13,10 +13,20 @@ import (
 // verify` matches rows to leaves. TestEncodeSignatureMatchesJSON holds it
 // to json.Marshal on edge cases and random strings.
 func appendSignaturePayload(b []byte, e Entry) []byte {
+	return appendPayloadTail(appendPayloadHead(b, e.ID), e)
+}
+
+// appendPayloadHead appends the payload's fields up to entry_id: the only
+// one not known before the row is inserted.
+func appendPayloadHead(b []byte, id int64) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, PayloadVersion, 10)
 	b = append(b, `,"entry_id":`...)
-	b = strconv.AppendInt(b, e.ID, 10)
+	return strconv.AppendInt(b, id, 10)
+}
+
+// appendPayloadTail appends the payload's fields after entry_id.
+func appendPayloadTail(b []byte, e Entry) []byte {
 	b = appendStringField(b, `,"app_key":`, e.AppKey)
 	b = appendStringField(b, `,"version":`, e.Version)
 	b = appendStringField(b, `,"track":`, e.Track)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -85,6 +86,24 @@ func TestEncodeSignatureMatchesJSON(t *testing.T) {
 		e.ReviewRef, e.Caller = string(buf), string(buf[:len(buf)/2])
 		if got, want := EncodeSignature(e), encodeSignatureJSON(t, e); !bytes.Equal(got, want) {
 			t.Fatalf("random %q:\n got %s\nwant %s", buf, got, want)
+		}
+	}
+}
+
+// TestRecordItemPayload: the payload a batch gives a row (the tail encoded
+// before the row is queued, the id added once inserted) is EncodeSignature
+// of the stored row, for the ids a sequence can give.
+func TestRecordItemPayload(t *testing.T) {
+	archive := benchEntry()
+	archive.Profile, archive.Statement = ProfileUPM, nil
+	for name, e := range map[string]Entry{"archive": archive, "digest": benchEntry()} {
+		item := newRecordItem(e.normalize())
+		for _, id := range []int64{1, 9, 10, 123456789, math.MaxInt64} {
+			row := item.in
+			row.ID = id
+			if got, want := item.payload(id), EncodeSignature(row); !bytes.Equal(got, want) {
+				t.Errorf("%s, id %d:\n got %s\nwant %s", name, id, got, want)
+			}
 		}
 	}
 }

@@ -45,7 +45,7 @@ func (s *Store) Record(ctx context.Context, e Entry) (stored Entry, replayed boo
 
 	// ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
 	// commit, then inserts nothing; the callback then reports a replay.
-	item := &recordItem{in: e}
+	item := newRecordItem(e)
 	_, err = s.Log().AppendGroup(ctx, translog.KindSignature, signatureGroup{}, item, item.write)
 	out := item.out // written by the batch, read only after AppendGroup returns nil
 	switch {
@@ -88,6 +88,20 @@ func signatureArgs(e Entry) []any {
 // batch has written it, the stored row.
 type recordItem struct {
 	in, out Entry
+	// tail is the leaf payload after entry_id (appendPayloadTail of in),
+	// encoded by the caller before it queues: the batch only adds the id,
+	// so the hex of a signature's fields is not encoded under the log lock.
+	tail []byte
+}
+
+// newRecordItem returns the item recording e (normalized).
+func newRecordItem(e Entry) *recordItem {
+	return &recordItem{in: e, tail: appendPayloadTail(make([]byte, 0, 512+2*len(e.Statement)), e)}
+}
+
+// payload is EncodeSignature of the item's row once inserted as id.
+func (item *recordItem) payload(id int64) []byte {
+	return append(appendPayloadHead(make([]byte, 0, 40+len(item.tail)), id), item.tail...)
 }
 
 // write is the item's translog.TxFunc: the fallback of signatureGroup,
@@ -107,7 +121,7 @@ func (item *recordItem) write(ctx context.Context, tx pgx.Tx, pos translog.Posit
 		return nil, err
 	}
 	item.out = row
-	return EncodeSignature(row), nil
+	return item.payload(row.ID), nil
 }
 
 // signatureGroup writes the signatures rows of a batch in one statement
@@ -169,7 +183,7 @@ func (signatureGroup) Prepare(ctx context.Context, tx pgx.Tx, items []*translog.
 			return errGroupFallback
 		}
 		last = ri.out.ID
-		it.Payload = EncodeSignature(ri.out)
+		it.Payload = ri.payload(ri.out.ID)
 	}
 	return nil
 }

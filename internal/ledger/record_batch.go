@@ -55,7 +55,7 @@ func (s *Store) RecordBatch(ctx context.Context, entries []Entry) []RecordResult
 			continue
 		}
 		first[k] = i
-		item := &recordItem{in: e}
+		item := newRecordItem(e)
 		items, values, fallbacks, at = append(items, item), append(values, item), append(fallbacks, item.write), append(at, i)
 	}
 
