@@ -227,3 +227,26 @@ func TestArchiveCheckCertSerial(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveCheckSkipsDigestEntries: a digest-v1 signature signs a
+// statement, not the archive, so it is not re-verified as an installing
+// instance would verify an archive's signature: the archive it names stays
+// uncovered by any UPM signature leaf.
+func TestArchiveCheckSkipsDigestEntries(t *testing.T) {
+	w := newArchiveWorld(t)
+	e := w.entry(nil)
+	e.Profile, e.Statement = ProfileDigestV1, []byte("appsign.dev/digest-statement/v1\n")
+	e.Signature = ed25519.Sign(w.key, e.Statement)
+	sum := hex.EncodeToString(e.SHA256)
+	keys := NewLogKeys()
+	c := &ArchiveCheck{Archives: map[string]string{sum: w.path}, Trust: chain.NewTrustStore(w.root), Keys: keys}
+	for i, l := range w.leaves(t, w.key.Public().(ed25519.PublicKey), e) {
+		keys.Leaf(int64(i), l)
+		c.Leaf(int64(i), l)
+	}
+	f := c.Finish(t.Context())
+	want := "archive " + w.path + " (SHA-256 " + sum + "): no signature leaf covers it"
+	if c.Checked != 0 || len(f) != 1 || f[0].String() != want {
+		t.Fatalf("findings %v, %d checked; want only %q, none checked", f, c.Checked, want)
+	}
+}
