@@ -75,6 +75,16 @@ func TestCheckpoint(t *testing.T) {
 	if err != nil || len(history) != 2 || history[0].Tree.N != 7 || history[1].Tree.N != 10 {
 		t.Errorf("Checkpoints = %d, %v; want sizes 7 and 10", len(history), err)
 	}
+	// A page of one, then the one after it; a page of none is refused.
+	if page, err := l.Checkpoints(ctx, 0, 1); err != nil || len(page) != 1 || page[0].Tree.N != 7 {
+		t.Errorf("Checkpoints(0, 1) = %d, %v; want size 7 alone", len(page), err)
+	}
+	if page, err := l.Checkpoints(ctx, 7, 1); err != nil || len(page) != 1 || page[0].Tree.N != 10 {
+		t.Errorf("Checkpoints(7, 1) = %d, %v; want size 10 alone", len(page), err)
+	}
+	if _, err := l.Checkpoints(ctx, 0, 0); !errors.Is(err, translog.ErrOutOfRange) {
+		t.Errorf("Checkpoints(0, 0) = %v; want ErrOutOfRange", err)
+	}
 }
 
 // TestCheckpointReplicas: two replicas sign the same tree; one row is kept

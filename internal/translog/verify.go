@@ -61,8 +61,8 @@ func Verify(entries iter.Seq2[Entry, error], opts VerifyOptions) Report {
 		v.rep.Entries++
 		v.entry(e)
 	}
-	if v.rep.Err == nil && v.expected < v.size {
-		v.gap(v.size)
+	if v.rep.Err == nil {
+		v.gap(v.size) // the leaves missing at the end, if any
 	}
 	for _, p := range v.pending { // the stream ended before their bound
 		v.add(ProblemMismatch, p.Index, p.End, "")
