@@ -299,6 +299,54 @@ not fsync'd and holds no Merkle tree. What would move the figures most: PostgreS
 group commit), and a leaner log row (the leaf bytes repeat the payload; a digest payload repeats
 the statement's fields in hex).
 
+**Issue 13, second pass: where the idle time goes.** With the machine 15–20 % idle under load
+(quiet runs: SignBatch 100 c8, 589 of 3,000 ticks; single calls c32, 15–17 %), the limit is the
+log's sequencer, not the CPU. One goroutine per process commits every append of the database in
+one transaction at a time: `BEGIN`, `SELECT … FROM log_head FOR UPDATE` (the cross-replica
+lock), the batch's `signatures` rows (one `INSERT … SELECT FROM unnest`), the leaf hashes in Go,
+the leaves, stored hashes and head (one pipelined round trip), `COMMIT` (the fsync, the deferred
+foreign-key check of every row's `log_index`, the head's completeness trigger). All of a batch's
+PostgreSQL work runs on one backend, and the head's row lock is held until the commit's fsync
+returns, so the next batch cannot start its inserts before then. Timed phase by phase (temporary
+timers, not kept; SignBatch 100 c8, load average 8–10, per 5 s of run, 17,000–25,000 entries):
+`BEGIN` 0.4–0.6 s, lock 0.2 s, rows 1.7–1.8 s, hashing 0.1 s, leaves 1.2–1.6 s, commit
+0.6–0.95 s: the sequencer was busy ≈ 95 % of the wall time (at that load each phase also waits
+for a core). Whenever every caller waits on the log, the other core has nothing to do: that is
+the quiet machine's idle time. Measured, not changed:
+- dropping the deferred foreign key `signatures_log_index_fkey` (a test cluster, by hand) took
+  PostgreSQL from 68–74 to 61–62 µs per batch signature and halved the commit's time per entry
+  (57–65 → 34–35 µs at that load); each row's check runs a query and locks the leaf (a WAL
+  record). It is the database's own proof that every row names a leaf; replacing it (say, by the
+  head trigger comparing `max(log_index)` with the tree size) is a design decision, not a tuning.
+- Overlapping batch k+1's inserts with batch k's fsync needs the head lock released before the
+  flush (`synchronous_commit = off` plus a flush barrier before answering, which lets the
+  checkpoint publisher and other replicas see leaves not yet durable) or an optimistic head
+  (write from the in-memory head, `UPDATE log_head … WHERE tree_size = $expected`, retry on a
+  conflict), whose ordering across replicas must be proved again. Not built.
+- Round trips: a single SignDigest or small SignArchive makes none of its own. Keys come from the
+  keystore's cached snapshot; a version's revocation is read inside the append transaction
+  (`insertSignatures`' `NOT EXISTS` on `key_versions`, under the head lock), so it is never
+  stale; idempotency is the insert's `ON CONFLICT DO NOTHING` (a lookup only after a conflict, or
+  before a large archive). A commit costs 5 round trips shared by its entries; SignBatch adds one
+  `SELECT` of its keys (replays answered before signing).
+- Checking single calls' signatures together (a queue that verifies concurrent SignMessage calls
+  in one `eddsa.VerifyBatch`, waiting ≤ 1 ms only for signatures already being made): calls rarely
+  overlap at that step, `ed25519.Verify` stayed 5–9× `VerifyBatch` in the profile and the CPU per
+  signature did not move; not kept. What a batch saves, thread CPU per signature: 1: 53 µs,
+  2: 42, 4: 26, 8: 20, 16: 16, 32: 14.
+
+Kept, each measured as CPU per signature from `/proc` (the machine shared by other work, load
+average 13–16 on 2 cores, so rates are not comparable; before = 47cc9e4):
+- the leaf payload (≈ 1.5 KB of hex) is encoded by the caller before it queues; the sequencer
+  only writes the entry id in front (`EncodeSignature` was 14–23 % of the sequencer goroutine's
+  CPU, the serial part; total CPU unchanged);
+- `GOGC` 200 when the environment does not set it (`cmd/signer/gc.go`): SignDigest c32 signer
+  275–279 → 246–251 µs, 1 KB SignArchive 266–280 → 246–251 µs, SignBatch 84–88 → 83–84 µs;
+  peak RSS for a 1 GiB archive 63 → 85 MiB (400 would save ≈ 16 % but reached 115–118 MiB);
+- gRPC stream workers (64): requests reuse goroutines whose stacks have grown, so
+  `runtime.copystack` fell from 4–5 % to under 1 % of the signer's CPU; SignDigest c32 245–252 →
+  226–240 µs.
+
 **Large archives (goal ≥ 250 MB/s for 100 MB).** Every byte is hashed with SHA-512 five times and
 SHA-256 once: on upload (the recorded digests), the nonce pass of pure Ed25519 and its check that
 the file did not change, the challenge pass, and verify-after-sign. Computing the nonce hash during
