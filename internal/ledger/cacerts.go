@@ -34,18 +34,14 @@ func (s *Store) LogCACertificates(ctx context.Context, actor string, at time.Tim
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM log_head FOR UPDATE`); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT leaf FROM log_leaves WHERE kind = 'certificate' ORDER BY idx`)
+		rows, err := tx.Query(ctx, `SELECT payload FROM log_leaves WHERE kind = 'certificate' ORDER BY idx`)
 		if err != nil {
 			return err
 		}
 		logged := map[string]bool{}
-		var raw []byte
-		if _, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-			leaf, err := translog.DecodeLeaf(raw)
-			if err != nil {
-				return nil // ledger verify reports it
-			}
-			ev, err := DecodeEvent(leaf.Kind, leaf.Payload)
+		var payload []byte
+		if _, err := pgx.ForEachRow(rows, []any{&payload}, func() error {
+			ev, err := DecodeEvent(translog.KindCertificate, payload) // ledger verify reports what does not decode
 			var d CertificateDetail
 			if err == nil && ev.Action == "ca-registered" && json.Unmarshal(ev.Detail, &d) == nil {
 				logged[d.SHA256] = true

@@ -124,7 +124,8 @@ func embeddedVersions(t *testing.T) []int64 {
 }
 
 // TestMigrateLeanOnPopulatedLedger applies the migrations from 00110 on
-// to a ledger written under 00100, as an upgrade does, where the operator
+// (indexes, lean leaf rows) to a ledger written under 00100, as an
+// upgrade does, where the operator
 // built the new hash index by hand first (CONCURRENTLY, as
 // migrations/00110 advises for a large ledger): rows written before and
 // after stay findable by every filter whose index changed, and the log
@@ -143,6 +144,19 @@ func TestMigrateLeanOnPopulatedLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := old.UpTo(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	// Leaf rows as the release before 00120 wrote them: with the leaf's
+	// bytes and hash (this release's Store writes the parts only).
+	if _, err := db.ExecContext(ctx, `CREATE FUNCTION old_release_leaf() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			NEW.leaf := '\x01'::bytea || int4send(octet_length(NEW.kind)) || convert_to(NEW.kind, 'UTF8')
+				|| int8send((extract(epoch FROM NEW.appended_at) * 1000000)::bigint)
+				|| int4send(octet_length(NEW.payload)) || NEW.payload;
+			NEW.leaf_hash := sha256('\x00'::bytea || NEW.leaf);
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER old_release_leaf BEFORE INSERT ON log_leaves FOR EACH ROW EXECUTE FUNCTION old_release_leaf()`); err != nil {
 		t.Fatal(err)
 	}
 	s, err := ledger.Open(ctx, url)
@@ -167,6 +181,9 @@ func TestMigrateLeanOnPopulatedLedger(t *testing.T) {
 		before = append(before, record(fmt.Sprintf("1.%d.0", i)))
 	}
 	if _, err := db.ExecContext(ctx, `CREATE INDEX CONCURRENTLY signatures_sha256_hash_idx ON signatures USING hash (sha256)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER old_release_leaf ON log_leaves`); err != nil {
 		t.Fatal(err)
 	}
 	if err := ledger.Migrate(ctx, url); err != nil {
@@ -209,6 +226,16 @@ func TestMigrateLeanOnPopulatedLedger(t *testing.T) {
 				t.Errorf("entry %d by %s: %d entries, %v", e.ID, name, len(got), err)
 			}
 		}
+	}
+	// Leaves written before 00120 keep their bytes; later ones store
+	// their parts only, and both verify.
+	var full, lean int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE leaf = log_leaf(kind, payload, appended_at) AND leaf_hash IS NOT NULL),
+		count(*) FILTER (WHERE leaf IS NULL AND leaf_hash IS NULL) FROM log_leaves`).Scan(&full, &lean); err != nil {
+		t.Fatal(err)
+	}
+	if full != len(before) || lean != 1 {
+		t.Errorf("%d leaves with their bytes, %d without; want %d and 1", full, lean, len(before))
 	}
 	cp, err := l.Checkpoint(ctx)
 	if err != nil {

@@ -48,21 +48,16 @@ func (l revocationLog) Published(ctx context.Context, tx pgx.Tx, p revocationsto
 // the database holds; that they are the leaves the signed checkpoints
 // prove is `ledger verify`'s to check.
 func (l revocationLog) CheckInForce(ctx context.Context, tx pgx.Tx, revs []revocationstore.Revocation) error {
-	rows, err := tx.Query(ctx, `SELECT idx, leaf FROM log_leaves WHERE kind = 'revocation' ORDER BY idx`)
+	rows, err := tx.Query(ctx, `SELECT idx, payload FROM log_leaves WHERE kind = 'revocation' ORDER BY idx`)
 	if err != nil {
 		return wrap("read revocation leaves", err)
 	}
 	p := newRevocationsProjection()
 	var findings []Finding
 	var idx int64
-	var raw []byte
-	_, err = pgx.ForEachRow(rows, []any{&idx, &raw}, func() error {
-		leaf, err := translog.DecodeLeaf(raw)
-		if err != nil {
-			findings = append(findings, Finding{Index: idx, Problem: err.Error()})
-			return nil
-		}
-		ev, err := DecodeEvent(leaf.Kind, leaf.Payload)
+	var payload []byte
+	_, err = pgx.ForEachRow(rows, []any{&idx, &payload}, func() error {
+		ev, err := DecodeEvent(translog.KindRevocation, payload)
 		if err != nil {
 			findings = append(findings, Finding{Index: idx, Problem: err.Error()})
 			return nil

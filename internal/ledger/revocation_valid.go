@@ -32,7 +32,7 @@ func (l revocationLog) SignaturesBefore(ctx context.Context, tx pgx.Tx, revocati
 		names[i], vs[i] = v.KeyID, v.KeyVersion
 		want[fmt.Sprintf("%s\x00%d", v.KeyID, v.KeyVersion)] = true
 	}
-	rows, err := tx.Query(ctx, `SELECT s.id, l.idx, l.leaf FROM signatures s
+	rows, err := tx.Query(ctx, `SELECT s.id, l.idx, l.kind, l.payload FROM signatures s
 		JOIN unnest($1::text[], $2::int[]) AS k(name, version) ON s.key_id = k.name AND s.key_version = k.version
 		JOIN log_leaves l ON l.idx = s.log_index
 		WHERE s.signed_at < $3 AND l.idx < $4 ORDER BY s.id`, names, vs, before, bound)
@@ -41,9 +41,10 @@ func (l revocationLog) SignaturesBefore(ctx context.Context, tx pgx.Tx, revocati
 	}
 	var out []revocationstore.LoggedSignature
 	var id, idx int64
-	var raw []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &idx, &raw}, func() error {
-		e, err := signatureLeaf(raw)
+	var kind string
+	var payload []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &idx, &kind, &payload}, func() error {
+		e, err := signatureLeaf(kind, payload)
 		if err != nil || e.ID != id {
 			return fmt.Errorf("ledger entry %d does not match its log leaf %d (%v): run signerctl ledger verify", id, idx, err)
 		}
@@ -60,39 +61,31 @@ func (l revocationLog) SignaturesBefore(ctx context.Context, tx pgx.Tx, revocati
 	return out, nil
 }
 
-// signatureLeaf decodes a signature leaf.
-func signatureLeaf(raw []byte) (Entry, error) {
-	leaf, err := translog.DecodeLeaf(raw)
-	if err != nil {
-		return Entry{}, err
+// signatureLeaf decodes a signature leaf from its kind and payload.
+func signatureLeaf(kind string, payload []byte) (Entry, error) {
+	if kind != translog.KindSignature {
+		return Entry{}, fmt.Errorf("a %s leaf, not a signature", kind)
 	}
-	if leaf.Kind != translog.KindSignature {
-		return Entry{}, fmt.Errorf("a %s leaf, not a signature", leaf.Kind)
-	}
-	return DecodeSignature(leaf.Payload)
+	return DecodeSignature(payload)
 }
 
 // revocationFirstLeaf is the index of the first revocation leaf that
 // names revocationID. The revocation must be logged: a revocations row
 // the log does not hold has no place in a list (CheckInForce says so too).
 func revocationFirstLeaf(ctx context.Context, tx pgx.Tx, revocationID int64) (int64, error) {
-	rows, err := tx.Query(ctx, `SELECT idx, leaf FROM log_leaves WHERE kind = 'revocation' ORDER BY idx`)
+	rows, err := tx.Query(ctx, `SELECT idx, payload FROM log_leaves WHERE kind = 'revocation' ORDER BY idx`)
 	if err != nil {
 		return 0, wrap("read revocation leaves", err)
 	}
 	first := int64(-1)
 	var idx int64
-	var raw []byte
-	_, err = pgx.ForEachRow(rows, []any{&idx, &raw}, func() error {
+	var payload []byte
+	_, err = pgx.ForEachRow(rows, []any{&idx, &payload}, func() error {
 		if first >= 0 {
 			return nil
 		}
-		leaf, err := translog.DecodeLeaf(raw)
-		if err != nil {
-			return nil // CheckInForce names undecodable leaves
-		}
-		ev, err := DecodeEvent(leaf.Kind, leaf.Payload)
-		if err != nil || ev.Action == "published" {
+		ev, err := DecodeEvent(translog.KindRevocation, payload)
+		if err != nil || ev.Action == "published" { // CheckInForce names undecodable leaves
 			return nil
 		}
 		var d RevocationDetail

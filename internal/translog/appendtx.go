@@ -47,7 +47,7 @@ func (l *Log) AppendTx(ctx context.Context, tx pgx.Tx, kind string, payload []by
 		lv leafColumns
 		hv hashColumns
 	)
-	lv.add(index, kind, payload, leaf, leafHash)
+	lv.add(index, kind, payload)
 	for k, sh := range stored {
 		hv.id = append(hv.id, first+int64(k))
 		hv.hash = append(hv.hash, sh[:])

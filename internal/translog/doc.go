@@ -100,6 +100,8 @@
 // anything before the oldest checkpoint when the stored hashes were
 // rewritten and no older checkpoint is kept. Leaves are served re-encoded
 // from the kind, payload and appended_at columns, which is what other
-// readers use, so a change to any of them shows; log_leaves.leaf keeps the
-// exact bytes that were hashed for export and SQL inspection.
+// readers use, so a change to any of them shows. A row stores only those
+// parts (migrations/00120; rows written before also hold the leaf's bytes
+// and hash, which nothing reads); the SQL function log_leaf(kind, payload,
+// appended_at) gives the exact bytes hashed, for export and inspection.
 package translog

@@ -2,13 +2,11 @@ package translog_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/appsign/signer/internal/pgtest"
-	"github.com/appsign/signer/internal/translog"
 )
 
 // tamperer changes the log tables as a database superuser can: with the
@@ -39,16 +37,7 @@ func (tm *tamperer) exec(t *testing.T, sql string, args ...any) {
 // (leaf and leaf_hash recomputed, as anyone who read this package could).
 func (tm *tamperer) setPayload(t *testing.T, i int64, payload []byte) {
 	t.Helper()
-	var (
-		kind string
-		at   time.Time
-	)
-	if err := tm.conn.QueryRow(t.Context(), `SELECT kind, appended_at FROM log_leaves WHERE idx = $1`, i).Scan(&kind, &at); err != nil {
-		t.Fatal(err)
-	}
-	leaf := translog.EncodeLeaf(kind, payload, at)
-	h := tlog.RecordHash(leaf)
-	tm.exec(t, `UPDATE log_leaves SET payload = $2, leaf = $3, leaf_hash = $4 WHERE idx = $1`, i, payload, leaf, h[:])
+	tm.exec(t, `UPDATE log_leaves SET payload = $2 WHERE idx = $1`, i, payload)
 }
 
 // rewriteTree changes leaf i's payload and recomputes every stored hash and
@@ -58,7 +47,7 @@ func (tm *tamperer) rewriteTree(t *testing.T, i int64, payload []byte) {
 	t.Helper()
 	tm.setPayload(t, i, payload)
 	ctx := t.Context()
-	rows, _ := tm.conn.Query(ctx, `SELECT leaf FROM log_leaves ORDER BY idx`)
+	rows, _ := tm.conn.Query(ctx, `SELECT log_leaf(kind, payload, appended_at) FROM log_leaves ORDER BY idx`)
 	leaves, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +87,7 @@ func newUnmigrated(t *testing.T) string { return pgtest.URL(t) }
 // failover to a standby that lost the last transactions.
 func (tm *tamperer) cutBack(t *testing.T, n int64) {
 	t.Helper()
-	rows, _ := tm.conn.Query(t.Context(), `SELECT leaf FROM log_leaves WHERE idx < $1 ORDER BY idx`, n)
+	rows, _ := tm.conn.Query(t.Context(), `SELECT log_leaf(kind, payload, appended_at) FROM log_leaves WHERE idx < $1 ORDER BY idx`, n)
 	leaves, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		t.Fatal(err)
