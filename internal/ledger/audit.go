@@ -323,9 +323,7 @@ func (a *Audit) Finish(logSize int64) error {
 			a.add(-1, r.ID, "names leaf %d, beyond the end of the log (%d leaves): inserted behind the service", r.LogIndex, logSize)
 		}
 	}
-	if a.stop != nil {
-		a.stop()
-	}
+	a.stop() // set by NewAudit; the reader has ended, this waits for its goroutine
 	if a.jobs != nil {
 		close(a.jobs)
 		a.wg.Wait()
