@@ -143,9 +143,7 @@ func (v *verification) entry(e Entry) {
 		v.add(ProblemDuplicate, e.Index, e.Index+1, "")
 		return
 	}
-	if e.Index > v.expected {
-		v.gap(e.Index)
-	}
+	v.gap(e.Index) // the indexes skipped before this one, if any
 	v.expected = e.Index + 1
 	if e.Index >= v.size {
 		v.add(ProblemExtra, e.Index, e.Index+1, "")

@@ -321,3 +321,30 @@ func TestVerifyMaxProblems(t *testing.T) {
 		t.Errorf("%d problems, truncated %v; want 4, true", len(rep.Problems), rep.Truncated)
 	}
 }
+
+// TestVerifyEmptyTree: the checkpoint of the empty tree verifies an empty
+// log, and any entry served beside it is extra.
+func TestVerifyEmptyTree(t *testing.T) {
+	f := newFixture(t, 3)
+	empty := sign(t, f.key, f.ref.tree(t, 0))
+	opts := translog.VerifyOptions{Origin: testOrigin, Verifiers: f.key.verifiers(t), Checkpoint: empty}
+	if rep := translog.Verify(seq(nil), opts); !rep.OK() || rep.Tree.N != 0 || rep.Entries != 0 {
+		t.Errorf("Verify of the empty log = %+v; want OK at size 0", rep)
+	}
+	rep := translog.Verify(seq(f.entries[:1]), opts)
+	if got := problems(rep.Problems); got != want(p(translog.ProblemExtra, 0, 1)) {
+		t.Errorf("problems %s; want leaf 0 extra", got)
+	}
+}
+
+// TestVerifyNamesTheBadOlderCheckpoint: a problem with an older checkpoint
+// says which one (counting from 1, in the order given).
+func TestVerifyNamesTheBadOlderCheckpoint(t *testing.T) {
+	f := newFixture(t, 20, 10, 20)
+	opts := f.options(t, 20, 10)
+	opts.Older = append(opts.Older, []byte("not a note"))
+	rep := translog.Verify(seq(f.entries), opts)
+	if len(rep.Problems) != 1 || rep.Problems[0].Kind != translog.ProblemCheckpoint || !strings.HasPrefix(rep.Problems[0].Detail, "older checkpoint #2: ") {
+		t.Errorf("problems %+v; want one checkpoint problem naming older checkpoint #2", rep.Problems)
+	}
+}
