@@ -231,7 +231,8 @@ func checkTwoPersonFindings(t *testing.T, leaves [][]byte, want ...string) {
 // numbers) must follow a used approval for exactly its issuer, serial,
 // effective time and reason; moving it earlier needs another. A use that
 // names another approver than the logged approval is named and authorizes
-// nothing. A CA certificate's revocation needs no approval in the log.
+// nothing. A logged waiver counts as a used approval. A CA certificate's
+// revocation needs no approval in the log.
 func TestTwoPersonAuditCertificateRevocations(t *testing.T) {
 	t.Parallel()
 	eff := auditAt.Add(-time.Hour)
@@ -266,6 +267,12 @@ func TestTwoPersonAuditCertificateRevocations(t *testing.T) {
 	leaves = append(leaves,
 		revoked(1, "moved-earlier", "CN=ca", "0A1B", earlier), // 16: approved
 		revoked(4, "revoked", "CN=ca", "0A1B", earlier),       // 17: the approval is used up
+	)
+	// A logged waiver (signer dev, one operator) stands for a used approval.
+	waived := eff.Add(-3 * time.Hour)
+	leaves = append(leaves,
+		eventLeaf(t, ledger.WaivedApprovalEvent(ledger.ActionRevokeSigningCrt, ledger.RevokeCertificateApprovalTarget("CN=ca", "c0ffee", waived, "key-compromise"), "dev", auditAt)), // 18
+		revoked(3, "moved-earlier", "CN=ca", "c0ffee", waived), // 19: waived
 	)
 
 	missing := func(leaf, id int, serial string, from time.Time) string {

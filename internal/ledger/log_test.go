@@ -200,6 +200,14 @@ func TestAppendEvents(t *testing.T) {
 	if _, err := l.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// AppendEvent returns the index of its own leaf, not of the first.
+	size, err := l.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if index, err := s.AppendEvent(ctx, ev); err != nil || index != size.N || index == 0 {
+		t.Errorf("AppendEvent on a log of %d leaves = %d, %v; want index %d", size.N, index, err, size.N)
+	}
 
 	bad := []ledger.Event{
 		{Kind: translog.KindSignature, Action: "x", Subject: "y", Actor: "z", At: at},
