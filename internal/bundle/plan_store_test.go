@@ -49,10 +49,7 @@ func TestDiffWarnsAboutExpiringStoreCA(t *testing.T) {
 func TestInstallSupersedesUnnumberedCRL(t *testing.T) {
 	f := newFixture(t, testNow)
 	store := storeDir(t)
-	opts := bundle.InstallOptions{BootstrapFingerprint: bundle.Fingerprint(f.root)}
-	if _, err := bundle.Install(t.Context(), f.export(t, f.bundle(1), testNow), store, testNow, opts); err != nil {
-		t.Fatal(err)
-	}
+	installed(t, f, f.bundle(1), store, testNow)
 	der := unnumberedCRL(t, f, testNow)
 	if crl, err := x509.ParseRevocationList(der); err != nil {
 		t.Fatalf("the hand-made CRL: %v", err)
@@ -62,7 +59,7 @@ func TestInstallSupersedesUnnumberedCRL(t *testing.T) {
 	writeByHand(t, store, filepath.Join(".revocation", "crl-handmade.crl"), der)
 	b2 := f.bundle(2)
 	b2.CRLs = [][]byte{f.crl(t, 2, testNow)}
-	p, err := bundle.Diff(f.export(t, b2, testNow), store, testNow, opts)
+	p, err := bundle.Diff(f.export(t, b2, testNow), store, testNow, bundle.InstallOptions{BootstrapFingerprint: bundle.Fingerprint(f.root)})
 	if err != nil {
 		t.Fatal(err)
 	}
