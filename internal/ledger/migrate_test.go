@@ -125,11 +125,10 @@ func embeddedVersions(t *testing.T) []int64 {
 
 // TestMigrateLeanOnPopulatedLedger applies the migrations from 00110 on
 // (indexes, lean leaf rows) to a ledger written under 00100, as an
-// upgrade does, where the operator
-// built the new hash index by hand first (CONCURRENTLY, as
-// migrations/00110 advises for a large ledger): rows written before and
-// after stay findable by every filter whose index changed, and the log
-// verifies.
+// upgrade does, where the operator's hand-made build of the new hash index
+// (CONCURRENTLY, as migrations/00110 advises for a large ledger) failed:
+// rows written before and after stay findable by every filter whose index
+// changed, and the log verifies.
 func TestMigrateLeanOnPopulatedLedger(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -180,7 +179,13 @@ func TestMigrateLeanOnPopulatedLedger(t *testing.T) {
 	for i := range 20 {
 		before = append(before, record(fmt.Sprintf("1.%d.0", i)))
 	}
+	// The operator's build failed and left the index invalid (as a failed
+	// CREATE INDEX CONCURRENTLY does): the migration must build it again,
+	// not keep it for IF NOT EXISTS.
 	if _, err := db.ExecContext(ctx, `CREATE INDEX CONCURRENTLY signatures_sha256_hash_idx ON signatures USING hash (sha256)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'signatures_sha256_hash_idx'::regclass`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `DROP TRIGGER old_release_leaf ON log_leaves`); err != nil {
