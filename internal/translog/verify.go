@@ -43,12 +43,11 @@ func Verify(entries iter.Seq2[Entry, error], opts VerifyOptions) Report {
 	// their own copy (see entry).
 	f := &frontier{}
 	v := &verification{
-		max:       cmp.Or(opts.MaxProblems, DefaultMaxProblems),
-		leaves:    f,
-		hashes:    f,
-		leavesOK:  true,
-		hashesOK:  true,
-		leafBadAt: -1,
+		max:      cmp.Or(opts.MaxProblems, DefaultMaxProblems),
+		leaves:   f,
+		hashes:   f,
+		leavesOK: true,
+		hashesOK: true,
 	}
 	if !v.openCheckpoints(opts) {
 		return v.rep
@@ -95,7 +94,7 @@ type verification struct {
 	pending []Problem
 
 	lastLeafGood, lastHashGood int64 // the last bound each tree matched
-	leafBadAt                  int64 // the first bound the leaves failed since they last matched, or -1
+	leafBadAt                  int64 // the first bound the leaves failed since they last matched, or 0 (no bound has size 0)
 	hashBadReported            bool
 }
 
@@ -192,8 +191,10 @@ func (v *verification) entry(e Entry) {
 }
 
 // boundAt checks the trees when the entries have reached the next bound.
+// entry calls it only for an index below v.size, so the bound of size
+// v.size is still ahead.
 func (v *verification) boundAt() {
-	if v.next < len(v.bounds) && v.bounds[v.next].N == v.expected {
+	if v.bounds[v.next].N == v.expected {
 		v.bound()
 	}
 }
@@ -264,13 +265,13 @@ func (v *verification) bound() {
 	v.pending = v.pending[:0]
 
 	switch {
-	case leafOK && v.leafBadAt >= 0:
+	case leafOK && v.leafBadAt != 0:
 		v.add(ProblemFork, v.leafBadAt, t.N, "the leaves match the larger one")
-		v.leafBadAt = -1
+		v.leafBadAt = 0
 		v.lastLeafGood = t.N
 	case leafOK:
 		v.lastLeafGood = t.N
-	case v.leavesOK && v.leafBadAt < 0:
+	case v.leavesOK && v.leafBadAt == 0:
 		v.leafBadAt = t.N
 		if !hashOK {
 			v.add(ProblemRange, v.lastLeafGood, t.N, fmt.Sprintf("they do not hash to the root signed for size %d", t.N))

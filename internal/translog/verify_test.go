@@ -162,6 +162,14 @@ func TestVerify(t *testing.T) {
 			want:   want(p(translog.ProblemMalformed, 4, 5), p(translog.ProblemModified, 4, 5)),
 		},
 		{
+			name: "leaf 4 of an unknown kind",
+			mutate: func(es []translog.Entry) []translog.Entry {
+				es[4].Leaf = translog.EncodeLeaf("forged", payload(4), f.at[4])
+				return es
+			},
+			want: want(p(translog.ProblemMalformed, 4, 5), p(translog.ProblemModified, 4, 5)),
+		},
+		{
 			name: "leaf 6 backdated",
 			mutate: func(es []translog.Entry) []translog.Entry {
 				es[6].Leaf = translog.EncodeLeaf(translog.KindSignature, payload(6), f.at[0].Add(-time.Hour))
@@ -215,6 +223,30 @@ func TestVerify(t *testing.T) {
 				return es
 			},
 			want: want(p(translog.ProblemHashes, 10, 20), p(translog.ProblemHashes, 12, 13)),
+		},
+		{
+			// Once stored hash 12 has split the trees, stored hash 15 still
+			// stands in for the missing leaf: the leaves prove out, so only
+			// hash 12 is wrong (not a leaf/hash mismatch at 12).
+			name: "only stored hash 12 changed, and leaf 15 deleted",
+			mutate: func(es []translog.Entry) []translog.Entry {
+				h := tlog.RecordHash([]byte("forged"))
+				es[12].Hash = &h
+				es[15].Leaf = nil
+				return es
+			},
+			want: want(p(translog.ProblemHashes, 10, 20), p(translog.ProblemHashes, 12, 13), p(translog.ProblemMissing, 15, 16)),
+		},
+		{
+			name: "stored hashes not served, and leaf 7 deleted",
+			mutate: func(es []translog.Entry) []translog.Entry {
+				for i := range es {
+					es[i].Hash = nil
+				}
+				es[7].Leaf = nil
+				return es
+			},
+			want: want(p(translog.ProblemMissing, 7, 8)),
 		},
 		{
 			name: "leaf 15 and its stored hash changed, nothing above",
@@ -308,17 +340,69 @@ func TestVerifyReadError(t *testing.T) {
 	}
 }
 
+// TestVerifyMaxProblems: the report holds at most MaxProblems problems, the
+// first found, and says when it left some out; a run of indexes is one
+// problem however it is found.
 func TestVerifyMaxProblems(t *testing.T) {
-	f := newFixture(t, 20, 20)
-	es := slices.Clone(f.entries)
-	for i := 0; i < len(es); i += 2 { // 10 separate problems
-		es[i].Leaf = nil
+	f := newFixture(t, fixtureSize, 10, 20, 30, 40)
+	tests := []struct {
+		name      string
+		max       int
+		mutate    func(es []translog.Entry) []translog.Entry
+		want      string
+		truncated bool
+	}{
+		{
+			name: "10 separate problems",
+			max:  4,
+			mutate: func(es []translog.Entry) []translog.Entry {
+				for i := 0; i < 20; i += 2 {
+					es[i].Leaf = nil
+				}
+				return es
+			},
+			want:      want(p(translog.ProblemMissing, 0, 1), p(translog.ProblemMissing, 2, 3), p(translog.ProblemMissing, 4, 5), p(translog.ProblemMissing, 6, 7)),
+			truncated: true,
+		},
+		{
+			name:   "leaves 5 and 6 deleted: one problem",
+			max:    1,
+			mutate: func(es []translog.Entry) []translog.Entry { es[5].Leaf, es[6].Leaf = nil, nil; return es },
+			want:   want(p(translog.ProblemMissing, 5, 7)),
+		},
+		{
+			name: "leaves 5 and 6 modified: one problem",
+			max:  1,
+			mutate: func(es []translog.Entry) []translog.Entry {
+				es[5].Leaf, es[6].Leaf = f.leaf(5, "forged"), f.leaf(6, "forged")
+				return es
+			},
+			want: want(p(translog.ProblemModified, 5, 7)),
+		},
+		{
+			// The skipped rows end at checkpoint 10; the mismatch at 15 is
+			// found at checkpoint 20, before leaf 22 is read, so it is kept.
+			name: "rows 8 and 9 gone, leaf 15 modified, leaf 22 deleted",
+			max:  2,
+			mutate: func(es []translog.Entry) []translog.Entry {
+				es[15].Leaf = f.leaf(15, "forged")
+				es[22].Leaf = nil
+				return slices.Delete(es, 8, 10)
+			},
+			// Without stored hashes proven past 8, 15 is a mismatch.
+			want:      want(p(translog.ProblemMissing, 8, 10), p(translog.ProblemMismatch, 15, 16)),
+			truncated: true,
+		},
 	}
-	opts := f.options(t, 20)
-	opts.MaxProblems = 4
-	rep := translog.Verify(seq(es), opts)
-	if len(rep.Problems) != 4 || !rep.Truncated || rep.OK() {
-		t.Errorf("%d problems, truncated %v; want 4, true", len(rep.Problems), rep.Truncated)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := f.options(t, 40, 10, 20, 30)
+			opts.MaxProblems = tt.max
+			rep := translog.Verify(seq(tt.mutate(slices.Clone(f.entries))), opts)
+			if got := problems(rep.Problems); got != tt.want || rep.Truncated != tt.truncated || rep.OK() {
+				t.Errorf("problems %s, truncated %v; want %s, %v", got, rep.Truncated, tt.want, tt.truncated)
+			}
+		})
 	}
 }
 
