@@ -44,6 +44,8 @@ func TestRequiredFlags(t *testing.T) {
 		{"vendor keygen without --out", []string{"vendor", "keygen"}, "--out"},
 		{"vendor certify without --app-key", append([]string{"vendor", "certify", "--key", "k", "--out-cert", "c"}, srv...), "--app-key"},
 		{"verify without --truststore", []string{"verify", "a.jar"}, "--truststore"},
+		{"ledger verify with --max-problems 0", append([]string{"ledger", "verify", "--max-problems", "0"}, srv...), "--max-problems 0"},
+		{"ledger verify with --max-problems -1", append([]string{"ledger", "verify", "--max-problems", "-1"}, srv...), "--max-problems -1"},
 		{"bundle export --config without --key-uri", []string{"bundle", "export", "--key", "k", "--config", "c", "--signer-cert", "s", "--version", "1", "--out", "o"}, "missing [key-uri]"},
 	}
 	for _, tc := range cases {

@@ -87,7 +87,12 @@ Every problem is printed with the leaf index or entry id. Exit status 0 when
 all checks pass, 10 when something is wrong, 1 or 7 when verification could
 not run.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLedgerVerify(cmd, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.maxProblems < 1 {
+				return usagef("--max-problems %d: want at least 1 (a report that lists nothing would only say that something is wrong)", o.maxProblems)
+			}
+			return runLedgerVerify(cmd, o)
+		},
 	}
 	addConnFlags(cmd, &o.conn)
 	f := cmd.Flags()
