@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/appsign/signer/internal/translog"
 )
@@ -154,5 +155,41 @@ func TestPlantedHashRowFailsTheAppend(t *testing.T) {
 	var leaves int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM log_leaves`).Scan(&leaves); err != nil || leaves != 0 {
 		t.Errorf("%d leaves stored (%v); want none", leaves, err)
+	}
+}
+
+// TestAppendTx: appends made in the caller's transaction take the next
+// index, return their own leaf hash, keep the tree whole (a leaf at an
+// odd index stores two hashes) and honour the payload limit exactly.
+func TestAppendTx(t *testing.T) {
+	t.Parallel()
+	signer := newMemSigner("ledger")
+	l, conn := newLog(t, translog.Options{MaxPayload: 16, Signer: signer})
+	ctx := t.Context()
+	appendTx := func(p []byte) (a translog.Appended, err error) {
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			a, err = l.AppendTx(ctx, tx, translog.KindAdmin, p)
+			return err
+		})
+		return a, err
+	}
+	for i := range int64(3) {
+		p := make([]byte, 16) // at the limit
+		p[0] = byte(i)
+		a, err := appendTx(p)
+		if err != nil || a.Index != i || a.LeafHash != tlog.RecordHash(translog.EncodeLeaf(translog.KindAdmin, p, a.At)) {
+			t.Fatalf("AppendTx %d = %+v, %v; want index %d and its leaf's hash", i, a, err, i)
+		}
+	}
+	if _, err := appendTx(make([]byte, 17)); !errors.Is(err, translog.ErrPayloadTooLarge) {
+		t.Fatalf("AppendTx of 17 bytes = %v; want ErrPayloadTooLarge", err)
+	}
+	cp, err := l.Checkpoint(ctx) // recomputes the root from the stored hashes
+	if err != nil || cp.Tree.N != 3 {
+		t.Fatalf("Checkpoint = %+v, %v; want a tree of 3", cp.Tree, err)
+	}
+	rep := translog.Verify(l.Entries(ctx, 0, 3), translog.VerifyOptions{Origin: testOrigin, Verifiers: signer.verifiers(t), Checkpoint: cp.Note})
+	if !rep.OK() || rep.Entries != 3 {
+		t.Errorf("Verify = %+v; want the log intact", rep)
 	}
 }
