@@ -26,6 +26,11 @@ func TestFileEncoderMatchesMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Built in one allocation of the final size (encodeFile): nothing
+	// grown on the way, nothing over.
+	if cap(got) != len(got) || cap(want) != len(want) {
+		t.Errorf("capacities %d and %d for %d bytes; want the exact size", cap(got), cap(want), len(got))
+	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("FileEncoder.Marshal =\n%s\nMarshal =\n%s", got, want)
 	}
