@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,12 +241,17 @@ func TestArchiveCheckSkipsDigestEntries(t *testing.T) {
 	sum := hex.EncodeToString(e.SHA256)
 	keys := NewLogKeys()
 	c := &ArchiveCheck{Archives: map[string]string{sum: w.path}, Trust: chain.NewTrustStore(w.root), Keys: keys}
+	digestLeaf := int64(-1)
 	for i, l := range w.leaves(t, w.key.Public().(ed25519.PublicKey), e) {
 		keys.Leaf(int64(i), l)
 		c.Leaf(int64(i), l)
+		if leaf, err := translog.DecodeLeaf(l); err == nil && leaf.Kind == translog.KindSignature {
+			digestLeaf = int64(i)
+		}
 	}
 	f := c.Finish(t.Context())
-	want := "archive " + w.path + " (SHA-256 " + sum + "): no signature leaf covers it"
+	want := fmt.Sprintf("archive %s (SHA-256 %s): no archive (UPM) signature leaf covers it; digest-v1 statement leaf %d names it, "+
+		"whose signature the statement check covers, not this re-verification", w.path, sum, digestLeaf)
 	if c.Checked != 0 || len(f) != 1 || f[0].String() != want {
 		t.Fatalf("findings %v, %d checked; want only %q, none checked", f, c.Checked, want)
 	}
